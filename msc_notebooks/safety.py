@@ -555,8 +555,7 @@ def _sentence(events: pd.DataFrame, serious: pd.DataFrame, n_treated: int, n_inj
         f"{_plural(events['patient_id'].nunique(), 'patient')}"
     )
     n_pre = int(events["attribution"].eq(_PRE).sum())
-    if n_pre:
-        total += f" ({n_pre} before the first injection)"
+    pre = f" ({n_pre} before the first injection)" if n_pre else ""
     if serious.empty:
         levels = set(events["severity"])
         if levels == {"mild"}:
@@ -572,12 +571,12 @@ def _sentence(events: pd.DataFrame, serious: pd.DataFrame, n_treated: int, n_inj
                 else f"{counts[s]} {s}"
                 for s in order
             )
-        return f"No serious adverse events {exposure}; {total}, {kind}."
+        return f"No serious adverse events {exposure}; {total}{pre}, {kind}."
     listed = ", ".join(
         f"{ev['term']} (patient {ev['patient_id']}, {_when(ev)})" for _, ev in serious.iterrows()
     )
     head = _plural(len(serious), "serious adverse event")
-    return f"{head} {exposure}: {listed}; {total} in all."
+    return f"{head} {exposure}: {listed}; {total} in all{pre}."
 
 
 def analyze_safety(study: StudyData, settings: Settings | None = None) -> SafetyResult:
@@ -649,7 +648,8 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     enrolled = pd.concat([s.astype(str) for s in ids]).nunique()
 
     by_term = _by_term(events)
-    serious = events.loc[events["serious"], list(SERIOUS_COLUMNS)].reset_index(drop=True)
+    serious = events.loc[events["serious"], list(SERIOUS_COLUMNS)]
+    serious = serious.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
     by_injection = _by_injection(events, injections)
     incidence, n_treated, n_injections = _incidence(events, injections, enrolled)
     sentence = _sentence(events, serious, n_treated, n_injections)
