@@ -376,14 +376,33 @@ def _canonical_events(events: pd.DataFrame | None) -> pd.DataFrame:
     else:
         sev = pd.Series("not recorded", index=ev.index, dtype="string")
     ev["severity"] = sev.astype(object)
-    if "serious" in ev.columns:
-        ev["serious"] = ev["serious"].astype("boolean").fillna(False).astype(bool)
-    else:
-        ev["serious"] = False
+    ev["serious"] = _serious_flag(ev) if "serious" in ev.columns else False
     term = ev["term"].astype("string").str.strip()
     ev["term"] = term.mask(term.isna() | (term == ""), "not recorded").astype(object)
     ev["patient_id"] = ev["patient_id"].astype(str)
     return ev
+
+
+_YES = {"yes", "y", "true", "1", "1.0"}
+_NO = {"no", "n", "false", "0", "0.0", ""}
+
+
+def _serious_flag(ev: pd.DataFrame) -> pd.Series:
+    """Return ``serious`` as bool; yes/no text is read, a missing flag is not serious."""
+    flag = ev["serious"]
+    if pd.api.types.is_bool_dtype(flag):
+        return flag.fillna(False).astype(bool)
+    text = flag.astype("string").str.strip().str.lower()
+    unknown = text.notna() & ~text.isin(_YES | _NO)
+    if unknown.any():
+        raise InputError(
+            f"serious must be yes or no, not {text[unknown].iloc[0]!r}",
+            source="adverse_events",
+            column="serious",
+            rows=ev.loc[unknown, "row"].tolist(),
+            fix="write yes/no (or true/false) in the serious column",
+        )
+    return text.isin(_YES).fillna(False).astype(bool)
 
 
 def _numbered_injections(injections: pd.DataFrame) -> pd.DataFrame:

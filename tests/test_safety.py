@@ -533,3 +533,14 @@ def test_demo_cohort_has_no_serious_events():
     assert result.sentence.startswith("No serious adverse events")
     inc = result.incidence.set_index("measure")
     assert inc.loc["treated patients with a serious event", "numerator"] == 0
+
+
+def test_serious_flag_as_text_and_bad_flag(cohort):
+    # yes/no text is read as the flag; a missing flag is not serious (e7 is the only 'Yes').
+    ae = cohort.adverse_events.copy()
+    ae["serious"] = ["no", "No", None, "n", "false", "0", "Yes", ""]
+    result = analyze_safety(replace(cohort, adverse_events=ae))
+    assert result.serious["patient_id"].tolist() == ["P02"]
+    ae.loc[1, "serious"] = "maybe"  # e2, spreadsheet row 3
+    with pytest.raises(InputError, match="column 'serious', row 3"):
+        analyze_safety(replace(cohort, adverse_events=ae))
