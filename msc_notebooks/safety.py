@@ -286,7 +286,12 @@ class SafetyResult:
 
         Examples
         --------
-        >>> result = analyze_safety(_example_study())
+        >>> import pandas as pd
+        >>> from msc_notebooks.study import StudyData
+        >>> injections = pd.DataFrame({"patient_id": ["A"], "day": [0.0], "injection_number": [1]})
+        >>> study = StudyData(visits=pd.DataFrame(), injections=injections,
+        ...                   patients=pd.DataFrame({"patient_id": ["A"]}), time_kind="day")
+        >>> result = analyze_safety(study)
         >>> sorted(result.tables())
         ['safety_by_injection.csv', 'safety_by_term.csv', 'serious_events.csv']
         """
@@ -295,36 +300,6 @@ class SafetyResult:
             "safety_by_injection.csv": self.by_injection[list(BY_INJECTION_COLUMNS)],
             "serious_events.csv": self.serious,
         }
-
-
-def _example_study() -> StudyData:
-    """A two-patient study used by the doctests (patient B has no event)."""
-    injections = pd.DataFrame(
-        {
-            "patient_id": ["A", "A", "B", "B"],
-            "day": [0.0, 90.0, 0.0, 90.0],
-            "date": pd.NaT,
-            "injection_number": [1, 2, 1, 2],
-        }
-    )
-    events = pd.DataFrame(
-        {
-            "patient_id": ["A", "A", "A"],
-            "day": [-5.0, 2.0, 200.0],
-            "date": pd.NaT,
-            "term": ["Headache", "Headache", "Back pain"],
-            "severity": ["mild", "mild", None],
-            "serious": [False, False, False],
-        }
-    )
-    patients = pd.DataFrame({"patient_id": ["A", "B"], "withdrawn": [False, False]})
-    return StudyData(
-        visits=pd.DataFrame(),
-        injections=injections,
-        patients=patients,
-        adverse_events=events,
-        time_kind="day",
-    )
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -638,7 +613,19 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     (after injection 1) and day 200 (110 days after injection 2: not attributed).
     Patient B: injections on days 0 and 90, no event.
 
-    >>> result = analyze_safety(_example_study())
+    >>> import pandas as pd
+    >>> from msc_notebooks.study import StudyData
+    >>> injections = pd.DataFrame({"patient_id": ["A", "A", "B", "B"],
+    ...                            "day": [0.0, 90.0, 0.0, 90.0],
+    ...                            "injection_number": [1, 2, 1, 2]})
+    >>> events = pd.DataFrame({"patient_id": ["A", "A", "A"], "day": [-5.0, 2.0, 200.0],
+    ...                        "term": ["Headache", "Headache", "Back pain"],
+    ...                        "severity": ["mild", "mild", None],
+    ...                        "serious": [False, False, False]})
+    >>> study = StudyData(visits=pd.DataFrame(), injections=injections,
+    ...                   patients=pd.DataFrame({"patient_id": ["A", "B"]}),
+    ...                   adverse_events=events, time_kind="day")
+    >>> result = analyze_safety(study)
     >>> result.by_term
             term      severity  n_events  n_patients
     0  Back pain  not recorded         1           1
