@@ -1,0 +1,157 @@
+"""Pieces shared by the steps: the message area, safe callbacks, HTML tables, charts."""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from .state import WizardState, describe_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Step", "table_html", "chart_output", "show_figures", "note"]
+
+
+def note(text: str, kind: str = "info") -> str:
+    """Return a small HTML paragraph for a message area (``kind``: info, ok, error).
+
+    Examples
+    --------
+    >>> note("Loaded 3 patients", "ok")
+    '<div class="msc-note msc-note-ok">Loaded 3 patients</div>'
+    >>> note("a < b")
+    '<div class="msc-note msc-note-info">a &lt; b</div>'
+    """
+    colour = {"error": "color:#b00020;", "ok": "color:#1b5e20;"}.get(kind, "")
+    style = f' style="{colour}"' if colour else ""
+    return f'<div class="msc-note msc-note-{kind}"{style}>{html.escape(text)}</div>'
+
+
+def table_html(
+    df: pd.DataFrame | None, *, max_rows: int = 50, css_class: str = "msc-table", digits: int = 3
+) -> str:
+    """Return a DataFrame as an escaped HTML table (at most ``max_rows`` rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = table_html(pd.DataFrame({"a": [1.23456, 2.0]}), digits=2)
+    >>> "<td>1.23</td>" in out and 'class="dataframe msc-table"' in out
+    True
+    >>> table_html(None)
+    '<div class="msc-note msc-note-info">(none)</div>'
+    """
+    if df is None:
+        return note("(none)")
+    shown = df.head(max_rows)
+    text = shown.to_html(
+        index=False,
+        escape=True,
+        na_rep="",
+        classes=css_class,
+        border=0,
+        float_format=lambda v: f"{v:.{digits}f}".rstrip("0").rstrip(".") if v == v else "",
+    )
+    if len(df) > max_rows:
+        text += note(f"... {len(df) - max_rows} more rows not shown ({len(df)} in all)")
+    return text
+
+
+def chart_output(chart: Any) -> dict[str, Any]:
+    """Return a chart as one notebook output (a ``display_data`` dict), offline.
+
+    The active Altair renderer is used when it works without the internet (``jupyter``
+    offline, inline HTML, svg, png: :func:`msc_notebooks.notebook.setup_notebook` sets one
+    up); the default renderers would load JavaScript from a CDN, so the chart is then
+    rendered to SVG in the kernel (vl-convert).
+
+    Parameters
+    ----------
+    chart : altair chart
+
+    Returns
+    -------
+    dict
+        ``{"output_type": "display_data", "data": {mimetype: ...}, "metadata": {...}}``,
+        ready to append to ``ipywidgets.Output.outputs``.
+    """
+    import io
+
+    import altair as alt
+
+    if alt.renderers.active in ("default", "html", "mimetype", "jupyterlab", "colab", "kaggle"):
+        buffer = io.StringIO()
+        chart.save(buffer, format="svg")
+        return {
+            "output_type": "display_data",
+            "data": {"image/svg+xml": buffer.getvalue(), "text/plain": "<chart>"},
+            "metadata": {},
+        }
+    bundle = chart._repr_mimebundle_(include=None, exclude=None)
+    data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+    return {"output_type": "display_data", "data": data, "metadata": metadata or {}}
+
+
+def show_figures(output: Any, figures: dict[str, Any]) -> list[str]:
+    """Replace the content of an Output widget with the given charts, titled by name.
+
+    Returns the names drawn.
+    """
+    outputs = []
+    for name, chart in figures.items():
+        outputs.append(
+            {
+                "output_type": "display_data",
+                "data": {"text/html": f"<h4>{html.escape(name)}</h4>", "text/plain": name},
+                "metadata": {},
+            }
+        )
+        outputs.append(chart_output(chart))
+    output.outputs = tuple(outputs)
+    return list(figures)
+
+
+class Step(w.VBox):
+    """Base of the wizard steps: a shared :class:`WizardState` and a message area.
+
+    Parameters
+    ----------
+    state : WizardState, optional
+        The state shared with other steps; a new one when omitted (the step alone in a cell).
+    """
+
+    title = "Step"
+
+    def __init__(self, state: WizardState | None = None, **kwargs: Any) -> None:
+        self.state = state if state is not None else WizardState()
+        self.message = w.HTML("")
+        self.message.add_class("msc-message")
+        super().__init__(**kwargs)
+        self.add_class("msc-step")
+
+    # -- messages ------------------------------------------------------------------------
+    def show(self, text: str, kind: str = "info") -> None:
+        """Show a message in this step's message area."""
+        self.message.value = note(text, kind) if text else ""
+
+    def show_error(self, exc: BaseException) -> None:
+        """Show an exception as a clear message in this step's message area."""
+        self.show(describe_error(exc), "error")
+
+    def guarded(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap a callback so that any error shows in the message area (never silent)."""
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                self.show_error(exc)
+                return None
+
+        return wrapper

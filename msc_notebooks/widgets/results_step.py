@@ -1,0 +1,169 @@
+"""Step 4, Results: responders per period, the per-patient periods, clinical improvement,
+intervals, responders expected with no effect, and the figures."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from .common import Step, note, show_figures, table_html
+from .state import WizardState
+
+__all__ = ["ResultsStep", "responder_sentence"]
+
+_SAFETY_FIGURES = ("safety_by_term", "safety_by_injection")
+
+
+def responder_sentence(summary: Any, settings: Any) -> str:
+    """Return the responder counts per period as one line of text (SPEC §6–7).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``AnalysisResult.summary`` (``period``, ``n_evaluable``, ``n_responders``, ...).
+    settings : Settings
+        The settings used (threshold and strict/inclusive).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from msc_notebooks.settings import Settings
+    >>> s = pd.DataFrame({"period": ["1-2", "whole"], "n_evaluable": [3, 0],
+    ...                   "n_responders": [2, 0]})
+    >>> responder_sentence(s, Settings())
+    'Responders (improvement > 25%): 1-2: 2/3; whole: 0/0'
+    """
+    sign = ">=" if settings.inclusive else ">"
+    parts = [
+        f"{p}: {int(r)}/{int(n)}"
+        for p, r, n in zip(
+            summary["period"], summary["n_responders"], summary["n_evaluable"], strict=True
+        )
+        if p != "reference"
+    ]
+    return f"Responders (improvement {sign} {settings.threshold_pct:g}%): " + "; ".join(parts)
+
+
+class ResultsStep(Step):
+    """The analysis result, kept up to date with the shared state.
+
+    Attributes
+    ----------
+    responder_count : ipywidgets.HTML
+        Responders per period (CSS class ``msc-responder-count``).
+    summary_table, periods_table, clinical_table, intervals_table, null_table : HTML
+    period : ipywidgets.Dropdown
+        Which period the per-patient table shows (``all`` for every row).
+    show_figures : ipywidgets.Checkbox
+        Draw the figures (Altair; drawn again at each change).
+    figures : ipywidgets.Output
+        The figures of :func:`msc_notebooks.charts.all_figures` (safety ones are in step 5).
+    figure_names : list of str
+        Names of the figures drawn.
+    """
+
+    title = "Results"
+
+    def __init__(
+        self, state: WizardState | None = None, *, figures: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(state, **kwargs)
+        self.responder_count = w.HTML("")
+        self.responder_count.add_class("msc-responder-count")
+        self.summary_table = w.HTML("")
+        self.summary_table.add_class("msc-summary-table")
+        self.period = w.Dropdown(options=["all"], value="all", description="period")
+        self.periods_table = w.HTML("")
+        self.periods_table.add_class("msc-periods-table")
+        self.clinical_table = w.HTML("")
+        self.intervals_table = w.HTML("")
+        self.null_table = w.HTML("")
+        self.show_figures = w.Checkbox(value=figures, description="show figures")
+        self.figures = w.Output()
+        self.figures.add_class("msc-figures")
+        self.figure_names: list[str] = []
+        self.state.observe(
+            self.guarded(lambda _: self.refresh()), names=["result", "analysis_error"]
+        )
+        self.period.observe(self.guarded(lambda _: self._periods()), names="value")
+        self.show_figures.observe(self.guarded(lambda _: self._figures()), names="value")
+        self.children = [
+            w.HTML("<h3>4. Results</h3>"),
+            self.message,
+            self.responder_count,
+            w.HTML("<b>Per period</b>"),
+            self.summary_table,
+            w.HTML("<b>Per patient</b>"),
+            self.period,
+            self.periods_table,
+            w.HTML("<b>Clinically improved after each cycle</b>"),
+            self.clinical_table,
+            w.HTML("<b>Interval length and improvement</b>"),
+            self.intervals_table,
+            w.HTML("<b>Responders expected with no treatment effect</b>"),
+            self.null_table,
+            self.show_figures,
+            self.figures,
+        ]
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the current result (or why there is none)."""
+        result = self.state.result
+        if result is None:
+            for box in (
+                self.responder_count,
+                self.summary_table,
+                self.periods_table,
+                self.clinical_table,
+                self.intervals_table,
+                self.null_table,
+            ):
+                box.value = ""
+            self.figures.outputs = ()
+            self.figure_names = []
+            if self.state.analysis_error:
+                self.show(f"Analysis failed: {self.state.analysis_error}", "error")
+            else:
+                self.show("Load data first (step 1).")
+            return
+        self.show("")
+        self.responder_count.value = (
+            f'<div class="msc-responders"><b>'
+            f"{html.escape(responder_sentence(result.summary, result.settings))}</b></div>"
+        )
+        self.summary_table.value = table_html(result.summary, digits=3)
+        periods = ["all"] + [str(p) for p in result.summary["period"]]
+        current = self.period.value
+        self.period.options = periods
+        self.period.value = current if current in periods else "all"
+        self._periods()
+        self.clinical_table.value = table_html(getattr(result, "clinical", None))
+        self.intervals_table.value = table_html(getattr(result, "intervals", None))
+        null = getattr(result, "null", None)
+        self.null_table.value = (
+            table_html(null) if null is not None else note("Not computed for this result.")
+        )
+        self._figures()
+
+    def _periods(self) -> None:
+        result = self.state.result
+        if result is None:
+            return
+        df = result.periods
+        if self.period.value != "all":
+            df = df[df["period"].astype(str) == self.period.value]
+        self.periods_table.value = table_html(df, max_rows=400)
+
+    def _figures(self) -> None:
+        result = self.state.result
+        if result is None or not self.show_figures.value:
+            self.figures.outputs = ()
+            self.figure_names = []
+            return
+        from ..charts import all_figures
+
+        figures = {k: v for k, v in all_figures(result).items() if k not in _SAFETY_FIGURES}
+        self.figure_names = show_figures(self.figures, figures)

@@ -1,0 +1,98 @@
+"""Step 5, Safety: adverse events per term and severity, per injection, serious events,
+the summary sentence and the figures (SPEC §9)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from .common import Step, note, show_figures, table_html
+from .state import WizardState
+
+__all__ = ["SafetyStep"]
+
+
+class SafetyStep(Step):
+    """The safety analysis of the current result (``AnalysisResult.safety``).
+
+    Attributes
+    ----------
+    sentence : ipywidgets.HTML
+        The summary sentence (CSS class ``msc-safety-sentence``).
+    tables : ipywidgets.HTML
+        Every table of ``SafetyResult.tables()``.
+    show_figures : ipywidgets.Checkbox
+    figures : ipywidgets.Output
+        ``safety_by_term`` and ``safety_by_injection``.
+    figure_names : list of str
+    """
+
+    title = "Safety"
+
+    def __init__(
+        self, state: WizardState | None = None, *, figures: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(state, **kwargs)
+        self.sentence = w.HTML("")
+        self.sentence.add_class("msc-safety-sentence")
+        self.tables = w.HTML("")
+        self.tables.add_class("msc-safety-tables")
+        self.show_figures = w.Checkbox(value=figures, description="show figures")
+        self.figures = w.Output()
+        self.figures.add_class("msc-figures")
+        self.figure_names: list[str] = []
+        self.state.observe(
+            self.guarded(lambda _: self.refresh()), names=["result", "analysis_error"]
+        )
+        self.show_figures.observe(self.guarded(lambda _: self._figures()), names="value")
+        self.children = [
+            w.HTML("<h3>5. Safety</h3>"),
+            self.message,
+            self.sentence,
+            self.tables,
+            self.show_figures,
+            self.figures,
+        ]
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the safety part of the current result."""
+        result = self.state.result
+        self.figures.outputs = ()
+        self.figure_names = []
+        self.sentence.value = ""
+        self.tables.value = ""
+        if result is None:
+            if self.state.analysis_error:
+                self.show(f"Analysis failed: {self.state.analysis_error}", "error")
+            else:
+                self.show("Load data first (step 1).")
+            return
+        safety = getattr(result, "safety", None)
+        if safety is None:
+            self.show("No adverse-event table was loaded: no safety analysis.")
+            return
+        self.show("")
+        self.sentence.value = f"<p><b>{html.escape(str(safety.sentence))}</b></p>"
+        parts = []
+        for name, table in safety.tables().items():
+            parts.append(f"<h4>{html.escape(name.replace('_', ' '))}</h4>")
+            parts.append(table_html(table, max_rows=200) if len(table) else note("(none)"))
+        self.tables.value = "".join(parts)
+        self._figures()
+
+    def _figures(self) -> None:
+        result = self.state.result
+        if result is None or getattr(result, "safety", None) is None or not self.show_figures.value:
+            self.figures.outputs = ()
+            self.figure_names = []
+            return
+        from .. import charts
+
+        figures = {
+            "safety_by_term": charts.safety_by_term(result),
+            "safety_by_injection": charts.safety_by_injection(result),
+        }
+        self.figure_names = show_figures(self.figures, figures)

@@ -1,0 +1,136 @@
+"""The state every step shares: the study, the settings and the analysis result.
+
+One :class:`WizardState` is passed to every step; the steps observe it (traitlets) and
+set it. The state keeps the result up to date: a change of study or of a setting that
+needs new rates re-runs :func:`msc_notebooks.analysis.analyze`; a change of only the
+responder thresholds uses the fast :func:`msc_notebooks.analysis.reclassify`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import traitlets
+
+from ..settings import Settings
+
+__all__ = ["WizardState", "RECLASSIFY_FIELDS", "describe_error"]
+
+#: Settings that only change who counts as a responder: no rate is recomputed.
+RECLASSIFY_FIELDS = frozenset({"threshold_pct", "inclusive", "absolute_threshold"})
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return the message a user sees for an exception raised while doing what they asked.
+
+    Errors of the kit (:class:`msc_notebooks.errors.MscError`) already say where and how to
+    fix; anything else is reported by its type and first line.
+
+    Examples
+    --------
+    >>> from msc_notebooks.errors import InputError
+    >>> describe_error(InputError("no rows", source="v.csv"))
+    'v.csv: no rows'
+    >>> describe_error(KeyError("day"))
+    "Unexpected error (KeyError): 'day'"
+    """
+    from ..errors import MscError
+
+    if isinstance(exc, MscError):
+        return str(exc)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"Unexpected error ({type(exc).__name__}): {first}".rstrip(": ")
+
+
+def _changed_fields(old: Settings, new: Settings) -> set[str]:
+    a, b = old.to_dict(), new.to_dict()
+    return {k for k in a if a[k] != b.get(k)}
+
+
+class WizardState(traitlets.HasTraits):
+    """The study, settings and result shared by the steps, with where the data came from.
+
+    Attributes
+    ----------
+    study : StudyData or None
+        The validated study (after any injection edits).
+    settings : Settings
+        The analysis settings.
+    result : AnalysisResult or None
+        The analysis of ``study`` with ``settings`` (None before data are loaded, or when
+        the analysis failed: then ``analysis_error`` says why).
+    analysis_error : str
+        Why the last analysis failed; empty when it worked.
+    last_run : {'', 'analyze', 'reclassify'}
+        How the current result was made (the fast path is ``'reclassify'``).
+    source : dict
+        How the data were loaded, for :meth:`Wizard.save_state`: ``{"kind": "demo"}``,
+        ``{"kind": "files", "paths": {...}, "column_map": {...}, "date_format": ...}``,
+        ``{"kind": "upload", "names": {...}}`` (uploads are never stored) or
+        ``{"kind": "study"}`` (a StudyData passed in).
+    injection_edits : dict
+        Patient id to the list of injection days set in the injections step.
+    auto_analyze : bool
+        Re-run the analysis whenever the study or the settings change (default True).
+
+    Examples
+    --------
+    >>> state = WizardState()
+    >>> state.settings.threshold_pct
+    25
+    >>> state.result is None
+    True
+    """
+
+    study = traitlets.Any(None, allow_none=True)
+    settings = traitlets.Instance(Settings)
+    result = traitlets.Any(None, allow_none=True)
+    analysis_error = traitlets.Unicode("")
+    last_run = traitlets.Unicode("")
+    source = traitlets.Dict()
+    injection_edits = traitlets.Dict()
+    auto_analyze = traitlets.Bool(True)
+
+    @traitlets.default("settings")
+    def _default_settings(self) -> Settings:
+        return Settings()
+
+    @traitlets.observe("study", "settings")
+    def _on_inputs(self, change: dict[str, Any]) -> None:
+        if self.auto_analyze:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Bring :attr:`result` up to date with :attr:`study` and :attr:`settings`.
+
+        Never raises: a failure empties the result and sets :attr:`analysis_error`.
+        """
+        if self.study is None:
+            self.result = None
+            self.analysis_error = ""
+            self.last_run = ""
+            return
+        try:
+            from ..analysis import analyze, reclassify
+
+            old = self.result
+            if (
+                old is not None
+                and getattr(old, "study", None) is self.study
+                and _changed_fields(old.settings, self.settings) <= RECLASSIFY_FIELDS
+            ):
+                if old.settings == self.settings:
+                    return
+                result = reclassify(old, self.settings)
+                run = "reclassify"
+            else:
+                result = analyze(self.study, self.settings)
+                run = "analyze"
+        except Exception as exc:  # shown by the steps; never a silent no-op
+            self.analysis_error = describe_error(exc)
+            self.result = None
+            self.last_run = ""
+            return
+        self.analysis_error = ""
+        self.last_run = run
+        self.result = result
