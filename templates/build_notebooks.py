@@ -1,0 +1,555 @@
+"""Write the template notebooks (the source of truth for their cells).
+
+Run ``python templates/build_notebooks.py`` after changing a cell here. Notebooks are made
+with ``nbformat.v4`` (cell ids), stored without outputs, and contain no Jinja: cookiecutter
+copies them as they are (``_copy_without_render``). Each reads its settings in a cell
+tagged ``parameters`` (papermill) from ``study.yaml`` / ``lesson.yaml``; the cells only
+call msc-notebooks functions and display what they return.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+STUDY = HERE / "msc-study" / "{{cookiecutter.folder_name}}"
+TEACHING = HERE / "msc-teaching" / "{{cookiecutter.folder_name}}"
+
+md = new_markdown_cell
+
+
+def code(source: str, *tags: str):
+    cell = new_code_cell(source.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+STUDY_PARAMETERS = code(
+    """
+# Parameters (papermill). The defaults come from study.yaml in this folder;
+# `msc-notebooks run THIS.ipynb -p threshold_pct 30` overrides one value for one run.
+from msc_notebooks.projects import read_project_config
+
+config = read_project_config("study.yaml")
+visits = config["visits"]
+injections = config["injections"]
+patients = config["patients"]
+adverse_events = config["adverse_events"]
+threshold_pct = config["threshold_pct"]
+reference = config["reference"]
+method = config["method"]
+renderer = None  # "svg" = static figures (set by `msc-notebooks run --html`)
+""",
+    "parameters",
+)
+
+STUDY_SETUP = code(
+    """
+import altair as alt
+
+import msc_notebooks as msc
+from msc_notebooks import charts
+from msc_notebooks.projects import load_project_study
+
+msc.setup_notebook()
+if renderer:
+    alt.renderers.enable(renderer)
+
+study = load_project_study(
+    visits,
+    injections,
+    patients,
+    adverse_events,
+    column_map=config["column_map"],
+    date_format=config["date_format"],
+)
+settings = msc.Settings(threshold_pct=threshold_pct, reference=reference, method=method)
+print(f"Study: {config['study_title']}")
+print(f"Settings: reference {settings.reference}, method {settings.method}, responder > {settings.threshold_pct:g} %")
+"""
+)
+
+ANALYZE = code(
+    """
+result = msc.analyze(study, settings)
+result.summary
+"""
+)
+
+RESPONDER_LINES = code(
+    """
+for row in result.summary.itertuples():
+    print(f"{row.period}: {row.n_responders}/{row.n_evaluable} responders (improvement > {settings.threshold_pct:g} %)")
+"""
+)
+
+
+def study_intro(title: str, text: str) -> list:
+    return [
+        md(f"# {title}\n\n{text}"),
+        md(
+            "The next cell holds this notebook's settings (read from `study.yaml`). "
+            "When `data/visits.csv` or `data/injections.csv` is absent, the bundled "
+            "synthetic demo cohort is analysed instead, and a line says so."
+        ),
+        STUDY_PARAMETERS,
+        STUDY_SETUP,
+    ]
+
+
+def guided() -> nbformat.NotebookNode:
+    cells = study_intro(
+        "Guided analysis",
+        "Part 1 is a step-by-step wizard: data, injections, settings, results. Part 2 runs "
+        "the same analysis top to bottom with the settings in `study.yaml`: that is what "
+        "*Run All* and `msc-notebooks run guided.ipynb` do, with no clicks.",
+    )
+    cells += [
+        md(
+            "## 1. The wizard\n\nIt starts from the data and settings above. Each step "
+            "explains itself; errors show in the step, with the file, column, rows and fix."
+        ),
+        code(
+            """
+from msc_notebooks.widgets import Wizard
+
+wizard = Wizard(study=study, settings=settings)
+wizard
+"""
+        ),
+        md(
+            "## 2. The analysis, top to bottom\n\n"
+            "Per period: patients evaluable, responders, mean and median improvement of "
+            "the progression rate against the pre-treatment rate, bootstrap interval and "
+            "Wilcoxon test (SPEC §7)."
+        ),
+        ANALYZE,
+        RESPONDER_LINES,
+        md("### Each patient's ALSFRS-R, with the injections"),
+        code("charts.trajectories(result)"),
+        md("### Responders per period"),
+        code("charts.responders_by_period(result)"),
+        md("### Improvement between injections 1 and 2, patient by patient"),
+        code('charts.improvement_waterfall(result, "1-2")'),
+        md("### Safety (the trial's primary endpoint)"),
+        code(
+            """
+if result.safety is None:
+    print("No adverse-events table: safety not analysed.")
+else:
+    print(result.safety.sentence)
+"""
+        ),
+        md(
+            "Next: `03_progression.ipynb` for the details, `05_report.ipynb` to export "
+            "every table and figure into `results/`."
+        ),
+    ]
+    return _notebook(cells)
+
+
+def data() -> nbformat.NotebookNode:
+    cells = study_intro(
+        "1. Data",
+        "What was read, what was used, and every row left out with the reason "
+        "(SPEC §10: rows used + rows excluded = rows read, for every table).",
+    )
+    cells += [
+        md("## Rows read, used and excluded, per table"),
+        code("study.ledger"),
+        md("## Rows left out, and why"),
+        code("study.exclusions"),
+        md("## Warnings"),
+        code(
+            """
+for warning in study.warnings:
+    print(warning)
+print(f"{len(study.warnings)} warning(s)")
+"""
+        ),
+        md("## Each patient's ALSFRS-R, with the injections"),
+        code("charts.trajectories(study)"),
+        md("## The first rows of each table, as the kit reads them (canonical names)"),
+        code("study.visits.head(10)"),
+        code("study.patients.head(10)"),
+    ]
+    return _notebook(cells)
+
+
+def injections_nb() -> nbformat.NotebookNode:
+    cells = study_intro(
+        "2. Injections",
+        "The injection schedule and the intervals between injections (SPEC §8), and "
+        "whether response relates to the interval length.",
+    )
+    cells += [
+        md("## Injections"),
+        code("study.injections"),
+        md("## Intervals between consecutive injections (months)"),
+        code(
+            """
+from msc_notebooks.schedule import interval_table
+
+interval_table(study.injections, settings.month_days)
+"""
+        ),
+        md("## Interval length against improvement (Spearman, SPEC §8)"),
+        ANALYZE,
+        code("result.intervals"),
+        code("charts.interval_vs_improvement(result)"),
+    ]
+    return _notebook(cells)
+
+
+def progression() -> nbformat.NotebookNode:
+    cells = study_intro(
+        "3. Progression and responders",
+        "Progression rates (ALSFRS-R points lost per month) before and between "
+        "injections, improvement against the pre-treatment rate, and responders "
+        "(SPEC §3–7).",
+    )
+    cells += [
+        md("## Per period"),
+        ANALYZE,
+        RESPONDER_LINES,
+        code("charts.responders_by_period(result)"),
+        md("## Rates before and after treatment"),
+        code("charts.rate_comparison(result)"),
+        code("charts.cohort_mean(result)"),
+        md("## Improvement between injections 1 and 2"),
+        code('charts.improvement_waterfall(result, "1-2")'),
+        md("## Clinically improved after each cycle (SPEC §6)"),
+        code("result.clinical"),
+        md("## Every patient and period (SPEC §11)"),
+        code("result.periods"),
+    ]
+    return _notebook(cells)
+
+
+def safety_nb() -> nbformat.NotebookNode:
+    cells = study_intro(
+        "4. Safety",
+        "Adverse events per term and severity, serious events one by one, and events "
+        "per injection given (SPEC §9). Patients with no event count in every denominator.",
+    )
+    cells += [
+        ANALYZE,
+        code(
+            """
+safety = result.safety
+if safety is None:
+    print("No adverse-events table: safety not analysed (add data/adverse_events.csv).")
+else:
+    print(safety.sentence)
+"""
+        ),
+        md("## Events per term and severity"),
+        code(
+            """
+if safety is not None:
+    display(safety.by_term)
+    display(charts.safety_by_term(result))
+"""
+        ),
+        md("## Serious events"),
+        code(
+            """
+if safety is not None:
+    display(safety.serious)
+"""
+        ),
+        md("## Events per injection"),
+        code(
+            """
+if safety is not None:
+    display(safety.by_injection)
+    display(safety.incidence)
+    display(charts.safety_by_injection(result))
+"""
+        ),
+    ]
+    return _notebook(cells)
+
+
+def report() -> nbformat.NotebookNode:
+    cells = study_intro(
+        "5. Report",
+        "The whole analysis, and every table and figure written to `results/` with the "
+        "settings used beside them. `msc-notebooks run 05_report.ipynb --html "
+        "reports/report.html` makes an HTML report without code.",
+    )
+    cells += [
+        md("## Responders per period"),
+        ANALYZE,
+        RESPONDER_LINES,
+        md("## Safety"),
+        code(
+            """
+print(result.safety.sentence if result.safety is not None else "No adverse-events table.")
+"""
+        ),
+        md("## Figures"),
+        code(
+            """
+for name, chart in charts.all_figures(result).items():
+    print(name)
+    display(chart)
+"""
+        ),
+        md("## Export"),
+        code(
+            """
+from pathlib import Path
+
+written = msc.write_results(result, "results", figures=True)
+print(f"Results written to {Path('results').resolve()}")
+"""
+        ),
+    ]
+    return _notebook(cells)
+
+
+# ---------------------------------------------------------------------------- teaching
+def lesson() -> nbformat.NotebookNode:
+    cells = [
+        md(
+            "# Reading an open-label MSC trial in ALS\n\n"
+            "A lesson on the bundled **synthetic** demo cohort, built to resemble the "
+            "published trial (no real patient data). Every number below is computed by "
+            "msc-notebooks; the cells print the arithmetic so you can redo it by hand."
+        ),
+        code(
+            """
+# Parameters (papermill). Defaults come from lesson.yaml in this folder.
+from msc_notebooks.projects import read_project_config
+
+config = read_project_config("lesson.yaml")
+threshold_pct = config["threshold_pct"]
+n_simulations = config["n_simulations"]
+renderer = None  # "svg" = static figures (set by `msc-notebooks run --html`)
+""",
+            "parameters",
+        ),
+        code(
+            """
+import altair as alt
+
+import msc_notebooks as msc
+from msc_notebooks import charts
+
+msc.setup_notebook()
+if renderer:
+    alt.renderers.enable(renderer)
+
+study = msc.load_demo()
+settings = msc.Settings(threshold_pct=threshold_pct)
+result = msc.analyze(study, settings)
+print(f"Lesson: {config['lesson_title']}")
+print(f"Demo cohort: {study.patients.patient_id.nunique()} patients, "
+      f"{len(study.injections)} injections, {len(study.visits)} ALSFRS-R assessments")
+"""
+        ),
+        md(
+            "## 1. The question\n\n"
+            "Petrou et al. (Front. Biosci. 2021, 26(10):693–706, doi 10.52586/4980) gave 19 "
+            "people with definite ALS 1 to 4 intrathecal injections of their own "
+            "mesenchymal stem cells (MSC), 3 to 6 months apart, in an **open-label** phase II "
+            "trial: no control group, everyone knew they were treated. The primary endpoint "
+            "was safety; the question this lesson follows is the secondary one:\n\n"
+            "> **Does the ALSFRS-R decline slow down after the injections?**\n\n"
+            "The paper reports that the progression rate improved by more than 25 % in "
+            "**15/19** patients between injections 1 and 2 (mean improvement 107.1 %), in "
+            "11/12 between 2 and 3 and in 8/10 between 3 and 4, and that no serious adverse "
+            "event occurred. Below, each of these numbers is rebuilt step by step."
+        ),
+        md(
+            "## 2. ALSFRS-R and the progression rate\n\n"
+            "The ALSFRS-R has 12 items scored 0–4 (4 = normal), total 0–48; it goes down as "
+            "ALS progresses. A **progression rate** is points lost per month:\n\n"
+            "    rate = (score at start − score at end) / months between them\n"
+            "    1 month = 365.25 / 12 = 30.4375 days\n\n"
+            "Positive = decline, 0 = stable, negative = the score went up. The "
+            "**reference** (pre-treatment) rate runs from the first assessment to the "
+            "first injection (the run-in); the period rates run between injections "
+            "(`1-2`, `2-3`, …). We follow one demo patient."
+        ),
+        code(
+            """
+periods = result.periods
+patient = periods.loc[(periods.period == "1-2") & periods.evaluable, "patient_id"].iloc[0]
+mine = periods[periods.patient_id == patient].set_index("period")
+print(f"Patient {patient}")
+mine[["start_day", "end_day", "start_score", "end_score", "months", "rate", "improvement_pct", "responder"]]
+"""
+        ),
+        code(
+            """
+for name in ["reference", "1-2"]:
+    row = mine.loc[name]
+    print(f"{name}: months = ({row.end_day:g} - {row.start_day:g}) days / {settings.month_days} = {row.months:.3f}")
+    print(f"{name}: rate = ({row.start_score:g} - {row.end_score:g}) / {row.months:.3f} = {row.rate:.3f} points/month")
+"""
+        ),
+        md(
+            "## 3. Improvement and responders\n\n"
+            "    improvement % = 100 × (reference rate − period rate) / reference rate\n\n"
+            "100 % = no further decline; above 100 % = the score went up; negative = faster "
+            "decline. A **relative responder** improves by more than the threshold (25 % in "
+            "the paper). An **absolute responder** slows by at least 1.25 points/month."
+        ),
+        code(
+            """
+row = mine.loc["1-2"]
+print(f"improvement = 100 x ({row.reference_rate:.3f} - {row.rate:.3f}) / {row.reference_rate:.3f} = {row.improvement_pct:.1f} %")
+print(f"relative responder (improvement > {settings.threshold_pct:g} %): {bool(row.responder)}")
+print(f"absolute change = {row.reference_rate:.3f} - {row.rate:.3f} = {row.absolute_change:.3f} points/month; "
+      f"absolute responder (>= {settings.absolute_threshold:g}): {bool(row.absolute_responder)}")
+"""
+        ),
+        md("## 4. The whole demo cohort"),
+        ANALYZE,
+        RESPONDER_LINES,
+        code("charts.responders_by_period(result)"),
+        code('charts.improvement_waterfall(result, "1-2")'),
+        md(
+            "## 5. Exercises\n\n"
+            "Replace `None` with your answer and run the check cell below it. It prints "
+            "`correct`, or `not answered yet`, or stops with a hint."
+        ),
+        md(
+            "**Exercise 1.** A patient's ALSFRS-R fell from 40 to 34 over the 4 months "
+            "before the first injection, then from 34 to 33 over the 3 months between "
+            "injections 1 and 2. What is the improvement (%) in period 1-2?"
+        ),
+        code("answer_1 = None  # a number, in %"),
+        code(
+            """
+if answer_1 is None or answer_1 is ...:
+    print("not answered yet")
+else:
+    assert abs(answer_1 - 100 * (6 / 4 - 1 / 3) / (6 / 4)) < 0.5, (
+        "Not quite: first compute both rates in points/month, then use the formula of section 3."
+    )
+    print("correct")
+"""
+        ),
+        md(
+            "**Exercise 2.** Is the patient of exercise 1 a relative responder at the 25 % "
+            "threshold? (`True` or `False`)"
+        ),
+        code("answer_2 = None  # True or False"),
+        code(
+            """
+if answer_2 is None or answer_2 is ...:
+    print("not answered yet")
+else:
+    assert answer_2 is True, "Not quite: compare your improvement with 25 %."
+    print("correct")
+"""
+        ),
+        md(
+            "**Exercise 3.** How many demo patients are responders between injections 1 and "
+            "2 if the threshold is 50 % instead? Hint: "
+            "`msc.reclassify(result, settings.replace(threshold_pct=50)).summary`."
+        ),
+        code("answer_3 = None  # a whole number of patients"),
+        code(
+            """
+if answer_3 is None or answer_3 is ...:
+    print("not answered yet")
+else:
+    stricter = msc.reclassify(result, settings.replace(threshold_pct=50))
+    expected = int(stricter.summary.set_index("period").loc["1-2", "n_responders"])
+    assert answer_3 == expected, "Not quite: read n_responders in the row of period 1-2."
+    print("correct")
+"""
+        ),
+        md(
+            "## 6. What an open-label, uncontrolled design can and cannot show\n\n"
+            "Without a control group, a slower decline after an injection has other "
+            "explanations than the cells:\n\n"
+            "* **Noise.** ALSFRS-R varies by a point or two between visits, so a rate from "
+            "two assessments a few months apart is noisy: some patients look better by "
+            "chance.\n"
+            "* **Regression to the mean.** Patients who declined fast before treatment tend "
+            "to decline less fast next time, treated or not.\n"
+            "* **Non-linear decline, expectation, selection.** ALS does not decline in a "
+            "straight line; raters and patients knew about the treatment; only patients "
+            "fit enough to be injected again contribute to the later periods.\n\n"
+            "Such a trial **can** show that repeated injections are feasible and safe "
+            "enough to test further. It **cannot** show that they slow ALS. One way to see "
+            "this: simulate cohorts with **no treatment effect at all**, at the demo "
+            "patients' own visit and injection times, and count how many 'responders' "
+            "they produce (SPEC §13)."
+        ),
+        code(
+            """
+try:
+    simulated = msc.simulate_null(result, n_simulations=n_simulations, seed=0)
+except (ImportError, AttributeError, NotImplementedError) as err:
+    simulated = None
+    print(f"The no-effect simulation is not available in this version of msc-notebooks ({err}).")
+null = getattr(simulated, "null", simulated)
+null
+"""
+        ),
+        code(
+            """
+if null is not None:
+    for row in null.itertuples():
+        print(f"{row.period}: observed {row.observed_responders}/{row.n_evaluable} responders; "
+              f"with no effect expected {row.expected_responders:.1f} "
+              f"(95 % of simulations {row.expected_low:g} to {row.expected_high:g}), p = {row.p_value:.3f}")
+"""
+        ),
+        md(
+            "**Question.** The paper's headline is 15/19 responders between injections 1 "
+            "and 2. How many would you expect with no effect at all, and what does the "
+            "comparison mean for the claim that the cells slowed the disease? What would a "
+            "trial need to answer the question (think: control group, blinding, "
+            "pre-registered endpoint)? Write your answer below."
+        ),
+        code('my_answer = ""  # your answer, in words'),
+    ]
+    return _notebook(cells)
+
+
+def _notebook(cells: list) -> nbformat.NotebookNode:
+    """A notebook of fresh copies of ``cells`` (each with its own id), no outputs."""
+    nb = new_notebook(
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        }
+    )
+    for cell in cells:
+        make = new_code_cell if cell.cell_type == "code" else new_markdown_cell
+        nb.cells.append(make(cell.source, metadata=dict(cell.metadata)))
+    return nb
+
+
+NOTEBOOKS = {
+    STUDY / "guided.ipynb": guided,
+    STUDY / "01_data.ipynb": data,
+    STUDY / "02_injections.ipynb": injections_nb,
+    STUDY / "03_progression.ipynb": progression,
+    STUDY / "04_safety.ipynb": safety_nb,
+    STUDY / "05_report.ipynb": report,
+    TEACHING / "lesson.ipynb": lesson,
+}
+
+
+def main() -> None:
+    for path, build in NOTEBOOKS.items():
+        nb = build()
+        nbformat.validate(nb)
+        nbformat.write(nb, path)
+        print(f"wrote {path.relative_to(HERE)} ({len(nb.cells)} cells)")
+
+
+if __name__ == "__main__":
+    main()
