@@ -654,7 +654,9 @@ def rate_comparison(result: Any, *, include_whole: bool = False) -> alt.LayerCha
     order = _period_order(data["period"])
     median = data.groupby("period", as_index=False)["rate"].median()
     y_title = rate_label(outcome)
-    x_enc = alt.X("period:N", sort=order, title="Period (injection k to k+1)")
+    x_enc = alt.X(
+        "period:N", sort=order, title="Period (injection k to k+1)", axis=alt.Axis(labelAngle=0)
+    )
     sel = alt.selection_point(name="patient", fields=["patient_id"], on="pointerover")
     base = alt.Chart(data).encode(x=x_enc, y=alt.Y("rate:Q", title=y_title))
     lines = base.mark_line(color="#999999").encode(
@@ -774,7 +776,7 @@ def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin
                 "patient_id:N",
                 sort=data["patient_id"].tolist(),
                 title="Patient (sorted by improvement)",
-                axis=alt.Axis(labels=n_eval <= 60),
+                axis=alt.Axis(labels=n_eval <= 60, labelAngle=0),
             ),
             y=alt.Y(
                 "improvement_pct:Q",
@@ -844,6 +846,7 @@ def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin
             ),
             width=_WIDTH,
             height=16 * len(lines),
+            view=alt.ViewBackground(stroke=None),
         )
     )
     return alt.vconcat(chart, listing)
@@ -903,7 +906,9 @@ def responders_by_period(result: Any) -> alt.LayerChart:
     data["_order"] = data["period"].map({p: i for i, p in enumerate(order)})
     data["_kind"] = data["kind"].map({k: i for i, k in enumerate(kinds)})
     data = data.sort_values(["_order", "_kind"], kind="stable").drop(columns=["_order", "_kind"])
-    x_enc = alt.X("period:N", sort=order, title="Period (injection k to k+1)")
+    x_enc = alt.X(
+        "period:N", sort=order, title="Period (injection k to k+1)", axis=alt.Axis(labelAngle=0)
+    )
     base = alt.Chart(data).encode(x=x_enc, xOffset=alt.XOffset("kind:N", sort=kinds))
     bars = base.mark_bar().encode(
         y=alt.Y(
@@ -916,7 +921,7 @@ def responders_by_period(result: Any) -> alt.LayerChart:
             title=None,
             sort=kinds,
             scale=alt.Scale(domain=kinds, range=list(PALETTE[: len(kinds)])),
-            legend=alt.Legend(orient="bottom"),
+            legend=alt.Legend(orient="bottom", labelLimit=400),
         ),
         tooltip=[
             alt.Tooltip("period:N", title="Period"),
@@ -1121,7 +1126,11 @@ def safety_by_term(data: Any) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("term:N", sort=order, title="Adverse event (term)"),
-            x=alt.X("sum(n_events):Q", title="Adverse events (count)"),
+            x=alt.X(
+                "sum(n_events):Q",
+                title="Adverse events (count)",
+                axis=alt.Axis(tickMinStep=1),
+            ),
             color=alt.Color(
                 "severity:N", title="Severity", scale=alt.Scale(domain=severities, range=colors)
             ),
@@ -1192,7 +1201,7 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
     )
     base = alt.Chart(table).encode(x=alt.X("injection_number:O", title="Injection number"))
     bars = base.mark_bar(color=OKABE_ITO["blue"]).encode(
-        y=alt.Y("n_events:Q", title="Adverse events (count)"),
+        y=alt.Y("n_events:Q", title="Adverse events (count)", axis=alt.Axis(tickMinStep=1)),
         tooltip=[
             alt.Tooltip("injection_number:O", title="Injection"),
             alt.Tooltip("n_injections:Q", title="Injections given"),
@@ -1272,7 +1281,8 @@ def null_comparison(result: Any) -> alt.LayerChart:
     ]
     base = alt.Chart(data).encode(y=y_enc, tooltip=tooltip)
     band = base.mark_bar(color=OKABE_ITO["sky_blue"], opacity=0.5, size=14).encode(
-        x=alt.X("expected_low:Q", title=x_title), x2="expected_high:Q"
+        x=alt.X("expected_low:Q", title=x_title, axis=alt.Axis(tickMinStep=1)),
+        x2="expected_high:Q",
     )
     expected = base.mark_point(shape="circle", size=80, color=OKABE_ITO["black"]).encode(
         x=alt.X("expected_responders:Q", title=x_title)
