@@ -1,0 +1,400 @@
+"""Read the tables a user brings: CSV, Excel, Parquet or a pandas DataFrame (SPEC §1, §11).
+
+:func:`read_table` reads one raw table (every cell as written, so that ``'007'`` stays
+``'007'``), adds the ``row`` provenance column and renames columns to the canonical names
+(the user's ``column_map`` first, then the PRO-ACT names, then a case-insensitive match
+of the canonical names). :func:`read_study` reads the tables of one study and validates
+them with :func:`msc_notebooks.validation.validate_study`.
+
+Users' files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from .columns import CANONICAL, PROACT, TABLES
+from .errors import InputError
+from .study import StudyData
+
+__all__ = ["read_table", "read_study", "Source"]
+
+#: What a table can be read from: a path or a DataFrame.
+Source = str | os.PathLike | pd.DataFrame
+
+_EXCEL = (".xlsx", ".xlsm", ".xls")
+_PARQUET = (".parquet", ".pq")
+
+# PRO-ACT names not in columns.PROACT that real exports carry
+_EXTRA_ALIASES = {
+    "visits": {"Q5_Cutting": "q5", "Q10_Respiratory": "q10_original"},
+    "injections": {},
+    "patients": {},
+    "adverse_events": {},
+}
+# other names every table understands
+_COMMON = {"alsfrs_total_original": "alsfrs_total_original"}
+
+
+def _name(source: Source) -> str:
+    return "DataFrame" if isinstance(source, pd.DataFrame) else Path(source).name
+
+
+def read_table(
+    source: Source,
+    table: str,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    sheet: str | None = None,
+) -> pd.DataFrame:
+    """Read one raw table (no validation) with its row numbers and canonical column names.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        A CSV file (comma or semicolon separated, decimal point or comma, UTF-8 with or
+        without BOM, Latin-1 fallback), an Excel workbook (``.xlsx``; the sheet named like
+        ``table``, or ``sheet``), a Parquet file, or a DataFrame (copied, never modified).
+    table : {'visits', 'injections', 'patients', 'adverse_events'}
+        Which table this is (decides the PRO-ACT names and canonical names).
+    column_map : mapping, optional
+        Your column name to the canonical name, e.g. ``{'Subject': 'patient_id'}``.
+    date_format : str, optional
+        Accepted for symmetry with :func:`read_study`; dates are parsed by validation.
+    sheet : str, optional
+        Workbook sheet to read (default: the sheet named like ``table``, or the only sheet).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cells as text (files) or as given (DataFrames), canonical column names, and a
+        ``row`` column: the spreadsheet row number for files (header = row 1, first data
+        row = row 2), the index label for DataFrames. Fully empty lines are skipped (their
+        row numbers are not reused). ``attrs['source']`` holds the file name or
+        ``'DataFrame'``.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, binary or unreadable file; a workbook without the sheet; two
+        columns with the same canonical name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = read_table(pd.DataFrame({"Subject_ID": [" 007"], "ALSFRS_Delta": [0]}), "visits")
+    >>> raw.to_dict("records")
+    [{'patient_id': ' 007', 'day': 0, 'row': 0}]
+    """
+    if table not in TABLES:
+        raise InputError(f"unknown table {table!r}", fix=f"use one of {list(TABLES)}")
+    name = _name(source)
+    if isinstance(source, pd.DataFrame):
+        df = source.copy()
+        df.columns = [str(c) for c in df.columns]
+        if "row" not in df.columns:
+            df["row"] = df.index.to_numpy()
+        df = df.reset_index(drop=True)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(
+                "file not found", source=str(path), fix="check the path and the file name"
+            )
+        suffix = path.suffix.lower()
+        head = path.open("rb").read(8)
+        if suffix in _EXCEL or head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf"):
+            df = _read_excel(path, table, sheet)
+        elif suffix in _PARQUET or head.startswith(b"PAR1"):
+            df = _read_parquet(path)
+        else:
+            df = _read_csv(path)
+    df = _rename(df, table, column_map, name)
+    df.attrs["source"] = name
+    return df
+
+
+def _numbered(df: pd.DataFrame, first: int = 2) -> pd.DataFrame:
+    """Add spreadsheet row numbers, then drop fully empty lines."""
+    df = df.reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    row = pd.RangeIndex(first, first + len(df)).to_numpy()
+    empty = (df.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    if "row" in df.columns:
+        df = df.rename(columns={"row": "row_in_file"})
+    df["row"] = row
+    return df.loc[~empty].reset_index(drop=True)
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    sample = data[:4096]
+    controls = sum(b < 32 and b not in (9, 10, 13) for b in sample)
+    if b"\x00" in sample or controls > len(sample) * 0.01:
+        raise InputError(
+            "the file is not a text table (it looks like binary data)",
+            source=name,
+            fix="export the table as CSV (comma or semicolon separated), .xlsx or .parquet",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    name = path.name
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(
+            "the file is empty",
+            source=name,
+            fix="export the table with a header row and one row per record",
+        )
+    text = _decode(data, name)
+    stripped = text.lstrip("\r\n")
+    skipped = text[: len(text) - len(stripped)].count("\n")
+    first_line = stripped.splitlines()[0] if stripped.strip() else ""
+    if not first_line.strip():
+        raise InputError("the file is empty", source=name, fix="add a header row and data rows")
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
+    sep = max(counts, key=counts.get) if max(counts.values()) else ","
+    try:
+        df = pd.read_csv(
+            io.StringIO(stripped),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except (pd.errors.ParserError, csv.Error, ValueError) as err:
+        raise InputError(
+            f"the file cannot be read as a '{sep}' separated table ({err})",
+            source=name,
+            fix="check the separators and quotes on that line, or export the table again",
+        ) from err
+    return _numbered(df, first=2 + skipped)
+
+
+def _sheet_names(path: Path) -> list[str]:
+    try:
+        with pd.ExcelFile(path) as book:
+            return [str(s) for s in book.sheet_names]
+    except ImportError as err:
+        raise InputError(
+            f"cannot read this workbook format ({err})",
+            source=path.name,
+            fix="save the workbook as .xlsx (or the tables as CSV)",
+        ) from err
+    except Exception as err:  # openpyxl/zipfile raise many kinds
+        raise InputError(
+            f"the file cannot be read as an Excel workbook ({type(err).__name__}: {err})",
+            source=path.name,
+            fix="open it in your spreadsheet program and save it again as .xlsx, or export CSV",
+        ) from err
+
+
+def _pick_sheet(path: Path, table: str, sheet: str | None, sheets: list[str]) -> str | None:
+    if sheet is not None:
+        return sheet if sheet in sheets else None
+    low = {s.strip().lower(): s for s in sheets}
+    if table in low:
+        return low[table]
+    others = set(TABLES) - {table}
+    if len(sheets) == 1 and sheets[0].strip().lower() not in others:
+        return sheets[0]
+    return None
+
+
+def _read_excel(path: Path, table: str, sheet: str | None) -> pd.DataFrame:
+    sheets = _sheet_names(path)
+    chosen = _pick_sheet(path, table, sheet, sheets)
+    if chosen is None:
+        want = sheet if sheet is not None else table
+        raise InputError(
+            f"the workbook has no sheet named '{want}'; sheets found: {sheets}",
+            source=path.name,
+            fix=f"rename the sheet to '{want}', pass sheet='<name>', or give the {table} "
+            "table as its own file",
+        )
+    try:
+        df = pd.read_excel(path, sheet_name=chosen, dtype=str, keep_default_na=False)
+    except Exception as err:
+        raise InputError(
+            f"sheet '{chosen}' cannot be read ({type(err).__name__}: {err})",
+            source=path.name,
+            fix="save the workbook again as .xlsx, or export the sheet as CSV",
+        ) from err
+    return _numbered(df)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:
+        raise InputError(
+            f"the file cannot be read as Parquet ({type(err).__name__}: {err})",
+            source=path.name,
+            fix="write it again with pandas.DataFrame.to_parquet, or export CSV",
+        ) from err
+    df = df.reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    if "row" in df.columns:
+        df = df.rename(columns={"row": "row_in_file"})
+    df["row"] = pd.RangeIndex(2, 2 + len(df)).to_numpy()
+    return df
+
+
+def _rename(
+    df: pd.DataFrame, table: str, column_map: Mapping[str, str] | None, source: str
+) -> pd.DataFrame:
+    user = dict(column_map or {})
+    user_low = {str(k).strip().lower(): v for k, v in user.items()}
+    known = {**PROACT[table], **_EXTRA_ALIASES[table], **_COMMON}
+    known_low = {k.lower(): v for k, v in known.items()}
+    canon_low = {c.lower(): c for c in CANONICAL[table]}
+    new = []
+    for col in df.columns:
+        if col == "row":
+            new.append(col)
+            continue
+        clean = str(col).strip().lstrip("\ufeff").strip()
+        low = clean.lower()
+        if col in user:
+            new.append(user[col])
+        elif clean in user:
+            new.append(user[clean])
+        elif low in user_low:
+            new.append(user_low[low])
+        elif low in known_low:
+            new.append(known_low[low])
+        elif low in canon_low:
+            new.append(canon_low[low])
+        else:
+            new.append(clean)
+    seen: dict[str, str] = {}
+    for old, n in zip(df.columns, new, strict=True):
+        if n in seen:
+            raise InputError(
+                f"two columns both mean '{n}': '{seen[n]}' and '{old}'",
+                source=source if source != "DataFrame" else f"DataFrame '{table}'",
+                column=n,
+                fix="delete one of them, or rename one with column_map",
+            )
+        seen[n] = str(old)
+    out = df.copy() if df is not None else df
+    out.columns = new
+    return out
+
+
+def _split_map(column_map) -> dict[str, dict[str, str]]:
+    if not column_map:
+        return {t: {} for t in TABLES}
+    if all(k in TABLES for k in column_map) and all(
+        isinstance(v, Mapping) for v in column_map.values()
+    ):
+        return {t: dict(column_map.get(t) or {}) for t in TABLES}
+    return {t: dict(column_map) for t in TABLES}
+
+
+def _is_workbook(source) -> bool:
+    return not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() in _EXCEL
+
+
+def read_study(
+    visits: Source,
+    injections: Source | None = None,
+    patients: Source | None = None,
+    adverse_events: Source | None = None,
+    *,
+    column_map: Mapping | None = None,
+    date_format: str | None = None,
+    workbook_sheets: bool = True,
+) -> StudyData:
+    """Read and validate the tables of one study (SPEC §1, §10–12).
+
+    Parameters
+    ----------
+    visits : path or pandas.DataFrame
+        ALSFRS-R assessments (required). An ``.xlsx`` workbook given alone is read sheet by
+        sheet: ``visits`` (required), and ``injections``, ``patients``, ``adverse_events``
+        when those sheets exist.
+    injections, patients, adverse_events : path or pandas.DataFrame, optional
+        The other tables. Without injections the injection table is empty (generate a
+        protocol schedule later); without patients it is built from the ids seen.
+    column_map : mapping, optional
+        ``{your name: canonical name}`` applied to every table, or
+        ``{table: {your name: canonical name}}``.
+    date_format : str, optional
+        strftime format of calendar dates, e.g. ``'%d/%m/%Y'``. Without it only
+        unambiguous dates are read, and ambiguous columns raise an InputError.
+    workbook_sheets : bool, default True
+        Read the other tables from the sheets of a workbook given as ``visits``.
+
+    Returns
+    -------
+    StudyData
+        Canonical tables (``day`` in days; days since 1970-01-01 for calendar dates),
+        exclusions, ledger, sources, time kind and warnings.
+
+    Raises
+    ------
+    InputError
+        For problems with a whole file or column (see :func:`read_table` and
+        :func:`msc_notebooks.validation.validate_study`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> visits = pd.DataFrame({"subject_id": ["7", "7", "7"], "ALSFRS_Delta": [0, 30, 30],
+    ...                        "ALSFRS_R_Total": [40, 39, 38]})
+    >>> study = read_study(visits, pd.DataFrame({"patient_id": ["7"], "day": [10]}))
+    >>> study.visits[["patient_id", "day", "alsfrs_r_total", "row"]]
+      patient_id   day  alsfrs_r_total  row
+    0          7   0.0            40.0    0
+    1          7  30.0            38.5    1
+    >>> study.exclusions["reason"].tolist()
+    ['same-day duplicate of row 1: merged (mean used)']
+    >>> study.ledger["rows_used"].tolist(), study.time_kind
+    ([2, 1], 'day')
+    """
+    from .validation import validate_study
+
+    maps = _split_map(column_map)
+    given = {
+        "visits": visits,
+        "injections": injections,
+        "patients": patients,
+        "adverse_events": adverse_events,
+    }
+    raw: dict[str, pd.DataFrame] = {}
+    if (
+        workbook_sheets
+        and _is_workbook(visits)
+        and injections is None
+        and patients is None
+        and adverse_events is None
+    ):
+        path = Path(visits)
+        if not path.is_file():
+            raise InputError("file not found", source=str(path), fix="check the path")
+        sheets = _sheet_names(path)
+        low = {s.strip().lower() for s in sheets}
+        for t in TABLES:
+            if t == "visits" or t in low:
+                raw[t] = read_table(path, t, column_map=maps[t])
+    else:
+        for t, src in given.items():
+            if src is not None:
+                raw[t] = read_table(src, t, column_map=maps[t])
+    sources = {t: df.attrs.get("source", "DataFrame") for t, df in raw.items()}
+    return validate_study(raw, sources, date_format)

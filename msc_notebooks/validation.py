@@ -1,0 +1,1207 @@
+"""Validate raw tables into the canonical study tables (SPEC §1, §10, §11, §12).
+
+:func:`validate_study` takes the raw tables read by :mod:`msc_notebooks.loading` (every
+value as written, plus the ``row`` provenance column) and returns a
+:class:`~msc_notebooks.study.StudyData`. Problems with a whole table (a missing column,
+ambiguous dates, contradictory injection numbers, ...) raise an
+:class:`~msc_notebooks.errors.InputError` naming the file, column, rows and the fix.
+Problems with single rows exclude that row and list it in the exclusions table with the
+reason (SPEC §10): nothing is dropped silently, and for every table
+``rows_read = rows_used + rows_excluded``.
+
+All checks are vectorised (no Python loop over rows in the normal path).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .columns import CANONICAL, DOMAINS, EXCLUSIONS_COLUMNS, ITEMS, LEDGER_COLUMNS, TABLES
+from .errors import InputError, format_rows
+from .study import StudyData
+
+__all__ = [
+    "MISSING_MARKERS",
+    "validate_study",
+    "parse_numbers",
+    "parse_dates",
+    "is_missing",
+]
+
+#: Cell values read as missing (compared case-insensitively, after stripping spaces).
+MISSING_MARKERS = ("", "na", "n/a", "nan", ".", "-", "missing", "#n/a")
+
+# every upper/lower-case spelling, so that ``isin`` (a hash lookup) does the case folding
+_MISSING_SPELLINGS = frozenset(
+    "".join(chars)
+    for marker in MISSING_MARKERS
+    for chars in itertools.product(*[(c.lower(), c.upper()) for c in marker])
+)
+
+_ITEM_INPUTS = (*ITEMS, "q5a", "q5b")
+_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0"})
+_FALSE = frozenset({"no", "n", "false", "f", "0", "0.0"})
+_SEVERITIES = ("mild", "moderate", "severe")
+_NOT_RECORDED = "not recorded"
+# columns recognised but never analysed as an outcome (the original ALSFRS, SPEC §1)
+_NOT_OUTCOMES = frozenset({"alsfrs_total_original", "q10_original", "row", "q5"})
+
+# names people use for the canonical columns, to suggest a column_map in errors
+_SYNONYMS = {
+    "patient_id": ("subject", "subject_id", "patient", "id", "participant", "pid", "case"),
+    "date": ("visit_date", "assessment_date", "visit", "datum", "fecha", "injection_date"),
+    "day": ("days", "delta", "study_day", "visit_day", "day_offset"),
+    "alsfrs_r_total": ("alsfrs", "alsfrs_r", "alsfrsr", "alsfrs-r", "total", "score"),
+    "term": ("event", "adverse_event", "ae", "preferred_term", "description"),
+}
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def is_missing(values: pd.Series) -> np.ndarray:
+    """Return which cells are missing: empty, NaN, or a missing marker.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw cells (text or numbers).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True where the cell is missing (``''``, ``NA``, ``n/a``, ``NaN``, ``.``, ``-``,
+        ``missing``, ... in any case, surrounding spaces ignored).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_missing(pd.Series(["3", " NA ", "n/a", "", "Missing", "-1"])).tolist()
+    [False, True, True, True, True, False]
+    """
+    text = _as_text(values)
+    if text is None:
+        return values.isna().to_numpy()
+    return (text.isna() | text.str.strip().isin(_MISSING_SPELLINGS)).to_numpy()
+
+
+def _as_text(values: pd.Series) -> pd.Series | None:
+    """The cells as strings (NA kept), or None when the column is numeric/bool/datetime."""
+    dtype = values.dtype
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return values
+    if (
+        pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+    ):
+        return None
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        return values
+    return values.map(lambda v: v if v is None or isinstance(v, str) or v != v else str(v))
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    """Stripped text with missing markers turned into NA (object dtype)."""
+    text = _as_text(values)
+    if text is None:
+        if pd.api.types.is_float_dtype(values.dtype):
+            whole = values.dropna()
+            if len(whole) and (whole == np.round(whole)).all():
+                out = values.astype("Int64").astype(object)
+                return out.where(values.notna(), None).map(lambda v: None if v is None else str(v))
+        if pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
+            return values.astype(str).astype(object)
+        return values.astype(object).map(lambda v: None if v is None or v != v else str(v))
+    stripped = text.str.strip()
+    missing = stripped.isna() | stripped.isin(_MISSING_SPELLINGS)
+    return stripped.astype(object).where(~missing, None)
+
+
+def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read numbers, accepting a decimal comma; tell missing cells from non-numbers.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw cells (text as written, or numbers).
+
+    Returns
+    -------
+    values : numpy.ndarray of float
+        The numbers (NaN where missing or not a number).
+    missing : numpy.ndarray of bool
+        Empty or a missing marker (see :data:`MISSING_MARKERS`).
+    bad : numpy.ndarray of bool
+        Not missing, but not a finite number either.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v, missing, bad = parse_numbers(pd.Series(["1,5", "40", "NA", "forty"]))
+    >>> v.tolist()[:2], missing.tolist(), bad.tolist()
+    ([1.5, 40.0], [False, False, True, False], [False, False, False, True])
+    """
+    text = _as_text(values)
+    if text is None and not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(v)
+        bad = np.isinf(v)
+        v = np.where(bad, np.nan, v)
+        return v, missing, bad
+    clean = _clean_text(values)
+    missing = clean.isna().to_numpy()
+    numbers = pd.to_numeric(
+        clean.str.replace(",", ".", regex=False).astype(object), errors="coerce"
+    )
+    v = np.asarray(numbers, dtype=float)
+    bad = ~np.isfinite(v) & ~missing
+    v = np.where(bad, np.nan, v)
+    return v, missing, bad
+
+
+_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T].*)?$")
+_DMY = r"^(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{4})$"
+
+
+def parse_dates(
+    values: pd.Series,
+    date_format: str | None = None,
+    *,
+    source: str = "data",
+    column: str = "date",
+    rows: pd.Series | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read calendar dates without guessing and without any time-zone shift (SPEC §1).
+
+    ISO ``YYYY-MM-DD`` (optionally followed by a time, which is ignored) is always read.
+    ``dd/mm/yyyy`` versus ``mm/dd/yyyy`` is decided only when a value in the column has a
+    part above 12; when every value is ambiguous an :class:`InputError` asks for
+    ``date_format``. With an explicit ``date_format`` (strftime codes) that format is used
+    (ISO values are still accepted).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw cells (text, or datetime64 from a DataFrame/Parquet/Excel).
+    date_format : str, optional
+        strftime format such as ``'%d/%m/%Y'``.
+    source, column : str
+        Where the values come from (for error messages).
+    rows : pandas.Series, optional
+        Row numbers for error messages (defaults to the index).
+
+    Returns
+    -------
+    days : numpy.ndarray of float
+        Days since 1970-01-01 (NaN where not read).
+    dates : numpy.ndarray of datetime64[ns]
+        The dates at midnight, no time zone (NaT where not read).
+    missing : numpy.ndarray of bool
+        Empty cells and missing markers.
+    bad : numpy.ndarray of bool
+        Present but unparseable or impossible (e.g. 31/02/2020).
+
+    Raises
+    ------
+    InputError
+        Ambiguous day/month order, day-first and month-first values mixed, or no value
+        of the column readable as a date.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parse_dates(pd.Series(["03/04/2020", "05/06/2020"]), source="visits.csv")
+    Traceback (most recent call last):
+    ...
+    msc_notebooks.errors.InputError: visits.csv, column 'date', rows 0, 1: dates are ambiguous: ...
+    >>> days, dates, missing, bad = parse_dates(pd.Series(["13/01/2020", "31/02/2020", ""]))
+    >>> days.tolist()[0], str(dates[0])[:10], bad.tolist(), missing.tolist()
+    (18274.0, '2020-01-13', [False, True, False], [False, False, True])
+    """
+    rows = values.index.to_series() if rows is None else rows
+    n = len(values)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        ser = values
+        if getattr(ser.dt, "tz", None) is not None:
+            ser = ser.dt.tz_localize(None)  # wall-clock date as written: no shift
+        dates = ser.dt.normalize().to_numpy(dtype="datetime64[ns]")
+        missing = np.isnat(dates)
+        return _epoch_days(dates), dates, missing, np.zeros(n, bool)
+
+    text = _clean_text(values)
+    missing = text.isna().to_numpy()
+    parsed = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    recognised = np.zeros(n, bool)
+
+    iso = text.str.extract(_ISO.pattern)
+    is_iso = iso[0].notna().to_numpy()
+    if is_iso.any():
+        parsed[is_iso] = _from_parts(iso[0][is_iso], iso[1][is_iso], iso[2][is_iso])
+        recognised |= is_iso
+
+    rest = ~is_iso & ~missing
+    if date_format is not None and rest.any():
+        got = pd.to_datetime(text[rest].astype(object), format=date_format, errors="coerce")
+        got = pd.Series(got).dt.normalize().to_numpy(dtype="datetime64[ns]")
+        parsed[rest] = got
+        recognised |= rest
+    elif rest.any():
+        dmy = text.str.extract(_DMY)
+        slashed = dmy[0].notna().to_numpy() & rest
+        if slashed.any():
+            a = dmy[0].to_numpy()[slashed].astype(int)
+            sep = dmy[1].to_numpy()[slashed]
+            b = dmy[2].to_numpy()[slashed].astype(int)
+            year = dmy[3].to_numpy()[slashed]
+            slashed_rows = np.asarray(rows)[slashed]
+            day_first = (a > 12) & (b <= 12)
+            month_first = (b > 12) & (a <= 12)
+            sep0 = str(sep[0])
+            fmt_d = f"%d{sep0}%m{sep0}%Y"
+            fmt_m = f"%m{sep0}%d{sep0}%Y"
+            fix = (
+                f"pass date_format='{fmt_d}' (day first) or date_format='{fmt_m}' "
+                f"(month first); on the command line --date-format {fmt_d}"
+            )
+            if day_first.any() and month_first.any():
+                i, j = np.flatnonzero(day_first)[0], np.flatnonzero(month_first)[0]
+                raise InputError(
+                    "dates mix day-first and month-first order "
+                    f"('{text[slashed].iloc[i]}' at row {slashed_rows[i]} is day first, "
+                    f"'{text[slashed].iloc[j]}' at row {slashed_rows[j]} is month first)",
+                    source=source,
+                    column=column,
+                    rows=[slashed_rows[i], slashed_rows[j]],
+                    fix="correct the dates in the file, or " + fix,
+                )
+            if month_first.any():
+                a, b = b, a
+            elif not day_first.any() and (a != b).any():
+                which = np.flatnonzero(a != b)
+                example = text[slashed].iloc[which[0]]
+                raise InputError(
+                    f"dates are ambiguous: '{example}' could be day/month or month/day, "
+                    "and no value in the column has a day above 12 to settle the order",
+                    source=source,
+                    column=column,
+                    rows=list(slashed_rows[which[:5]]),
+                    fix=fix,
+                )
+            parsed[slashed] = _from_parts(pd.Series(year), pd.Series(b), pd.Series(a))
+            recognised |= slashed
+
+    bad = ~missing & np.isnat(parsed)
+    if (~missing).any() and bad[~missing].all():
+        shown = text[~missing].iloc[:3].tolist()
+        raise InputError(
+            f"no value in the column could be read as a date (for example {shown})",
+            source=source,
+            column=column,
+            rows=list(np.asarray(rows)[~missing][:5]),
+            fix=(
+                "use ISO dates (YYYY-MM-DD) or pass date_format, e.g. date_format='%d/%m/%Y' "
+                "(command line --date-format %d/%m/%Y); if the column holds day offsets, "
+                "map it to 'day' with column_map"
+            ),
+        )
+    return _epoch_days(parsed), parsed, missing, bad
+
+
+def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> np.ndarray:
+    """Build dates from text parts; impossible dates (31/02) become NaT."""
+    parts = pd.DataFrame(
+        {
+            "year": pd.to_numeric(pd.Series(np.asarray(year, dtype=object)), errors="coerce"),
+            "month": pd.to_numeric(pd.Series(np.asarray(month, dtype=object)), errors="coerce"),
+            "day": pd.to_numeric(pd.Series(np.asarray(day, dtype=object)), errors="coerce"),
+        }
+    )
+    ok = parts["year"].between(1800, 2200)
+    out = pd.to_datetime(parts.where(ok, np.nan), errors="coerce")
+    return out.to_numpy(dtype="datetime64[ns]")
+
+
+def _epoch_days(dates: np.ndarray) -> np.ndarray:
+    days = dates.astype("datetime64[D]").astype("int64").astype(float)
+    days[np.isnat(dates)] = np.nan
+    return days
+
+
+def _parse_bool(values: pd.Series, default: bool, source: str, column: str, rows) -> np.ndarray:
+    """yes/no/true/false/1/0 (any case) to bool; missing -> default; other -> InputError."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.fillna(default).to_numpy(dtype=bool)
+    text = _clean_text(values)
+    low = text.str.lower()
+    true = low.isin(_TRUE).to_numpy()
+    false = low.isin(_FALSE).to_numpy()
+    missing = text.isna().to_numpy()
+    other = ~(true | false | missing)
+    if other.any():
+        shown = sorted(set(text[other].tolist()))[:5]
+        raise InputError(
+            f"values {shown} are not yes/no",
+            source=source,
+            column=column,
+            rows=list(np.asarray(rows)[other]),
+            fix="use yes/no, true/false or 1/0 (an empty cell means no)",
+        )
+    return np.where(missing, default, true)
+
+
+# ------------------------------------------------------------------ exclusion bookkeeping
+
+
+class _Rows:
+    """Which rows of one raw table are excluded, and why (first reason wins)."""
+
+    def __init__(self, table: str, source: str, raw: pd.DataFrame, ids: pd.Series) -> None:
+        self.table = table
+        self.source = source
+        self.n = len(raw)
+        self.raw = raw
+        self.rows = raw["row"].to_numpy()
+        self.id_series = ids
+        self.ids = ids.to_numpy(dtype=object)
+        self.out = np.zeros(self.n, bool)
+        self.reason = np.full(self.n, None, dtype=object)
+        self.column = np.full(self.n, None, dtype=object)
+        self.value = np.full(self.n, None, dtype=object)
+
+    def exclude(self, mask, reason, column: str | None = None, values=None) -> None:
+        m = np.asarray(mask, bool) & ~self.out
+        if not m.any():
+            return
+        self.out |= m
+        self.reason[m] = reason[m] if isinstance(reason, np.ndarray) else reason
+        self.column[m] = column
+        if values is None and column is not None and column in self.raw:
+            values = self.raw[column]
+        if values is not None:
+            shown = pd.Series(values).iloc[np.flatnonzero(m)]
+            self.value[m] = [None if v is None or v != v else str(v) for v in shown]
+
+    def frame(self) -> pd.DataFrame:
+        idx = np.flatnonzero(self.out)
+        return pd.DataFrame(
+            {
+                "table": self.table,
+                "source": self.source,
+                "row": self.rows[idx],
+                "patient_id": self.ids[idx],
+                "column": self.column[idx],
+                "value": self.value[idx],
+                "reason": self.reason[idx],
+            },
+            columns=list(EXCLUSIONS_COLUMNS),
+        )
+
+
+def _per_row(mask: np.ndarray, make, *arrays) -> np.ndarray:
+    """Object array of per-row texts, built only for the masked rows."""
+    out = np.full(len(mask), None, dtype=object)
+    idx = np.flatnonzero(mask)
+    out[idx] = [make(*vals) for vals in zip(*(np.asarray(a)[idx] for a in arrays), strict=True)]
+    return out
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+# ---------------------------------------------------------------------- table checks
+
+
+def _label(table: str, source: str) -> str:
+    return f"DataFrame '{table}'" if source == "DataFrame" else source
+
+
+def _check_columns(df: pd.DataFrame, table: str, label: str) -> None:
+    found = [c for c in df.columns if c != "row"]
+    needed: list[tuple[str, ...]] = [("patient_id",)]
+    if table in ("visits", "injections", "adverse_events"):
+        needed.append(("date", "day"))
+    if table == "adverse_events":
+        needed.append(("term",))
+    missing = [alts for alts in needed if not any(a in df.columns for a in alts)]
+    if table == "visits" and not any(c in df.columns for c in ("alsfrs_r_total", *_ITEM_INPUTS)):
+        if "alsfrs_total_original" in df.columns:
+            raise InputError(
+                "the file has only the original ALSFRS total (ALSFRS_Total, 10 items, 0-40), "
+                "not ALSFRS-R (12 items, 0-48); the two are different scales and their "
+                "totals and slopes cannot be mixed (SPEC §1)",
+                source=label,
+                column="ALSFRS_Total",
+                fix="bring the ALSFRS-R total (ALSFRS_R_Total) or the 12 ALSFRS-R items; "
+                "only map ALSFRS_Total to alsfrs_r_total if it really is ALSFRS-R",
+            )
+        missing.append(("alsfrs_r_total",))
+    if not missing:
+        return
+    names = [" or ".join(alts) for alts in missing]
+    guesses = {}
+    for alts in missing:
+        for want in alts:
+            guess = _guess(want, found)
+            if guess is not None and guess not in guesses:
+                guesses[guess] = want
+                break
+    if guesses:
+        hint = "; ".join(f"column '{g}' looks like '{w}'" for g, w in guesses.items())
+        example = ", ".join(f"'{g}': '{w}'" for g, w in guesses.items())
+    else:
+        hint = ""
+        example = f"'<your column>': '{missing[0][0]}'"
+    extra = " (or the 12 items q1..q12)" if ("alsfrs_r_total",) in missing else ""
+    raise InputError(
+        f"missing required column(s) {', '.join(repr(n) for n in names)}{extra}; columns found: "
+        f"{found}" + (f"; {hint}" if hint else ""),
+        source=label,
+        column=names[0],
+        fix=f"rename the column in the file, or pass column_map={{{example}}}",
+    )
+
+
+def _guess(want: str, found: list[str]) -> str | None:
+    low = {str(c).lower(): c for c in found}
+    for syn in (want, *_SYNONYMS.get(want, ())):
+        if syn in low:
+            return low[syn]
+    candidates = list(low)
+    for syn in (want, *_SYNONYMS.get(want, ())):
+        close = difflib.get_close_matches(syn, candidates, n=1, cutoff=0.6)
+        if close:
+            return low[close[0]]
+    return None
+
+
+def _filled(df: pd.DataFrame, col: str) -> bool:
+    return col in df.columns and len(df) > 0 and not is_missing(df[col]).all()
+
+
+def _time_kind(df: pd.DataFrame, date_col: str, day_col: str, label: str) -> str | None:
+    has_date, has_day = _filled(df, date_col), _filled(df, day_col)
+    if has_date and has_day:
+        raise InputError(
+            f"mixed date and day columns: both '{date_col}' (calendar dates) and "
+            f"'{day_col}' (day offsets) are filled",
+            source=label,
+            column=day_col,
+            fix=f"keep one of the two columns (delete '{day_col}' or '{date_col}'), "
+            "and use the same kind of time in every table",
+        )
+    if has_date:
+        return "date"
+    if has_day:
+        return "day"
+    return None
+
+
+def _parse_time(
+    df: pd.DataFrame, kind: str, date_format: str | None, label: str, rep: _Rows, prefix: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical ``day`` and ``date`` for a table; excludes missing or bad times."""
+    n = len(df)
+    date_col, day_col = f"{prefix}date", f"{prefix}day"
+    if kind == "date":
+        col = date_col if date_col in df.columns else None
+    else:
+        col = day_col if day_col in df.columns else None
+    if col is None:
+        nan = np.full(n, np.nan)
+        rep.exclude(np.ones(n, bool), f"missing {kind}", None)
+        return nan, np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if kind == "date":
+        days, dates, missing, bad = parse_dates(
+            df[col], date_format, source=label, column=col, rows=df["row"]
+        )
+        rep.exclude(missing, "missing date", col)
+        rep.exclude(bad, "unparseable or impossible date", col)
+        return days, dates
+    v, missing, bad = parse_numbers(df[col])
+    rep.exclude(missing, "missing day", col)
+    rep.exclude(bad, "day is not a number", col)
+    frac = ~missing & ~bad & (v != np.round(v))
+    rep.exclude(frac, "day offset is not a whole number of days", col)
+    v = np.where(frac, np.nan, v)
+    return v, np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+
+
+def _order_key(rows: pd.Series) -> np.ndarray:
+    """Sort key for 'the first row': the row number where numeric, else position."""
+    numeric = pd.to_numeric(pd.Series(np.asarray(rows, dtype=object)), errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=float)
+    return np.arange(len(rows), dtype=float)
+
+
+def _text_column(df: pd.DataFrame, col: str) -> pd.Series:
+    if col not in df.columns:
+        return pd.Series([None] * len(df), dtype=object)
+    return _clean_text(df[col]).reset_index(drop=True)
+
+
+def _numeric_extras(
+    df: pd.DataFrame, table: str, known: set[str], label: str, warnings: list[str]
+) -> dict[str, np.ndarray]:
+    """Other columns numeric in most rows kept as float; non-numbers -> NaN + warning."""
+    out: dict[str, np.ndarray] = {}
+    ignored = []
+    for col in df.columns:
+        if col in known or col in _NOT_OUTCOMES:
+            continue
+        v, missing, bad = parse_numbers(df[col])
+        n_num = int((~missing & ~bad).sum())
+        if col == "fvc_pct" or (n_num > 0 and n_num > int(bad.sum())):
+            out[col] = v
+            if bad.any():
+                rows = df["row"].to_numpy()[bad]
+                warnings.append(
+                    f"{label}, column '{col}', {format_rows(rows)}: {int(bad.sum())} "
+                    "value(s) are not numbers and were left empty (the visits are kept)"
+                )
+        elif not (missing.all() and col in CANONICAL[table]):
+            ignored.append(col)
+    if ignored:
+        warnings.append(f"{label}: column(s) {ignored} are not numeric and were not used")
+    return out
+
+
+# ------------------------------------------------------------------------- the tables
+
+
+def _ids(df: pd.DataFrame) -> pd.Series:
+    return _clean_text(df["patient_id"]).reset_index(drop=True)
+
+
+def _validate_patients(raw, label, kind, date_format, rep, warnings) -> pd.DataFrame:
+    ids = rep.id_series
+    rep.exclude(ids.isna().to_numpy(), "missing patient id", "patient_id")
+    order = _order_key(raw["row"])
+    frame = pd.DataFrame({"patient_id": ids, "_order": order})
+    ok = ~rep.out
+    sorted_idx = np.lexsort((order, ids.fillna("").to_numpy(dtype=str)))
+    sorted_idx = sorted_idx[ok[sorted_idx]]
+    dup = frame.iloc[sorted_idx].duplicated("patient_id").to_numpy()
+    if dup.any():
+        first = frame.iloc[sorted_idx].drop_duplicates("patient_id")
+        first_row = dict(
+            zip(first["patient_id"], raw["row"].to_numpy()[first.index.to_numpy()], strict=True)
+        )
+        mask = np.zeros(len(raw), bool)
+        mask[sorted_idx[dup]] = True
+        reason = _per_row(
+            mask, lambda p: f"duplicate patient id (first at row {first_row[p]})", ids
+        )
+        rep.exclude(mask, reason, "patient_id")
+    keep = np.flatnonzero(~rep.out)
+    out = {"patient_id": ids.to_numpy(dtype=object)[keep]}
+    for what in ("onset", "diagnosis"):
+        days = np.full(len(raw), np.nan)
+        dates = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
+        if kind == "date" and f"{what}_date" in raw.columns:
+            days, dates, missing, bad = parse_dates(
+                raw[f"{what}_date"],
+                date_format,
+                source=label,
+                column=f"{what}_date",
+                rows=raw["row"],
+            )
+        elif kind == "day" and f"{what}_day" in raw.columns:
+            days, missing, bad = parse_numbers(raw[f"{what}_day"])
+        else:
+            bad = np.zeros(len(raw), bool)
+        bad = bad & ~rep.out
+        if bad.any():
+            warnings.append(
+                f"{label}, column '{what}_{kind}', {format_rows(raw['row'].to_numpy()[bad])}: "
+                f"could not be read and was left empty (the patients are kept)"
+            )
+        out[f"{what}_day"] = days[keep]
+        out[f"{what}_date"] = dates[keep]
+    for col in ("sex", "site_of_onset"):
+        out[col] = _text_column(raw, col).to_numpy(dtype=object)[keep]
+    if "age" in raw.columns:
+        age, _, bad = parse_numbers(raw["age"])
+        if (bad & ~rep.out).any():
+            warnings.append(
+                f"{label}, column 'age', {format_rows(raw['row'].to_numpy()[bad & ~rep.out])}: "
+                "not a number, left empty"
+            )
+        out["age"] = age[keep]
+    else:
+        out["age"] = np.full(len(keep), np.nan)
+    if "withdrawn" in raw.columns:
+        w = _parse_bool(raw["withdrawn"], False, label, "withdrawn", raw["row"])
+    else:
+        w = np.zeros(len(raw), bool)
+    out["withdrawn"] = w[keep]
+    out["row"] = raw["row"].to_numpy()[keep]
+    return _finish_patients(pd.DataFrame(out))
+
+
+def _finish_patients(df: pd.DataFrame) -> pd.DataFrame:
+    cols = [
+        "patient_id",
+        "onset_day",
+        "diagnosis_day",
+        "onset_date",
+        "diagnosis_date",
+        "sex",
+        "age",
+        "site_of_onset",
+        "withdrawn",
+        "row",
+    ]
+    df = df[cols].sort_values("patient_id", kind="stable").reset_index(drop=True)
+    df["withdrawn"] = df["withdrawn"].astype(bool)
+    return df
+
+
+def _patients_from_ids(ids) -> pd.DataFrame:
+    ids = sorted(set(ids))
+    n = len(ids)
+    nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    return _finish_patients(
+        pd.DataFrame(
+            {
+                "patient_id": pd.Series(ids, dtype=object),
+                "onset_day": np.full(n, np.nan),
+                "diagnosis_day": np.full(n, np.nan),
+                "onset_date": nat,
+                "diagnosis_date": nat,
+                "sex": pd.Series([None] * n, dtype=object),
+                "age": np.full(n, np.nan),
+                "site_of_onset": pd.Series([None] * n, dtype=object),
+                "withdrawn": np.zeros(n, bool),
+                "row": pd.array([pd.NA] * n, dtype="Int64"),
+            }
+        )
+    )
+
+
+def _unknown(rep: _Rows, ids: pd.Series, known: set | None, where: str) -> None:
+    if known is None:
+        return
+    mask = ids.notna().to_numpy() & ~ids.isin(known).to_numpy()
+    rep.exclude(mask, f"unknown patient: not in the {where}", "patient_id")
+
+
+def _validate_visits(raw, label, kind, date_format, known, known_where, rep, warnings):
+    n = len(raw)
+    ids = rep.id_series
+    rep.exclude(ids.isna().to_numpy(), "missing patient id", "patient_id")
+    _unknown(rep, ids, known, known_where)
+    day, date = _parse_time(raw, kind, date_format, label, rep)
+
+    items: dict[str, np.ndarray] = {}
+    for col in (*_ITEM_INPUTS, "q5"):
+        if col not in raw.columns or col in items:
+            continue
+        v, missing, bad = parse_numbers(raw[col])
+        rep.exclude(bad, f"{col} is not a number", col)
+        ok = ~missing & ~bad
+        rep.exclude(ok & ((v < 0) | (v > 4)), f"{col} outside 0-4", col)
+        rep.exclude(
+            ok & (v != np.round(v)),
+            f"{col} is not a whole number (fractional item score)",
+            col,
+        )
+        items[col] = v
+    has_items = bool(items)
+    nan = np.full(n, np.nan)
+    q5a, q5b = items.get("q5a", nan), items.get("q5b", nan)
+    both = ~np.isnan(q5a) & ~np.isnan(q5b)
+    rep.exclude(both, "both q5a and q5b are filled (item 5 is scored one way only)", "q5b")
+    q5 = items.get("q5", nan)
+    q5 = np.where(np.isnan(q5), np.where(np.isnan(q5a), q5b, q5a), q5)
+    gastrostomy = ~np.isnan(q5b) & np.isnan(q5a)
+    item_arrays = [q5 if c == "q5" else items.get(c, nan) for c in ITEMS]
+    n_items = np.zeros(n, dtype=np.int64)
+    for a in item_arrays:
+        n_items += ~np.isnan(a)
+    complete = n_items == 12
+
+    if "alsfrs_r_total" in raw.columns:
+        total, t_missing, t_bad = parse_numbers(raw["alsfrs_r_total"])
+        rep.exclude(t_bad, "alsfrs_r_total is not a number", "alsfrs_r_total")
+        rep.exclude(
+            ~t_missing & ~t_bad & ((total < 0) | (total > 48)),
+            "alsfrs_r_total outside 0-48",
+            "alsfrs_r_total",
+        )
+    else:
+        total = nan.copy()
+    item_sum = sum(item_arrays[1:], item_arrays[0].copy())  # NaN unless all 12 are present
+    has_total = ~np.isnan(total)
+    incons = complete & has_total & (np.abs(item_sum - total) > 1e-9)
+    rep.exclude(
+        incons,
+        _per_row(
+            incons, lambda s, t: f"items sum to {_num(s)} but total is {_num(t)}", item_sum, total
+        ),
+        "alsfrs_r_total",
+    )
+    total = np.where(has_total, total, item_sum)
+    none = np.isnan(total)
+    partial = none & (n_items > 0)
+    rep.exclude(
+        partial,
+        _per_row(partial, lambda k: f"no ALSFRS-R total and only {k} of 12 items", n_items),
+        "alsfrs_r_total",
+    )
+    rep.exclude(none, "no ALSFRS-R total or items", "alsfrs_r_total")
+
+    known_cols = {
+        "patient_id",
+        "date",
+        "day",
+        "alsfrs_r_total",
+        *_ITEM_INPUTS,
+        "q5",
+        "row",
+        "alsfrs_total_original",
+        "q10_original",
+    }
+    extras = _numeric_extras(raw, "visits", known_cols, label, warnings)
+
+    cols: dict[str, np.ndarray] = {
+        "patient_id": ids.to_numpy(dtype=object),
+        "day": day,
+        "date": date,
+        "alsfrs_r_total": total,
+    }
+    if has_items:
+        for c, a in zip(ITEMS, item_arrays, strict=True):
+            cols[c] = a
+        cols["gastrostomy"] = gastrostomy
+        for dom, its in DOMAINS.items():
+            cols[dom] = sum(item_arrays[ITEMS.index(c)] for c in its)
+    cols.update(extras)
+    cols["row"] = raw["row"].to_numpy()
+    return _one_per_day(
+        cols, rep, kind if kind in raw.columns else None, "merged (mean used)", merge=True
+    )
+
+
+def _one_per_day(
+    cols: dict[str, np.ndarray], rep: _Rows, time_col: str | None, what: str, merge: bool
+) -> pd.DataFrame:
+    """Sort the kept rows by patient and day; keep one row per patient and day.
+
+    The first row (lowest row number) is kept; with ``merge`` it gets the mean of every
+    numeric column over the day's rows (SPEC §12). The others are excluded with
+    ``same-day duplicate of row N: <what>``. Works on numpy arrays (1 million rows in
+    well under a second).
+    """
+    keep = np.flatnonzero(~rep.out)
+    ids = cols["patient_id"][keep]
+    codes, _ = pd.factorize(ids, sort=True)
+    day = cols["day"][keep]
+    order = _order_key(pd.Series(cols["row"]))[keep]
+    perm = np.lexsort((order, day, codes))
+    sel = keep[perm]
+    c, d = codes[perm], day[perm]
+    same = np.zeros(len(sel), bool)
+    if len(sel) > 1:
+        same[1:] = (c[1:] == c[:-1]) & (d[1:] == d[:-1])
+    out = {k: v[sel] for k, v in cols.items()}
+    if same.any():
+        group = np.cumsum(~same) - 1
+        first_at = np.flatnonzero(~same)
+        later = np.flatnonzero(same)
+        first_pos = first_at[group[later]]
+        if merge:
+            involved = np.isin(group, np.unique(group[later]))
+            numeric = [
+                k
+                for k, v in out.items()
+                if k not in ("patient_id", "day", "row")
+                and (v.dtype.kind == "f" or v.dtype.kind == "b")
+            ]
+            sub = pd.DataFrame({k: out[k][involved] for k in numeric})
+            sub["_g"] = group[involved]
+            agg = sub.groupby("_g", sort=True).agg(
+                {k: ("max" if out[k].dtype.kind == "b" else "mean") for k in numeric}
+            )
+            targets = first_at[agg.index.to_numpy()]
+            for k in numeric:
+                out[k][targets] = agg[k].to_numpy()
+        mask = np.zeros(rep.n, bool)
+        mask[sel[later]] = True
+        firsts = np.full(rep.n, None, dtype=object)
+        firsts[sel[later]] = out["row"][first_pos]
+        rep.exclude(
+            mask,
+            _per_row(mask, lambda r: f"same-day duplicate of row {r}: {what}", firsts),
+            time_col,
+        )
+        out = {k: v[~same] for k, v in out.items()}
+    return pd.DataFrame(out)
+
+
+def _validate_injections(raw, label, kind, date_format, known, known_where, rep, warnings):
+    n = len(raw)
+    ids = rep.id_series
+    rep.exclude(ids.isna().to_numpy(), "missing patient id", "patient_id")
+    _unknown(rep, ids, known, known_where)
+    day, date = _parse_time(raw, kind, date_format, label, rep)
+    given = np.full(n, np.nan)
+    if "injection_number" in raw.columns:
+        given, missing, bad = parse_numbers(raw["injection_number"])
+        wrong = bad | (~missing & ((given != np.round(given)) | (given < 1)))
+        rep.exclude(
+            wrong, "injection_number is not a whole number of at least 1", "injection_number"
+        )
+    dose = np.full(n, np.nan)
+    if "dose_million_cells" in raw.columns:
+        dose, _, bad = parse_numbers(raw["dose_million_cells"])
+        if (bad & ~rep.out).any():
+            warnings.append(
+                f"{label}, column 'dose_million_cells', "
+                f"{format_rows(raw['row'].to_numpy()[bad & ~rep.out])}: not a number, left empty"
+            )
+    frame = pd.DataFrame(
+        {
+            "patient_id": ids.to_numpy(dtype=object),
+            "day": day,
+            "date": date,
+            "given": given,
+            "dose_million_cells": dose,
+            "route": _text_column(raw, "route").to_numpy(dtype=object),
+            "row": raw["row"].to_numpy(),
+            "_order": _order_key(raw["row"]),
+            "_pos": np.arange(n),
+        }
+    ).iloc[np.flatnonzero(~rep.out)]
+    frame = frame.sort_values(["patient_id", "day", "_order"], kind="stable")
+    dup = frame.duplicated(["patient_id", "day"], keep="first").to_numpy()
+    if dup.any():
+        first_row = frame.groupby(["patient_id", "day"], sort=False)["row"].transform("first")
+        later = frame.loc[dup]
+        mask = np.zeros(n, bool)
+        mask[later["_pos"].to_numpy()] = True
+        firsts = np.full(n, None, dtype=object)
+        firsts[later["_pos"].to_numpy()] = first_row[dup].to_numpy()
+        rep.exclude(
+            mask,
+            _per_row(
+                mask, lambda r: f"same-day duplicate of row {r}: one injection counted", firsts
+            ),
+            kind if kind in raw.columns else None,
+        )
+        pats = sorted(set(later["patient_id"]))
+        warnings.append(
+            f"{label}: {len(later)} injection(s) on the same day as another injection of the "
+            f"same patient ({format_rows(later['row'].tolist())}; patients {pats[:10]}) were "
+            "counted once (SPEC §12)"
+        )
+        frame = frame.loc[~dup]
+    frame["injection_number"] = frame.groupby("patient_id").cumcount().to_numpy() + 1
+    has = frame["given"].notna().to_numpy()
+    if has.any():
+        sub = frame.loc[has]
+        prev = sub.groupby("patient_id")["given"].shift()
+        prev_row = sub.groupby("patient_id")["row"].shift()
+        wrong = (prev.notna() & (sub["given"] <= prev)).to_numpy() | (
+            sub["given"] < sub["injection_number"]
+        ).to_numpy()
+        if wrong.any():
+            rows = []
+            for r, p in zip(sub["row"][wrong], prev_row[wrong], strict=True):
+                rows.extend([p, r] if p == p and p is not None else [r])
+            rows = list(dict.fromkeys(rows))
+            raise InputError(
+                "injection numbers contradict the time order of the injections (SPEC §12)",
+                source=label,
+                column="injection_number",
+                rows=rows,
+                fix="correct the numbers or the dates, or delete the injection_number column "
+                "so that injections are numbered by date",
+            )
+    frame = frame[
+        ["patient_id", "day", "date", "injection_number", "dose_million_cells", "route", "row"]
+    ].reset_index(drop=True)
+    frame["injection_number"] = frame["injection_number"].astype("int64")
+    return frame
+
+
+def empty_injections(time_kind: str = "date") -> pd.DataFrame:
+    """Return an empty canonical injection table.
+
+    Examples
+    --------
+    >>> list(empty_injections().columns)
+    ['patient_id', 'day', 'date', 'injection_number', 'dose_million_cells', 'route', 'row']
+    """
+    return pd.DataFrame(
+        {
+            "patient_id": pd.Series([], dtype=object),
+            "day": pd.Series([], dtype=float),
+            "date": pd.Series([], dtype="datetime64[ns]"),
+            "injection_number": pd.Series([], dtype="int64"),
+            "dose_million_cells": pd.Series([], dtype=float),
+            "route": pd.Series([], dtype=object),
+            "row": pd.Series([], dtype="int64"),
+        }
+    )
+
+
+def _validate_events(raw, label, kind, date_format, known, known_where, rep, warnings):
+    n = len(raw)
+    ids = rep.id_series
+    rep.exclude(ids.isna().to_numpy(), "missing patient id", "patient_id")
+    _unknown(rep, ids, known, known_where)
+    day, date = _parse_time(raw, kind, date_format, label, rep)
+    term = _text_column(raw, "term")
+    rep.exclude(term.isna().to_numpy(), "missing adverse event term", "term")
+    sev = _text_column(raw, "severity").str.lower()
+    sev = sev.where(sev.notna(), _NOT_RECORDED).to_numpy(dtype=object)
+    if "serious" in raw.columns:
+        serious = _parse_bool(raw["serious"], False, label, "serious", raw["row"])
+    else:
+        serious = np.zeros(n, bool)
+    inj = np.full(n, np.nan)
+    if "injection_number" in raw.columns:
+        inj, _, bad = parse_numbers(raw["injection_number"])
+        frac = ~np.isnan(inj) & (inj != np.round(inj))
+        if ((bad | frac) & ~rep.out).any():
+            warnings.append(
+                f"{label}, column 'injection_number', "
+                f"{format_rows(raw['row'].to_numpy()[(bad | frac) & ~rep.out])}: "
+                "not a whole number, left empty"
+            )
+        inj = np.where(frac, np.nan, inj)
+    frame = pd.DataFrame(
+        {
+            "patient_id": ids.to_numpy(dtype=object),
+            "day": day,
+            "date": date,
+            "term": term.to_numpy(dtype=object),
+            "severity": sev,
+            "serious": serious,
+            "related": _text_column(raw, "related").to_numpy(dtype=object),
+            "outcome": _text_column(raw, "outcome").to_numpy(dtype=object),
+            "injection_number": pd.array(inj, dtype="Float64").astype("Int64"),
+            "row": raw["row"].to_numpy(),
+            "_order": _order_key(raw["row"]),
+            "_pos": np.arange(n),
+        }
+    ).iloc[np.flatnonzero(~rep.out)]
+    frame = frame.sort_values(["patient_id", "day", "_order"], kind="stable")
+    key = ["patient_id", "day", "term", "severity"]
+    dup = frame.duplicated(key, keep="first").to_numpy()
+    if dup.any():
+        first_row = frame.groupby(key, sort=False)["row"].transform("first")
+        later = frame.loc[dup]
+        mask = np.zeros(n, bool)
+        mask[later["_pos"].to_numpy()] = True
+        firsts = np.full(n, None, dtype=object)
+        firsts[later["_pos"].to_numpy()] = first_row[dup].to_numpy()
+        rep.exclude(
+            mask,
+            _per_row(
+                mask,
+                lambda r: f"duplicate of row {r} (same patient, day, term and severity)",
+                firsts,
+            ),
+            "term",
+        )
+        frame = frame.loc[~dup]
+    frame = frame.drop(columns=["_order", "_pos"]).reset_index(drop=True)
+    frame["serious"] = frame["serious"].astype(bool)
+    return frame
+
+
+# ---------------------------------------------------------------------- the whole study
+
+
+def validate_study(
+    raw_tables: Mapping[str, pd.DataFrame | None],
+    sources: Mapping[str, str],
+    date_format: str | None = None,
+) -> StudyData:
+    """Validate raw tables into a :class:`StudyData` (SPEC §1, §10–12).
+
+    Parameters
+    ----------
+    raw_tables : mapping
+        Table name (``visits``, ``injections``, ``patients``, ``adverse_events``) to the
+        raw table from :func:`msc_notebooks.loading.read_table` (canonical column names,
+        cells as written, a ``row`` column). ``visits`` is required; the others may be
+        missing or None.
+    sources : mapping
+        Table name to the file name (basename) or ``"DataFrame"``.
+    date_format : str, optional
+        strftime format of calendar dates (e.g. ``'%d/%m/%Y'``); None accepts only
+        unambiguous dates.
+
+    Returns
+    -------
+    StudyData
+        Canonical tables (sorted by ``patient_id``, ``day``), ``exclusions``
+        (``table, source, row, patient_id, column, value, reason``), ``ledger``
+        (``table, rows_read, rows_used, rows_excluded``; read = used + excluded),
+        ``sources``, ``time_kind`` and ``warnings``.
+
+    Raises
+    ------
+    InputError
+        For problems with a whole table: missing columns, no data rows, ambiguous dates,
+        mixed time kinds, injection numbers against time order, original-ALSFRS totals,
+        unrecognised yes/no values, no usable visit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> visits = pd.DataFrame({"patient_id": ["007", "007", "008"],
+    ...                        "date": ["2020-01-06", "2020-03-02", "2020-01-06"],
+    ...                        "alsfrs_r_total": ["40", "38,5", "52"], "row": [2, 3, 4]})
+    >>> study = validate_study({"visits": visits}, {"visits": "visits.csv"})
+    >>> study.visits[["patient_id", "day", "alsfrs_r_total"]]
+      patient_id      day  alsfrs_r_total
+    0        007  18267.0            40.0
+    1        007  18323.0            38.5
+    >>> study.exclusions[["row", "reason"]].to_dict("records")
+    [{'row': 4, 'reason': 'alsfrs_r_total outside 0-48'}]
+    >>> study.ledger.to_dict("records")
+    [{'table': 'visits', 'rows_read': 3, 'rows_used': 2, 'rows_excluded': 1}]
+    """
+    given = {t: raw_tables.get(t) for t in TABLES if raw_tables.get(t) is not None}
+    if "visits" not in given:
+        raise InputError("no visits table was given", fix="pass the visits (ALSFRS-R) table")
+    tables: dict[str, pd.DataFrame] = {}
+    labels = {}
+    for t, df in given.items():
+        df = df.reset_index(drop=True)
+        if "row" not in df.columns:
+            df = df.assign(row=np.arange(len(df)))
+        tables[t] = df
+        labels[t] = _label(t, sources.get(t, "DataFrame"))
+        _check_columns(df, t, labels[t])
+        if len(df) == 0 and t in ("visits", "patients"):
+            raise InputError(
+                "the table has a header but no data rows: nothing to analyse",
+                source=labels[t],
+                fix=f"add the {t} rows below the header, or check that the right file was given",
+            )
+
+    # one kind of time for the whole study (SPEC §1)
+    kinds = {}
+    for t, df in tables.items():
+        if t == "patients":
+            k1 = _time_kind(df, "onset_date", "onset_day", labels[t])
+            k2 = _time_kind(df, "diagnosis_date", "diagnosis_day", labels[t])
+            if k1 and k2 and k1 != k2:
+                raise InputError(
+                    "onset and diagnosis use different kinds of time (dates and day offsets)",
+                    source=labels[t],
+                    fix="use dates in both columns, or day offsets in both",
+                )
+            kinds[t] = k1 or k2
+        else:
+            kinds[t] = _time_kind(df, "date", "day", labels[t])
+    kind = kinds["visits"] or ("date" if "date" in tables["visits"].columns else "day")
+    for t, k in kinds.items():
+        if k is not None and k != kind:
+            word = {"date": "calendar dates", "day": "day offsets"}
+            raise InputError(
+                f"{labels[t]} uses {word[k]} but {labels['visits']} uses {word[kind]}; all "
+                "tables of one study must use the same kind of time",
+                source=labels[t],
+                column="date" if k == "date" else "day",
+                fix="give every table dates, or every table day offsets (PRO-ACT *_Delta)",
+            )
+
+    warnings: list[str] = []
+    reps: dict[str, _Rows] = {}
+    for t, df in tables.items():
+        reps[t] = _Rows(t, sources.get(t, "DataFrame"), df, _ids(df))
+
+    patients = None
+    known: set | None = None
+    known_where = ""
+    if "patients" in tables:
+        patients = _validate_patients(
+            tables["patients"], labels["patients"], kind, date_format, reps["patients"], warnings
+        )
+        known = set(patients["patient_id"])
+        known_where = "patients table"
+
+    visits = _validate_visits(
+        tables["visits"], labels["visits"], kind, date_format, known, known_where,
+        reps["visits"], warnings,
+    )  # fmt: skip
+    if len(visits) == 0:
+        reasons = pd.Series(reps["visits"].reason[reps["visits"].out]).value_counts()
+        top = "; ".join(f"{r} ({c} rows)" for r, c in reasons.head(3).items())
+        raise InputError(
+            f"none of the {len(tables['visits'])} visit rows could be used ({top})",
+            source=labels["visits"],
+            fix="correct the rows listed, or check the column names and formats",
+        )
+    seen = set(reps["visits"].id_series.dropna())
+    if known is None:
+        known, known_where = seen, "visits table"
+
+    if "injections" in tables:
+        injections = _validate_injections(
+            tables["injections"], labels["injections"], kind, date_format, known, known_where,
+            reps["injections"], warnings,
+        )  # fmt: skip
+    else:
+        injections = empty_injections()
+    if patients is None:
+        patients = _patients_from_ids(seen)
+
+    events = None
+    if "adverse_events" in tables:
+        events = _validate_events(
+            tables["adverse_events"], labels["adverse_events"], kind, date_format, known,
+            known_where, reps["adverse_events"], warnings,
+        )  # fmt: skip
+
+    used = {
+        "visits": len(visits),
+        "injections": len(injections),
+        "patients": len(patients),
+        "adverse_events": 0 if events is None else len(events),
+    }
+    ledger_rows = []
+    for t in tables:
+        rep = reps[t]
+        ledger_rows.append(
+            {
+                "table": t,
+                "rows_read": rep.n,
+                "rows_used": used[t],
+                "rows_excluded": int(rep.out.sum()),
+            }
+        )
+        if rep.n != used[t] + int(rep.out.sum()):  # pragma: no cover - a bug, not bad input
+            raise AssertionError(f"ledger does not balance for {t}")
+    ledger = pd.DataFrame(ledger_rows, columns=list(LEDGER_COLUMNS))
+    frames = [reps[t].frame() for t in tables if reps[t].out.any()]
+    if frames:
+        exclusions = pd.concat(frames, ignore_index=True)
+    else:
+        exclusions = pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUSIONS_COLUMNS})
+    return StudyData(
+        visits=visits,
+        injections=injections,
+        patients=patients,
+        adverse_events=events,
+        exclusions=exclusions,
+        ledger=ledger,
+        sources={t: sources.get(t, "DataFrame") for t in tables},
+        time_kind=kind,
+        warnings=warnings,
+    )
