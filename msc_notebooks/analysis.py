@@ -1,0 +1,228 @@
+"""The analysis: from a validated study and settings to every result table (SPEC §2–9).
+
+:func:`analyze` is the one entry point the widgets, the command line and the templates
+call. :func:`reclassify` is the fast path for responder-threshold changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .progression import compute_periods
+from .responders import classify, flag_responders
+from .schedule import interval_table
+from .settings import Settings
+from .study import StudyData
+from .summary import (
+    clinical_improvement,
+    clinical_summary,
+    interval_correlation,
+    period_statistics,
+    summarize,
+)
+
+if TYPE_CHECKING:
+    from .safety import SafetyResult
+
+__all__ = ["AnalysisResult", "analyze", "reclassify"]
+
+
+@dataclass
+class AnalysisResult:
+    """Everything the kit reports for one study, outcome and set of settings.
+
+    Attributes
+    ----------
+    periods : pandas.DataFrame
+        Per patient and period (SPEC §11): ``patient_id``, ``period``, ``start_day``,
+        ``end_day`` (days from the first injection), ``start_score``, ``end_score``,
+        ``months``, ``rate`` (points lost per month; positive = decline),
+        ``reference_rate``, ``improvement_pct`` (%), ``responder``, ``absolute_change``
+        (points/month), ``absolute_responder``, ``evaluable``, ``reason``.
+    summary : pandas.DataFrame
+        Per period (SPEC §7, §11): ``period``, ``n_evaluable``, ``n_responders``,
+        ``responder_pct``, ``mean_improvement_pct``, ``median_improvement_pct``,
+        ``mean_improvement_responders_pct``, ``ci_low_pct``, ``ci_high_pct``,
+        ``wilcoxon_statistic``, ``wilcoxon_p``, ``n_absolute_responders``.
+    clinical : pandas.DataFrame
+        Clinically improved after each cycle (SPEC §6): ``cycle``, ``n_evaluable``,
+        ``n_improved``, ``improved_change_min``, ``improved_change_max``, ``change_min``,
+        ``change_max`` (points).
+    clinical_patients : pandas.DataFrame
+        Per patient and cycle: ``patient_id``, ``cycle``, ``period``, ``change`` (points),
+        ``improved``, ``reason``.
+    intervals : pandas.DataFrame
+        Spearman correlation of interval length with improvement (SPEC §8): ``scope``,
+        ``rho``, ``p``, ``n``.
+    interval_lengths : pandas.DataFrame
+        Per patient and interval: ``patient_id``, ``interval``, ``start_day``, ``end_day``,
+        ``days``, ``months``.
+    safety : SafetyResult or None
+        Adverse events (SPEC §9), when an adverse-event table was given.
+    null : pandas.DataFrame or None
+        Responders expected with no treatment effect (SPEC §13), when simulated.
+    settings : Settings
+        The settings used (they travel with the result).
+    study : StudyData
+        The study analysed.
+    rates : pandas.DataFrame
+        The rate table before classification (for :func:`reclassify`).
+    """
+
+    periods: pd.DataFrame
+    summary: pd.DataFrame
+    clinical: pd.DataFrame
+    clinical_patients: pd.DataFrame
+    intervals: pd.DataFrame
+    interval_lengths: pd.DataFrame
+    settings: Settings
+    study: StudyData
+    rates: pd.DataFrame = field(repr=False)
+    statistics: pd.DataFrame = field(repr=False)
+    safety: SafetyResult | None = None
+    null: pd.DataFrame | None = None
+
+    def responders(self, period: str) -> str:
+        """Responders of one period as ``"n/N"``.
+
+        Examples
+        --------
+        >>> from msc_notebooks import analyze, load_demo
+        >>> analyze(load_demo()).responders("1-2")
+        '15/19'
+        """
+        row = self.summary[self.summary["period"] == period]
+        if row.empty:
+            return "0/0"
+        return f"{int(row.n_responders.iloc[0])}/{int(row.n_evaluable.iloc[0])}"
+
+    @property
+    def excluded_patients(self) -> pd.DataFrame:
+        """Patients with no injection (withdrawn before treatment): ``patient_id``, ``reason``."""
+        treated = set(self.study.injections["patient_id"])
+        pats = self.study.patients
+        rest = pats[~pats["patient_id"].isin(treated)]
+        reason = [
+            "withdrawn before the first injection" if w else "no injection recorded"
+            for w in rest.get("withdrawn", pd.Series(False, index=rest.index)).fillna(False)
+        ]
+        return pd.DataFrame({"patient_id": rest["patient_id"].tolist(), "reason": reason})
+
+
+def analyze(
+    study: StudyData,
+    settings: Settings | None = None,
+    *,
+    safety: bool = True,
+    **overrides: Any,
+) -> AnalysisResult:
+    """Analyse a study: periods, rates, improvement, responders, summaries, safety.
+
+    Parameters
+    ----------
+    study : StudyData
+        From :func:`msc_notebooks.read_study` or :func:`msc_notebooks.load_demo`.
+    settings : Settings, optional
+        Defaults of SPEC.md when omitted.
+    safety : bool, default True
+        Also analyse adverse events (when the study has them).
+    **overrides
+        Settings to change, e.g. ``threshold_pct=30`` or ``outcome="fvc_pct"``.
+
+    Returns
+    -------
+    AnalysisResult
+        See :class:`AnalysisResult` for every table and column.
+
+    Examples
+    --------
+    >>> from msc_notebooks import load_demo
+    >>> result = analyze(load_demo())
+    >>> result.summary.set_index("period").loc[["1-2", "2-3", "3-4", "whole"], "n_responders"].tolist()
+    [15, 11, 8, 13]
+    >>> analyze(load_demo(), outcome="fvc_pct").settings.outcome
+    'fvc_pct'
+    """
+    s = settings or Settings()
+    if overrides:
+        s = s.replace(**overrides)
+    rates = compute_periods(study.visits, study.injections, study.patients, s)
+    periods = classify(rates, s)
+    statistics = period_statistics(periods, s)
+    summary = summarize(periods, s, statistics)
+    clinical_patients = clinical_improvement(rates, s)
+    lengths = interval_table(study.injections, s.month_days)
+    intervals = interval_correlation(periods, lengths)
+    safety_result = None
+    if safety and study.adverse_events is not None:
+        from .safety import analyze_safety
+
+        safety_result = analyze_safety(study, s)
+    return AnalysisResult(
+        periods=periods,
+        summary=summary,
+        clinical=clinical_summary(clinical_patients),
+        clinical_patients=clinical_patients,
+        intervals=intervals,
+        interval_lengths=lengths,
+        settings=s,
+        study=study,
+        rates=rates,
+        statistics=statistics,
+        safety=safety_result,
+    )
+
+
+#: Settings that change only the responder flags and counts.
+THRESHOLD_SETTINGS = frozenset({"threshold_pct", "inclusive", "absolute_threshold"})
+
+
+def reclassify(
+    result: AnalysisResult, settings: Settings | None = None, **overrides: Any
+) -> AnalysisResult:
+    """Re-apply responder thresholds without recomputing any rate (the widgets' fast path).
+
+    When a setting other than ``threshold_pct``, ``inclusive`` or ``absolute_threshold``
+    differs, this falls back to a full :func:`analyze`.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        A previous result.
+    settings : Settings, optional
+        The new settings (default: the result's).
+    **overrides
+        Settings to change.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> r = analyze(load_demo())
+    >>> reclassify(r, threshold_pct=1000).responders("1-2")
+    '0/19'
+    """
+    s = (
+        (settings or result.settings).replace(**overrides)
+        if overrides
+        else (settings or result.settings)
+    )
+    old, new = result.settings.to_dict(), s.to_dict()
+    changed = {k for k in new if new[k] != old[k]}
+    if not changed <= THRESHOLD_SETTINGS:
+        return analyze(result.study, s, safety=result.safety is not None)
+    periods = flag_responders(result.periods, s)
+    return dataclasses.replace(
+        result,
+        periods=periods,
+        summary=summarize(periods, s, result.statistics),
+        settings=s,
+        null=None,
+    )

@@ -1,0 +1,134 @@
+"""Improvement and responders (SPEC §6): cheap to recompute when a threshold changes.
+
+:func:`classify` turns the rate table of :func:`msc_notebooks.progression.compute_periods`
+into the per-patient period table of SPEC §11. It never recomputes a rate, so the widgets
+call it alone when only ``threshold_pct``, ``inclusive`` or ``absolute_threshold`` change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .columns import PERIODS_COLUMNS
+from .progression import ZERO_RATE
+from .settings import Settings
+
+__all__ = ["improvement_table", "classify", "flag_responders"]
+
+
+def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
+    """Add the reference rate, improvement % and evaluability to every period row (SPEC §6).
+
+    Parameters
+    ----------
+    rates : pandas.DataFrame
+        Output of :func:`msc_notebooks.progression.compute_periods`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The SPEC §11 columns except the responder flags: ``reference_rate``
+        (points/month), ``improvement_pct`` = 100 x (reference - rate) / reference
+        (NaN where not evaluable, never infinite), ``absolute_change`` = reference - rate
+        (points/month), ``evaluable``, ``reason``.
+
+    Examples
+    --------
+    Reference 2 points/month, period 0.5: improvement 100 x (2 - 0.5) / 2 = 75 %.
+
+    >>> r = pd.DataFrame({"patient_id": ["a", "a"], "period": ["reference", "1-2"],
+    ...     "period_index": [0, 1], "start_day": [-90.0, 0.0], "end_day": [0.0, 90.0],
+    ...     "start_score": [40.0, 37.0], "end_score": [37.0, 36.0], "months": [3.0, 3.0],
+    ...     "rate": [2.0, 0.5], "rate_reason": ["", ""]})
+    >>> improvement_table(r)[["period", "improvement_pct", "absolute_change"]].values.tolist()
+    [['reference', nan, nan], ['1-2', 75.0, 1.5]]
+    """
+    out = rates.copy()
+    is_ref = out["period"].to_numpy() == "reference"
+    ref = out.loc[is_ref, ["patient_id", "rate", "rate_reason"]].drop_duplicates("patient_id")
+    ref_rate = out["patient_id"].map(ref.set_index("patient_id")["rate"]).to_numpy(dtype=float)
+    ref_reason = out["patient_id"].map(ref.set_index("patient_id")["rate_reason"]).fillna("")
+    ref_reason = ref_reason.to_numpy(dtype=object)
+    rate = out["rate"].to_numpy(dtype=float)
+    own = out["rate_reason"].fillna("").to_numpy(dtype=object)
+
+    reason = own.copy()
+    no_ref = ~is_ref & (reason == "") & np.isnan(ref_rate)
+    reason[no_ref] = np.array(
+        [f"reference rate not evaluable ({r})" for r in ref_reason[no_ref]], dtype=object
+    )
+    no_decline = ~is_ref & (reason == "") & (ref_rate <= ZERO_RATE)
+    reason[no_decline] = "no decline before treatment (reference rate <= 0): improvement undefined"
+    evaluable = (reason == "") & ~np.isnan(rate)
+    pair = ~is_ref & evaluable
+    with np.errstate(invalid="ignore", divide="ignore"):
+        improvement = np.where(pair, 100.0 * (ref_rate - rate) / ref_rate, np.nan)
+    out["reference_rate"] = ref_rate
+    out["improvement_pct"] = improvement
+    out["absolute_change"] = np.where(pair, ref_rate - rate, np.nan)
+    out["evaluable"] = evaluable
+    out["reason"] = reason
+    return out
+
+
+def flag_responders(improved: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
+    """Add ``responder`` and ``absolute_responder`` (SPEC §6) to an improvement table.
+
+    Relative responder: improvement above ``threshold_pct`` (or at least, with
+    ``inclusive``). Absolute responder: reference rate - period rate at least
+    ``absolute_threshold`` points/month. Both are missing (``<NA>``) where the row is not
+    evaluable or is the reference row.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"improvement_pct": [25.0, 30.0, np.nan],
+    ...                   "absolute_change": [1.25, 0.2, np.nan]})
+    >>> flag_responders(t).responder.tolist()
+    [False, True, <NA>]
+    >>> flag_responders(t).absolute_responder.tolist()
+    [True, False, <NA>]
+    >>> flag_responders(t, Settings(inclusive=True)).responder.tolist()[0]
+    True
+    """
+    s = settings or Settings()
+    imp = improved["improvement_pct"].to_numpy(dtype=float)
+    absolute = improved["absolute_change"].to_numpy(dtype=float)
+    known = ~np.isnan(imp)
+    with np.errstate(invalid="ignore"):
+        rel = imp >= s.threshold_pct if s.inclusive else imp > s.threshold_pct
+        # a tiny tolerance so that 1.25 computed as 1.2499999999 still counts (SPEC §6: >=)
+        ab = absolute >= s.absolute_threshold - 1e-9
+    out = improved.copy()
+    out["responder"] = pd.arrays.BooleanArray(np.where(known, rel, False), ~known)
+    out["absolute_responder"] = pd.arrays.BooleanArray(np.where(known, ab, False), ~known)
+    return out
+
+
+def classify(rates: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
+    """The per-patient period table of SPEC §11 from a rate table.
+
+    Parameters
+    ----------
+    rates : pandas.DataFrame
+        Output of :func:`msc_notebooks.progression.compute_periods`.
+    settings : Settings, optional
+        ``threshold_pct``, ``inclusive``, ``absolute_threshold``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`msc_notebooks.columns.PERIODS_COLUMNS`, one row per treated patient
+        and period.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"patient_id": ["a", "a"], "period": ["reference", "1-2"],
+    ...     "period_index": [0, 1], "start_day": [-90.0, 0.0], "end_day": [0.0, 90.0],
+    ...     "start_score": [40.0, 37.0], "end_score": [37.0, 36.0], "months": [3.0, 3.0],
+    ...     "rate": [2.0, 0.5], "rate_reason": ["", ""]})
+    >>> classify(r).loc[1, ["improvement_pct", "responder", "absolute_responder"]].tolist()
+    [75.0, True, True]
+    """
+    table = flag_responders(improvement_table(rates), settings)
+    return table[list(PERIODS_COLUMNS)]

@@ -1,0 +1,323 @@
+"""Injection schedules: from a table, from a protocol, edited per patient; interval lengths.
+
+All functions take and return canonical injection tables (``patient_id``, ``day``,
+``date``, ``injection_number``, ``dose_million_cells``, ``route``, ``row``; see
+:mod:`msc_notebooks.study`). Days are float days; with calendar data ``day`` counts days
+since 1970-01-01 and ``date`` holds the calendar date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import ScheduleError
+from .settings import MONTH_DAYS
+
+if TYPE_CHECKING:
+    from .study import StudyData
+
+__all__ = [
+    "INJECTION_COLUMNS",
+    "EPOCH",
+    "protocol_schedule",
+    "interval_table",
+    "set_injections",
+    "apply_protocol",
+    "renumber",
+    "day_to_date",
+    "date_to_day",
+]
+
+INJECTION_COLUMNS = (
+    "patient_id",
+    "day",
+    "date",
+    "injection_number",
+    "dose_million_cells",
+    "route",
+    "row",
+)
+
+#: Day 0 of calendar data: ``day`` = days since this date.
+EPOCH = pd.Timestamp("1970-01-01")
+
+
+def date_to_day(dates: object) -> np.ndarray:
+    """Convert calendar dates to float days since 1970-01-01 (no time zone involved).
+
+    Examples
+    --------
+    >>> date_to_day(["1970-01-02", "2021-03-01"]).tolist()
+    [1.0, 18687.0]
+    """
+    ts = (
+        pd.to_datetime(pd.Series(dates), format="ISO8601")
+        if not isinstance(dates, pd.Series)
+        else pd.to_datetime(dates)
+    )
+    return ((ts - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+
+
+def day_to_date(days: object) -> pd.Series:
+    """Convert float days since 1970-01-01 back to calendar dates (midnight, no time zone).
+
+    Examples
+    --------
+    >>> day_to_date([18687.0]).dt.strftime("%Y-%m-%d").tolist()
+    ['2021-03-01']
+    """
+    values = pd.Series(np.asarray(days, dtype=float))
+    return EPOCH + pd.to_timedelta(values.round(), unit="D")
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "patient_id": pd.Series(dtype="object"),
+            "day": pd.Series(dtype=float),
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "injection_number": pd.Series(dtype="int64"),
+            "dose_million_cells": pd.Series(dtype=float),
+            "route": pd.Series(dtype="object"),
+            "row": pd.Series(dtype="object"),
+        }
+    )
+
+
+def renumber(injections: pd.DataFrame) -> pd.DataFrame:
+    """Sort injections by patient and day and number them 1, 2, ... in time order (SPEC §12).
+
+    Two injections of one patient on one day are an error here (the loader merges them
+    with a warning; an edit that creates them is refused).
+
+    Examples
+    --------
+    >>> inj = pd.DataFrame({"patient_id": ["a", "a"], "day": [100.0, 10.0]})
+    >>> renumber(inj)[["day", "injection_number"]].to_dict("list")
+    {'day': [10.0, 100.0], 'injection_number': [1, 2]}
+    """
+    out = injections.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
+    dup = out.duplicated(["patient_id", "day"], keep=False)
+    if dup.any():
+        pids = sorted(set(out.loc[dup, "patient_id"]))
+        raise ScheduleError(
+            "two injections of one patient on the same day",
+            column="day",
+            rows=list(out.loc[dup, "row"]) if "row" in out else None,
+            fix=f"move or remove one of them (patients {', '.join(map(str, pids))})",
+        )
+    out["injection_number"] = out.groupby("patient_id", sort=False).cumcount().astype("int64") + 1
+    return out
+
+
+def protocol_schedule(
+    patient_ids: Iterable[str],
+    first: object | Mapping[str, object],
+    interval_months: float | Sequence[float],
+    count: int,
+    *,
+    month_days: float = MONTH_DAYS,
+    time_kind: Literal["date", "day"] = "date",
+) -> pd.DataFrame:
+    """Generate injections from a protocol: a first injection, then one every interval.
+
+    Parameters
+    ----------
+    patient_ids : iterable of str
+        Patients to schedule.
+    first : date, day number, or mapping patient_id -> date/day
+        The first injection: a calendar date (``"2021-03-01"``) with ``time_kind='date'``,
+        or a day number with ``time_kind='day'``; a mapping gives each patient its own.
+    interval_months : float or sequence of float
+        Months between consecutive injections (one value, or ``count - 1`` values).
+    count : int
+        Number of injections per patient (at least 1).
+    month_days : float, default 30.4375
+        Days per month (SPEC §2); injection days are rounded to whole days.
+    time_kind : {'date', 'day'}
+        Whether ``first`` is a calendar date or a day offset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical injections: ``patient_id``, ``day`` (days), ``date``,
+        ``injection_number`` (1..count), ``dose_million_cells`` (NaN), ``route`` (None),
+        ``row`` (``"protocol"``).
+
+    Examples
+    --------
+    >>> inj = protocol_schedule(["01", "02"], 0, 3, 3, time_kind="day")
+    >>> inj[inj.patient_id == "01"].day.tolist()     # 3 months = 91.3125 days, rounded
+    [0.0, 91.0, 183.0]
+    >>> protocol_schedule(["01"], "2021-03-01", [3, 6], 3).date.dt.strftime("%Y-%m-%d").tolist()
+    ['2021-03-01', '2021-05-31', '2021-11-30']
+    """
+    count = int(count)
+    if count < 1:
+        raise ScheduleError("the number of injections must be at least 1", fix="set count >= 1")
+    gaps = np.broadcast_to(np.asarray(interval_months, dtype=float), (max(count - 1, 0),))
+    if count > 1 and (np.asarray(interval_months, dtype=float).size not in (1, count - 1)):
+        raise ScheduleError(
+            f"{np.asarray(interval_months).size} intervals given for {count} injections",
+            fix=f"give one interval or {count - 1}",
+        )
+    if (gaps <= 0).any():
+        raise ScheduleError("injection intervals must be positive", fix="use months > 0")
+    offsets = np.concatenate([[0.0], np.round(np.cumsum(gaps) * month_days)])
+    ids = [str(p) for p in patient_ids]
+    if isinstance(first, Mapping):
+        firsts = [first[p] for p in ids]
+    else:
+        firsts = [first] * len(ids)
+    if time_kind == "date":
+        start = date_to_day([pd.Timestamp(f).strftime("%Y-%m-%d") for f in firsts])
+    else:
+        start = np.asarray(firsts, dtype=float)
+    if not len(ids):
+        return _empty()
+    day = (start[:, None] + offsets[None, :]).ravel()
+    out = pd.DataFrame(
+        {
+            "patient_id": np.repeat(np.array(ids, dtype=object), count),
+            "day": day,
+            "date": day_to_date(day) if time_kind == "date" else pd.NaT,
+            "injection_number": np.tile(np.arange(1, count + 1, dtype="int64"), len(ids)),
+            "dose_million_cells": np.nan,
+            "route": None,
+            "row": "protocol",
+        }
+    )
+    out["date"] = out["date"].astype("datetime64[ns]")
+    return out
+
+
+def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> pd.DataFrame:
+    """Interval lengths between consecutive injections (SPEC §8).
+
+    Parameters
+    ----------
+    injections : pandas.DataFrame
+        Canonical injections (``patient_id``, ``day``).
+    month_days : float, default 30.4375
+        Days per month.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per interval: ``patient_id``, ``interval`` (``"1-2"``, ``"2-3"``, ...),
+        ``start_day``, ``end_day`` (injection days), ``days``, ``months`` (days / month_days).
+
+    Examples
+    --------
+    >>> inj = pd.DataFrame({"patient_id": ["a", "a", "a"], "day": [0.0, 91.0, 274.0]})
+    >>> interval_table(inj)[["interval", "days"]].to_dict("list")
+    {'interval': ['1-2', '2-3'], 'days': [91.0, 183.0]}
+    >>> round(interval_table(inj).months.iloc[0], 4)   # 91 / 30.4375
+    2.9897
+    """
+    inj = injections.sort_values(["patient_id", "day"], kind="stable")
+    pid = inj["patient_id"].to_numpy()
+    day = inj["day"].to_numpy(dtype=float)
+    same = pid[1:] == pid[:-1] if len(pid) else np.array([], dtype=bool)
+    k = inj.groupby("patient_id", sort=False).cumcount().to_numpy() + 1
+    start, end, kk = day[:-1][same], day[1:][same], k[:-1][same]
+    out = pd.DataFrame(
+        {
+            "patient_id": pid[:-1][same] if len(pid) else np.array([], dtype=object),
+            "interval": [f"{a}-{a + 1}" for a in kk],
+            "start_day": start,
+            "end_day": end,
+            "days": end - start,
+        }
+    )
+    out["months"] = out["days"] / month_days
+    return out.reset_index(drop=True)
+
+
+def set_injections(study: StudyData, patient_id: str, days: Iterable[float]) -> StudyData:
+    """Return the study with one patient's injections replaced (an edit in the editor).
+
+    Parameters
+    ----------
+    study : StudyData
+        The study.
+    patient_id : str
+        The patient whose schedule changes.
+    days : iterable of float
+        The new injection days (same time base as the study's ``day``).
+
+    Returns
+    -------
+    StudyData
+        A new study; the original is not modified.
+
+    Examples
+    --------
+    >>> from msc_notebooks.study import StudyData
+    >>> inj = protocol_schedule(["a"], 0, 3, 2, time_kind="day")
+    >>> s = StudyData(visits=pd.DataFrame(), injections=inj, patients=pd.DataFrame(), time_kind="day")
+    >>> set_injections(s, "a", [0, 120]).injections.day.tolist()
+    [0.0, 120.0]
+    """
+    days = sorted(float(d) for d in days)
+    if len(set(days)) != len(days):
+        raise ScheduleError(
+            f"two injections of patient {patient_id} on the same day",
+            fix="move or remove one of them",
+        )
+    old = study.injections
+    keep = old[old["patient_id"] != patient_id]
+    mine = old[old["patient_id"] == patient_id].sort_values("day")
+    new = pd.DataFrame({"patient_id": [str(patient_id)] * len(days), "day": days})
+    for col in ("dose_million_cells", "route"):
+        vals = mine[col].tolist() if col in mine else []
+        new[col] = (vals + [None] * len(days))[: len(days)]
+    new["row"] = "edited"
+    new["date"] = day_to_date(days) if study.time_kind == "date" else pd.NaT
+    new["date"] = new["date"].astype("datetime64[ns]")
+    frames = [f for f in (keep, new) if len(f)]
+    combined = pd.concat(frames, ignore_index=True) if frames else _empty()
+    return study.with_injections(renumber(combined)[list(INJECTION_COLUMNS)])
+
+
+def apply_protocol(
+    study: StudyData,
+    first: object | Mapping[str, object],
+    interval_months: float | Sequence[float],
+    count: int,
+    patient_ids: Iterable[str] | None = None,
+    *,
+    month_days: float = MONTH_DAYS,
+) -> StudyData:
+    """Return the study with a protocol schedule applied to some or all patients.
+
+    Patients not named keep their injections. ``patient_ids=None`` means every patient of
+    the patients table who is not withdrawn.
+
+    Examples
+    --------
+    >>> from msc_notebooks.study import StudyData
+    >>> pats = pd.DataFrame({"patient_id": ["a", "b"], "withdrawn": [False, True]})
+    >>> s = StudyData(visits=pd.DataFrame(), injections=protocol_schedule([], 0, 3, 1),
+    ...               patients=pats, time_kind="day")
+    >>> apply_protocol(s, 10, 3, 2).injections[["patient_id", "day"]].values.tolist()
+    [['a', 10.0], ['a', 101.0]]
+    """
+    if patient_ids is None:
+        pats = study.patients
+        if "withdrawn" in pats:
+            pats = pats[~pats["withdrawn"].fillna(False).astype(bool)]
+        patient_ids = pats["patient_id"].tolist()
+    ids = [str(p) for p in patient_ids]
+    new = protocol_schedule(
+        ids, first, interval_months, count, month_days=month_days, time_kind=study.time_kind
+    )
+    old = study.injections
+    keep = old[~old["patient_id"].isin(ids)] if len(old) else old
+    frames = [f for f in (keep, new) if len(f)]
+    combined = pd.concat(frames, ignore_index=True) if frames else _empty()
+    return study.with_injections(renumber(combined)[list(INJECTION_COLUMNS)])
