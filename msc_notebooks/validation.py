@@ -910,14 +910,15 @@ def _validate_injections(raw, label, kind, date_format, known, known_where, rep,
     if has.any():
         sub = frame.loc[has]
         prev = sub.groupby("patient_id")["given"].shift()
-        prev_row = sub.groupby("patient_id")["row"].shift()
+        prev_pos = sub.assign(_i=np.arange(len(sub))).groupby("patient_id")["_i"].shift()
         wrong = (prev.notna() & (sub["given"] <= prev)).to_numpy() | (
             sub["given"] < sub["injection_number"]
         ).to_numpy()
         if wrong.any():
+            row_of = sub["row"].to_numpy(dtype=object)
             rows = []
-            for r, p in zip(sub["row"][wrong], prev_row[wrong], strict=True):
-                rows.extend([p, r] if p == p and p is not None else [r])
+            for i, p in zip(np.flatnonzero(wrong), prev_pos.to_numpy()[wrong], strict=True):
+                rows.extend([row_of[int(p)], row_of[i]] if p == p else [row_of[i]])
             rows = list(dict.fromkeys(rows))
             raise InputError(
                 "injection numbers contradict the time order of the injections (SPEC §12)",
