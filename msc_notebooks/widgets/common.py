@@ -23,7 +23,7 @@ def note(text: str, kind: str = "info") -> str:
     Examples
     --------
     >>> note("Loaded 3 patients", "ok")
-    '<div class="msc-note msc-note-ok">Loaded 3 patients</div>'
+    '<div class="msc-note msc-note-ok" style="color:#1b5e20;">Loaded 3 patients</div>'
     >>> note("a < b")
     '<div class="msc-note msc-note-info">a &lt; b</div>'
     """

@@ -59,8 +59,6 @@ class ExportStep(Step):
 
     def export(self) -> list[Path]:
         """Write the current result into :attr:`folder`; return the files written."""
-        from ..export import write_results
-
         result = self.state.result
         if result is None:
             raise InputError(
@@ -71,6 +69,8 @@ class ExportStep(Step):
         if not text:
             raise InputError("no folder given", fix="type the folder to write the results into")
         out = Path(text).expanduser()
+        from ..export import write_results
+
         self.show(f"Writing into {out} ...")
         paths = [
             Path(p)

@@ -220,9 +220,10 @@ class InjectionsStep(Step):
             return
         ids = self._patient_ids()
         current = self.patient.value
-        with self.patient.hold_trait_notifications():
+        if list(self.patient.options) != ids:
             self.patient.options = ids
-            self.patient.value = current if current in ids else (ids[0] if ids else None)
+        if current in ids and self.patient.value != current:
+            self.patient.value = current
         selected = [p for p in self.protocol_patients.value if p in ids]
         self.protocol_patients.options = ids
         self.protocol_patients.value = tuple(selected)

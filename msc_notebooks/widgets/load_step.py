@@ -101,7 +101,7 @@ def read_upload(name: str, content: bytes | memoryview, table: str) -> Any:
 
     Examples
     --------
-    >>> df = read_upload("v.csv", b"subject_id,visit_day\n01,0\n01,30\n", "visits")
+    >>> df = read_upload("v.csv", b"subject_id,visit_day\\n01,0\\n01,30\\n", "visits")
     >>> df.to_dict("list")
     {'patient_id': ['01', '01'], 'visit_day': ['0', '30'], 'row': [2, 3]}
     """

@@ -77,8 +77,13 @@ class SafetyStep(Step):
         self.show("")
         self.sentence.value = f"<p><b>{html.escape(str(safety.sentence))}</b></p>"
         parts = []
-        for name, table in safety.tables().items():
-            parts.append(f"<h4>{html.escape(name.replace('_', ' '))}</h4>")
+        tables = dict(safety.tables())
+        incidence = getattr(safety, "incidence", None)
+        if incidence is not None:
+            tables["incidence"] = incidence
+        for name, table in tables.items():
+            title = name.removesuffix(".csv").replace("_", " ")
+            parts.append(f"<h4>{html.escape(title)}</h4>")
             parts.append(table_html(table, max_rows=200) if len(table) else note("(none)"))
         self.tables.value = "".join(parts)
         self._figures()

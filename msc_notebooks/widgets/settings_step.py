@@ -91,8 +91,8 @@ class SettingsStep(Step):
     --------
     >>> step = SettingsStep()
     >>> step.controls["threshold_pct"].value = 30
-    >>> step.state.settings.threshold_pct
-    30.0
+    >>> step.state.settings.threshold_pct == 30
+    True
     """
 
     title = "Settings"

@@ -38,8 +38,10 @@ def describe_error(exc: BaseException) -> str:
 
     if isinstance(exc, MscError):
         return str(exc)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"Unexpected error ({type(exc).__name__}): {first}".rstrip(": ")
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"Unexpected error ({type(exc).__name__}): {text}".rstrip(": ")
 
 
 def _changed_fields(old: Settings, new: Settings) -> set[str]:

@@ -1,0 +1,456 @@
+"""The widgets, driven from Python as the browser drives them (issue #5).
+
+A tiny cohort whose numbers are worked out by hand (SPEC §2, §3, §5, §6, §8):
+
+* three patients A, B, C with ALSFRS-R assessments on days 0, 90 and 180 and injections
+  on days 90 and 180; one month = 30.4375 days, so every 90-day span is
+  90 / 30.4375 = 2.9569 months;
+* all three lose 3 points in the run-in (40 -> 37): reference rate 3 / 2.9569 per month;
+* in period 1-2, A loses 1 point, B 2, C 3. With equal spans, improvement % =
+  100 (3 - drop) / 3: A 66.67 %, B 33.33 %, C 0 % (SPEC §6);
+* responders (> 25 %): A and B, 2 of 3. Threshold 50 %: A only. Threshold 0 %, strict:
+  A and B; inclusive (>=): all three.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import ipywidgets
+import pandas as pd
+import pytest
+
+from msc_notebooks.settings import Settings
+from msc_notebooks.widgets import (
+    InjectionsStep,
+    InjectionTimeline,
+    LoadStep,
+    ResultsStep,
+    SettingsStep,
+    Wizard,
+    WizardState,
+)
+from msc_notebooks.widgets.timeline import static_file
+
+ROOT = Path(__file__).resolve().parents[1]
+MONTH = 30.4375
+
+VISITS_CSV = (
+    "Patient ID,day,ALSFRS-R total\n"
+    "A,0,40\nA,90,37\nA,180,36\n"
+    "B,0,40\nB,90,37\nB,180,35\n"
+    "C,0,40\nC,90,37\nC,180,34\n"
+)
+INJECTIONS_CSV = "Patient ID,day\nA,90\nA,180\nB,90\nB,180\nC,90\nC,180\n"
+
+
+def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    visits = pd.DataFrame(
+        {
+            "patient_id": ["A"] * 3 + ["B"] * 3 + ["C"] * 3,
+            "day": [0, 90, 180] * 3,
+            "alsfrs_r_total": [40, 37, 36, 40, 37, 35, 40, 37, 34],
+        }
+    )
+    injections = pd.DataFrame({"patient_id": ["A", "A", "B", "B", "C", "C"], "day": [90, 180] * 3})
+    return visits, injections
+
+
+@pytest.fixture
+def study():
+    from msc_notebooks.loading import read_study
+
+    return read_study(*tiny_tables())
+
+
+@pytest.fixture
+def wizard(study):
+    return Wizard(study, figures=False)
+
+
+def responders_1_2(wizard: Wizard) -> str:
+    text = wizard.results.responder_count.value
+    return text.split("1-2: ")[1].split(";")[0]
+
+
+# -- the front-end module ----------------------------------------------------------------------
+def test_es_module_is_local_valid_esm():
+    js = ROOT / "widgets" / "timeline.js"
+    css = ROOT / "widgets" / "timeline.css"
+    assert js.is_file() and css.is_file()
+    text = js.read_text()
+    assert "export default" in text and "render" in text
+    # nothing from the internet: no URL at all, so no remote import either
+    assert "http://" not in text and "https://" not in text
+    for line in text.splitlines():
+        if line.lstrip().startswith("import "):
+            pytest.fail(f"the timeline must not import anything: {line}")
+    for name in (
+        "msc-timeline-injection",
+        "aria-label",
+        "ArrowLeft",
+        "ArrowRight",
+        "Delete",
+        "pointerdown",
+        "dblclick",
+    ):
+        assert name in text
+    assert static_file("timeline.js").read_text() == text
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_es_module_parses_with_node(tmp_path):
+    module = tmp_path / "timeline.mjs"  # .mjs: parsed as an ES module whatever node's default
+    shutil.copy(ROOT / "widgets" / "timeline.js", module)
+    done = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_timeline_traits_and_css_class():
+    t = InjectionTimeline(patient_id="A", injections=[90.0, 180.0])
+    assert "msc-timeline" in t._dom_classes
+    assert {"patient_id", "assessments", "injections", "selected", "error"} <= set(t.keys)
+    assert "export default" in t._esm
+
+
+# -- the wizard ----------------------------------------------------------------------------------
+def test_wizard_without_arguments_starts_at_load():
+    wiz = Wizard(figures=False)
+    assert [s.title for s in wiz.steps] == [
+        "Load",
+        "Injections",
+        "Settings",
+        "Results",
+        "Safety",
+        "Export",
+    ]
+    assert wiz.stack.selected_index == 0
+    assert wiz.load.source_choice.value == "demo"
+    assert wiz.state.result is None
+    wiz.next.click()
+    assert wiz.stack.selected_index == 1 and wiz.nav.value == 2
+    wiz.back.click()
+    assert wiz.stack.selected_index == 0
+
+
+def test_steps_share_one_state(study):
+    state = WizardState()
+    settings_step, results = SettingsStep(state), ResultsStep(state, figures=False)
+    state.study = study
+    assert "1-2: 2/3" in results.responder_count.value
+    settings_step.controls["threshold_pct"].value = 50
+    assert "1-2: 1/3" in results.responder_count.value
+
+
+# -- settings and results (SPEC §6) ----------------------------------------------------------
+def test_threshold_change_reclassifies(wizard):
+    threshold = wizard.settings.controls["threshold_pct"]
+    assert "msc-threshold" in threshold._dom_classes
+    assert threshold.continuous_update is False
+    assert "msc-responder-count" in wizard.results.responder_count._dom_classes
+    assert responders_1_2(wizard) == "2/3"  # A 66.7 %, B 33.3 % > 25 %
+    rates = wizard.state.result.periods["rate"].copy()
+
+    threshold.value = 50
+    assert wizard.state.last_run == "reclassify"
+    assert responders_1_2(wizard) == "1/3"  # A only
+    pd.testing.assert_series_equal(wizard.state.result.periods["rate"], rates)
+
+    threshold.value = 0
+    assert responders_1_2(wizard) == "2/3"  # C's 0 % is not > 0
+    wizard.settings.controls["inclusive"].value = True
+    assert wizard.state.last_run == "reclassify"
+    assert responders_1_2(wizard) == "3/3"  # 0 % >= 0
+    assert "improvement &gt;= 0%" in wizard.results.responder_count.value
+
+
+def test_other_setting_reruns_analysis(wizard):
+    # a 90-day run-in is shorter than a 100-day minimum span: nobody is evaluable (SPEC §12)
+    wizard.settings.controls["min_span_days"].value = 100
+    assert wizard.state.last_run == "analyze"
+    assert responders_1_2(wizard) == "0/0"
+    wizard.settings.reset.click()
+    assert wizard.state.settings == Settings()
+    assert responders_1_2(wizard) == "2/3"
+
+
+def test_settings_show_help_and_defaults():
+    step = SettingsStep()
+    text = " ".join(c.children[1].value for c in step.children if isinstance(c, ipywidgets.VBox))
+    assert "Relative responder" in text and "(default: 25)" in text
+    assert set(step.controls) == set(Settings().to_dict())
+
+
+def test_bad_setting_shows_error(wizard):
+    wizard.settings.controls["window_days"].value = 0
+    assert "window_days must be positive" in wizard.settings.message.value
+    assert wizard.state.settings.window_days == 14
+
+
+def test_analysis_error_is_shown(wizard):
+    wizard.state.settings = Settings(outcome="fvc_pct")  # the tiny cohort has no FVC
+    assert wizard.state.result is None
+    for step in (wizard.results, wizard.safety, wizard.settings):
+        assert "Analysis failed" in step.message.value
+        assert "fvc_pct" in step.message.value
+    wizard.settings.controls["outcome"].value = "alsfrs_r_total"
+    assert responders_1_2(wizard) == "2/3"
+    assert wizard.results.message.value == ""
+
+
+# -- injections and timeline (SPEC §8) ---------------------------------------------------------
+def test_moving_a_marker_changes_the_interval(wizard):
+    step = wizard.injections
+    step.patient.value = "A"
+    assert step.timeline.injections == [90.0, 180.0]
+    assert "msc-interval-table" in step.interval_table._dom_classes
+    assert f"{90 / MONTH:.4f}" == "2.9569" and "2.9569" in step.interval_table.value
+
+    step.timeline.injections = [90.0, 210.0]  # what dragging marker 2 does
+
+    inj = wizard.state.study.injections
+    assert inj.loc[inj.patient_id == "A", "day"].tolist() == [90.0, 210.0]
+    assert wizard.state.injection_edits == {"A": [90.0, 210.0]}
+    assert f"{120 / MONTH:.4f}" == "3.9425" and "3.9425" in step.interval_table.value
+    assert "1-2: 3.94" in step.injection_table.value
+    # no assessment within 14 days of day 210: A's period 1-2 is not evaluable (SPEC §3),
+    # leaving B (33.3 %, responder) and C (0 %)
+    assert responders_1_2(wizard) == "1/2"
+
+
+def test_two_injections_same_day_refused(wizard):
+    step = wizard.injections
+    step.patient.value = "B"
+    before = wizard.state.study
+    step.timeline.injections = [90.0, 90.0]
+    assert "same day" in step.timeline.error
+    assert "same day" in step.message.value and "msc-note-error" in step.message.value
+    assert wizard.state.study is before
+
+
+def test_injection_before_first_assessment_warns(wizard):
+    step = wizard.injections
+    step.patient.value = "C"
+    step.timeline.injections = [-30.0, 180.0]
+    assert "before the first assessment" in step.timeline.error
+    inj = wizard.state.study.injections
+    assert inj.loc[inj.patient_id == "C", "day"].tolist() == [-30.0, 180.0]
+
+
+def test_table_edit_moves_markers(wizard):
+    step = wizard.injections
+    step.patient.value = "A"
+    step.days_text.value = "90, 150"
+    step.apply_days.click()
+    assert step.timeline.injections == [90.0, 150.0]
+    assert f"{60 / MONTH:.4f}" in step.interval_table.value  # 1.9713 months
+    step.days_text.value = "90, soon"
+    step.apply_days.click()
+    assert "not a day number" in step.message.value
+
+
+def test_protocol_generator_for_selected_patients(wizard):
+    step = wizard.injections
+    step.protocol_patients.value = ("B", "C")
+    step.protocol_first.value = "0"
+    step.protocol_interval.value = 3
+    step.protocol_count.value = 3
+    step.apply_protocol.click()
+    inj = wizard.state.study.injections
+    # 3 months = 91.3125 days -> day 91; 6 months = 182.625 -> day 183 (rounded, SPEC §2)
+    assert inj.loc[inj.patient_id == "B", "day"].tolist() == [0.0, 91.0, 183.0]
+    assert inj.loc[inj.patient_id == "A", "day"].tolist() == [90.0, 180.0]
+    assert wizard.state.injection_edits["C"] == [0.0, 91.0, 183.0]
+    step.patient.value = "C"
+    assert step.timeline.injections == [0.0, 91.0, 183.0]
+
+
+def test_injections_step_alone_without_data():
+    step = InjectionsStep()
+    assert "Load data first" in step.injection_table.value
+    step.apply_protocol.click()
+    assert "no data loaded" in step.message.value
+
+
+# -- loading -------------------------------------------------------------------------------------
+def _upload(step: LoadStep, table: str, name: str, content: bytes) -> None:
+    step.upload_table.value = table
+    step.upload.value = (
+        {
+            "name": name,
+            "type": "text/csv",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        },
+    )
+
+
+def _holds_bytes(value, needle: bytes) -> bool:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return True
+    if isinstance(value, str):
+        return needle.decode() in value
+    if isinstance(value, dict):
+        return any(_holds_bytes(v, needle) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_bytes(v, needle) for v in value)
+    return False
+
+
+def _tree(widget):
+    yield widget
+    for child in getattr(widget, "children", ()) or ():
+        yield from _tree(child)
+
+
+def test_upload_reads_maps_and_keeps_no_bytes():
+    wiz = Wizard(figures=False)
+    step = wiz.load
+    step.source_choice.value = "upload"
+    _upload(step, "visits", "visits.csv", VISITS_CSV.encode())
+    _upload(step, "injections", "inj.csv", INJECTIONS_CSV.encode())
+    assert step.upload.value == ()
+    # 'Patient ID' and 'ALSFRS-R total' are guessed (punctuation and case ignored)
+    assert step.mapping["visits"]["patient_id"].value == "Patient ID"
+    assert step.mapping["visits"]["alsfrs_r_total"].value == "ALSFRS-R total"
+    assert step.column_map()["visits"] == {
+        "Patient ID": "patient_id",
+        "ALSFRS-R total": "alsfrs_r_total",
+    }
+    assert "<td>A</td>" in step.preview.value
+    step.load_button.click()
+    assert "Loaded 3 patients" in step.message.value, step.message.value
+    assert wiz.state.source["kind"] == "upload"
+    assert "msc-ledger" in step.report.value
+    assert responders_1_2(wiz) == "2/3"
+    # no widget of the wizard holds the file's bytes (nor its whole text)
+    registry = getattr(ipywidgets.widgets.widget, "_instances", {})  # every live widget
+    widgets = list(_tree(wiz)) + list(registry.values())
+    for widget in widgets:
+        for name in widget.trait_names():
+            if name.startswith("_") and name not in ("_esm", "_css"):
+                continue
+            value = getattr(widget, name, None)
+            assert not _holds_bytes(value, INJECTIONS_CSV.encode()), (widget, name)
+
+
+def test_load_files_preview_and_state_roundtrip(tmp_path):
+    (tmp_path / "visits.csv").write_text(VISITS_CSV)
+    (tmp_path / "injections.csv").write_text(INJECTIONS_CSV)
+    wiz = Wizard(figures=False)
+    step = wiz.load
+    step.source_choice.value = "files"
+    step.paths["visits"].value = str(tmp_path / "visits.csv")
+    step.paths["injections"].value = str(tmp_path / "injections.csv")
+    step.preview_button.click()
+    assert step.mapping["injections"]["patient_id"].value == "Patient ID"
+    step.load_button.click()
+    assert wiz.state.source["kind"] == "files"
+    assert responders_1_2(wiz) == "2/3"
+
+    wiz.injections.patient.value = "A"
+    wiz.injections.timeline.injections = [90.0, 210.0]
+    wiz.settings.controls["threshold_pct"].value = 40
+    wiz.go("Results")
+    for suffix in (".json", ".yaml"):
+        saved = wiz.save_state(tmp_path / f"state{suffix}")
+        again = Wizard(state_file=saved, figures=False)
+        assert again.state.settings.threshold_pct == 40
+        inj = again.state.study.injections
+        assert inj.loc[inj.patient_id == "A", "day"].tolist() == [90.0, 210.0]
+        assert again.load.column_map()["visits"]["Patient ID"] == "patient_id"
+        assert again.stack.selected_index == 3
+        # B 33.3 % and C 0 % are below 40 %; A is not evaluable in 1-2
+        assert responders_1_2(again) == "0/2"
+
+
+def test_load_errors_are_visible(tmp_path):
+    step = LoadStep()
+    step.source_choice.value = "files"
+    step.load_button.click()
+    assert "no visits file given" in step.message.value
+    step.paths["visits"].value = str(tmp_path / "missing.csv")
+    step.paths["injections"].value = str(tmp_path / "missing.csv")
+    step.load_button.click()
+    assert "file not found" in step.message.value and "msc-note-error" in step.message.value
+    step.source_choice.value = "upload"
+    _upload(step, "visits", "notes.pdf", b"%PDF")
+    assert "unsupported file type" in step.message.value
+    assert step.upload.value == ()
+
+
+def test_bad_state_file_is_reported(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text('{"hello": 1}')
+    wiz = Wizard(state_file=path, figures=False)
+    assert "not a saved wizard state" in wiz.message.value
+
+
+def test_demo_cohort_loads():
+    pytest.importorskip("msc_notebooks.demo")
+    wiz = Wizard(figures=False)
+    wiz.load.demo_button.click()
+    assert "Loaded" in wiz.load.message.value, wiz.load.message.value
+    assert wiz.state.source == {"kind": "demo"}
+    assert wiz.state.result is not None
+
+
+# -- safety, figures, export ---------------------------------------------------------------------
+def test_safety_step(tmp_path):
+    from msc_notebooks.loading import read_study
+
+    visits, injections = tiny_tables()
+    events = pd.DataFrame(
+        {
+            "patient_id": ["A", "B"],
+            "day": [100, 95],
+            "term": ["Headache", "Headache"],
+            "severity": ["mild", "mild"],
+        }
+    )
+    wiz = Wizard(read_study(visits, injections, adverse_events=events), figures=False)
+    tables = wiz.safety.tables.value
+    assert "Headache" in tables and "safety by term" in tables
+    # 2 mild headache events in 2 patients (SPEC §9): one by_term row with 2 and 2
+    by_term = wiz.state.result.safety.by_term
+    assert by_term[["n_events", "n_patients"]].values.tolist() == [[2, 2]]
+    assert wiz.safety.sentence.value
+
+
+def test_safety_without_events(wizard):
+    assert "No adverse-event table" in wizard.safety.message.value
+
+
+@pytest.mark.slow
+def test_results_and_safety_figures_are_drawn(study):
+    wiz = Wizard(study, figures=True)
+    assert "rate_comparison" in wiz.results.figure_names
+    assert "safety_by_term" not in wiz.results.figure_names
+    svg = [o for o in wiz.results.figures.outputs if "image/svg+xml" in o["data"]]
+    assert svg and svg[0]["data"]["image/svg+xml"].lstrip().startswith("<svg")
+    wiz.results.show_figures.value = False
+    assert wiz.results.figures.outputs == ()
+
+
+def test_export_without_result_shows_error(tmp_path):
+    wiz = Wizard(figures=False)
+    wiz.export.folder.value = str(tmp_path / "out")
+    wiz.export.write.click()
+    assert "no result to export" in wiz.export.message.value
+
+
+def test_export_writes_files(wizard, tmp_path):
+    pytest.importorskip("msc_notebooks.export")
+    pytest.importorskip("msc_notebooks.report")
+    wizard.export.folder.value = str(tmp_path / "out")
+    wizard.export.figures.value = False
+    wizard.export.write.click()
+    assert "files written" in wizard.export.message.value, wizard.export.message.value
+    names = {p.name for p in wizard.export.written}
+    assert "report.html" in names
+    assert all(p.exists() for p in wizard.export.written)
+    assert "report.html" in wizard.export.files.value
