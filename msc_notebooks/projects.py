@@ -25,8 +25,10 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -240,19 +242,23 @@ def new_project(
         raise MscError(f"{dest} is not a usable folder name")
     dest.parent.mkdir(parents=True, exist_ok=True)
     cleaned = {key: _jinja_literal(value) for key, value in cleaned.items()}
-    extra = {
-        **cleaned,
-        "folder_name": _jinja_literal(dest.name),
-        "_msc_notebooks_version": __version__,
-    }
-    created = cookiecutter(
-        str(template_path),
-        no_input=no_input,
-        extra_context=extra,
-        output_dir=str(dest.parent),
-        accept_hooks=True,
-    )
-    return Path(created)
+    # Cookiecutter renders every path below the project folder as a template, so the
+    # project is generated under a plain name in a scratch folder beside ``dest`` and then
+    # moved into place (any folder name works; a failure leaves nothing behind).
+    scratch = Path(tempfile.mkdtemp(prefix=".msc-new-", dir=dest.parent))
+    try:
+        extra = {**cleaned, "folder_name": "project", "_msc_notebooks_version": __version__}
+        created = cookiecutter(
+            str(template_path),
+            no_input=no_input,
+            extra_context=extra,
+            output_dir=str(scratch),
+            accept_hooks=True,
+        )
+        Path(created).rename(dest)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return dest
 
 
 # ------------------------------------------------------------------ notebook helpers

@@ -42,7 +42,7 @@ adverse_events = config["adverse_events"]
 threshold_pct = config["threshold_pct"]
 reference = config["reference"]
 method = config["method"]
-renderer = None  # "svg" = static figures (set by `msc-notebooks run --html`)
+renderer = None  # svg for static figures (what msc-notebooks run --html sets)
 """,
     "parameters",
 )
@@ -330,7 +330,7 @@ from msc_notebooks.projects import read_project_config
 config = read_project_config("lesson.yaml")
 threshold_pct = config["threshold_pct"]
 n_simulations = config["n_simulations"]
-renderer = None  # "svg" = static figures (set by `msc-notebooks run --html`)
+renderer = None  # svg for static figures (what msc-notebooks run --html sets)
 """,
             "parameters",
         ),
@@ -546,6 +546,8 @@ NOTEBOOKS = {
 def main() -> None:
     for path, build in NOTEBOOKS.items():
         nb = build()
+        for number, cell in enumerate(nb.cells):  # stable ids: small diffs on rebuild
+            cell.id = f"{path.stem.replace('_', '-')}-{number:02d}"
         nbformat.validate(nb)
         nbformat.write(nb, path)
         print(f"wrote {path.relative_to(HERE)} ({len(nb.cells)} cells)")
