@@ -249,7 +249,8 @@ def compute_periods(
             rate = np.full(len(ref), np.nan)
             rate[ok] = _ols_rates(v, start_pos[ok], end_pos[ok]) * md
         else:
-            rate = (ref["start_score"] - ref["end_score"]).to_numpy() / ref["months"].to_numpy()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = (ref["start_score"] - ref["end_score"]).to_numpy() / ref["months"].to_numpy()
     else:  # onset (ΔFS)
         top = OUTCOME_MAX.get(outcome)
         if top is None:
@@ -271,7 +272,8 @@ def compute_periods(
         )
         ok = reason == ""
         ref["months"] = (ref["end_day_abs"] - ref["start_day_abs"]) / md
-        rate = (top - ref["end_score"]).to_numpy() / ref["months"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = (top - ref["end_score"]).to_numpy() / ref["months"].to_numpy()
     ref["rate"] = np.where(reason == "", rate, np.nan)
     ref["rate_reason"] = reason
     ref["t1"] = first["t1"].to_numpy()

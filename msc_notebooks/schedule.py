@@ -228,7 +228,7 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
     out = pd.DataFrame(
         {
             "patient_id": pid[:-1][same] if len(pid) else np.array([], dtype=object),
-            "interval": [f"{a}-{a + 1}" for a in kk],
+            "interval": pd.Series([f"{a}-{a + 1}" for a in kk], dtype=object),
             "start_day": start,
             "end_day": end,
             "days": end - start,

@@ -146,7 +146,7 @@ def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -
         "wilcoxon_statistic",
         "wilcoxon_p",
     ]
-    return pd.DataFrame(rows, columns=cols).astype({"n_evaluable": "int64"})
+    return pd.DataFrame(rows, columns=cols).astype({"n_evaluable": "int64", "period": object})
 
 
 def responder_counts(periods: pd.DataFrame) -> pd.DataFrame:
@@ -187,9 +187,9 @@ def responder_counts(periods: pd.DataFrame) -> pd.DataFrame:
     g = g.reindex(order)
     g["n_responders"] = g["n_responders"].fillna(0).astype("int64")
     g["n_absolute_responders"] = g["n_absolute_responders"].fillna(0).astype("int64")
-    return g.rename_axis("period").reset_index()[
-        ["period", "n_responders", "mean_improvement_responders_pct", "n_absolute_responders"]
-    ]
+    g = g.rename_axis("period").reset_index()
+    g["period"] = g["period"].astype(object)
+    return g[["period", "n_responders", "mean_improvement_responders_pct", "n_absolute_responders"]]
 
 
 def summarize(

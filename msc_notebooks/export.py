@@ -1,0 +1,169 @@
+"""Writing results: CSV and Excel files that are safe to open, and the settings beside them.
+
+Spreadsheet programs run a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a
+formula. Every text cell that starts so is written with a leading apostrophe (the OWASP
+advice for CSV injection), so opening an exported result can run nothing. Numbers are
+written as numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .analysis import AnalysisResult
+
+__all__ = ["neutralise", "write_csv", "write_results", "RESULT_FILES"]
+
+#: The files :func:`write_results` always writes.
+RESULT_FILES = ("periods.csv", "summary.csv", "exclusions.csv", "ledger.csv", "settings.json")
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy in which no text cell can be read as a spreadsheet formula.
+
+    Text cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return get a
+    leading apostrophe. Numeric columns are unchanged.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"term": ["=1+1", "headache", "-2"], "n": [1, 2, 3]})
+    >>> neutralise(t).term.tolist(), neutralise(t).n.tolist()
+    (["'=1+1", 'headache', "'-2"], [1, 2, 3])
+    """
+    out = table.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            text = s.astype("string")
+            risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                s = s.astype(object).copy()
+                s[risky] = "'" + text[risky].astype(str)
+                out[col] = s
+    return out
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write one table as UTF-8 CSV with formula neutralisation; return the path.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = write_csv(pd.DataFrame({"a": ["@x"]}), os.path.join(tempfile.mkdtemp(), "t.csv"))
+    >>> p.read_text().splitlines()
+    ['a', "'@x"]
+    """
+    path = Path(path)
+    neutralise(table).to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return value
+
+
+def write_results(
+    result: AnalysisResult,
+    out_dir: str | Path,
+    *,
+    figures: bool = False,
+    excel: bool = False,
+    report: bool = False,
+) -> list[Path]:
+    """Write every result table of an analysis into a folder.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        From :func:`msc_notebooks.analyze`.
+    out_dir : str or Path
+        Folder to write into (created if needed). Nothing outside it is written.
+    figures : bool, default False
+        Also write every figure as SVG and PNG (vl-convert, offline).
+    excel : bool, default False
+        Also write ``results.xlsx`` with one sheet per table.
+    report : bool, default False
+        Also write ``report.html``, a self-contained report.
+
+    Returns
+    -------
+    list of Path
+        The files written: always ``periods.csv``, ``summary.csv``, ``exclusions.csv``,
+        ``ledger.csv`` (table, rows_read, rows_used, rows_excluded), ``settings.json``;
+        also ``clinical.csv``, ``intervals.csv``, ``interval_lengths.csv``; with adverse
+        events ``safety_by_term.csv``, ``safety_by_injection.csv``, ``serious_events.csv``
+        (a header alone when none), ``safety_incidence.csv`` and ``safety_summary.txt``;
+        with a no-effect simulation ``null_summary.csv``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from msc_notebooks import analyze, load_demo
+    >>> files = write_results(analyze(load_demo()), tempfile.mkdtemp())
+    >>> sorted(f.name for f in files)[:5]
+    ['clinical.csv', 'exclusions.csv', 'interval_lengths.csv', 'intervals.csv', 'ledger.csv']
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = result.study
+    tables: dict[str, pd.DataFrame] = {
+        "periods.csv": result.periods,
+        "summary.csv": result.summary,
+        "exclusions.csv": study.exclusions,
+        "ledger.csv": study.ledger if study.ledger is not None else pd.DataFrame(),
+        "clinical.csv": result.clinical,
+        "intervals.csv": result.intervals,
+        "interval_lengths.csv": result.interval_lengths,
+    }
+    if result.safety is not None:
+        tables.update(result.safety.tables())
+        tables["safety_incidence.csv"] = result.safety.incidence
+    if result.null is not None:
+        tables["null_summary.csv"] = result.null
+    written = [write_csv(table, out / name) for name, table in tables.items()]
+    settings = {k: _jsonable(v) for k, v in result.settings.to_dict().items()}
+    meta = {
+        "settings": settings,
+        "sources": study.sources,
+        "time_kind": study.time_kind,
+        "warnings": list(study.warnings),
+        "msc_notebooks_version": __import__("msc_notebooks").__version__,
+    }
+    path = out / "settings.json"
+    path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written.append(path)
+    if result.safety is not None:
+        path = out / "safety_summary.txt"
+        path.write_text(result.safety.sentence + "\n", encoding="utf-8")
+        written.append(path)
+    if excel:
+        path = out / "results.xlsx"
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            for name, table in tables.items():
+                sheet = name.removesuffix(".csv")[:31]
+                frame = neutralise(table)
+                for col in frame.select_dtypes(include=["datetimetz"]).columns:
+                    frame[col] = frame[col].dt.tz_localize(None)
+                frame.to_excel(writer, sheet_name=sheet, index=False)
+        written.append(path)
+    if figures:
+        from .charts import save_figures
+
+        written.extend(save_figures(result, out))
+    if report:
+        from .report import write_report
+
+        written.append(write_report(result, out / "report.html"))
+    return written

@@ -1,0 +1,115 @@
+"""The batch job in one call: read files (or the demo), analyse, optionally simulate, write.
+
+``msc-notebooks analyze`` is a thin face over :func:`run_analysis`; the parity test checks
+that every option reaches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .analysis import AnalysisResult
+
+__all__ = ["run_analysis"]
+
+
+def run_analysis(
+    visits: str | Path | None = None,
+    injections: str | Path | None = None,
+    patients: str | Path | None = None,
+    adverse_events: str | Path | None = None,
+    *,
+    demo: bool = False,
+    settings: Settings | None = None,
+    column_map: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    out: str | Path | None = None,
+    figures: bool = False,
+    excel: bool = False,
+    report: bool = False,
+    null_simulations: int = 0,
+    sigma: float | None = None,
+    natural_history: str | Path | None = None,
+) -> AnalysisResult:
+    """Read, validate, analyse and (optionally) write everything, as the command line does.
+
+    Parameters
+    ----------
+    visits, injections, patients, adverse_events : path, optional
+        The study's files (CSV, Excel, Parquet). ``visits`` is required unless ``demo``.
+    demo : bool, default False
+        Analyse the bundled (synthetic) demo cohort instead of files.
+    settings : Settings, optional
+        Analysis settings (SPEC defaults when omitted).
+    column_map : mapping, optional
+        ``{"their name": "canonical name"}`` applied to every table.
+    date_format : str, optional
+        strftime format of the date columns (e.g. ``"%d/%m/%Y"``).
+    out : path, optional
+        Folder to write the results into (see :func:`msc_notebooks.export.write_results`).
+    figures, excel, report : bool
+        Also write figures (SVG + PNG), ``results.xlsx``, ``report.html``.
+    null_simulations : int, default 0
+        Number of simulated no-effect cohorts (SPEC §13); 0 = none.
+    sigma : float, optional
+        Measurement noise (points) for the simulation; estimated from the run-in when None.
+    natural_history : path, optional
+        An untreated cohort's visits; its responder rate under the trial's schedule is
+        written to ``natural_history_summary.csv``.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Examples
+    --------
+    >>> run_analysis(demo=True).responders("whole")
+    '13/19'
+    """
+    from .analysis import analyze
+
+    if demo:
+        if visits is not None:
+            raise InputError("both --demo and a visits file were given", fix="use one or the other")
+        from .demo import load_demo
+
+        study = load_demo()
+    else:
+        if visits is None:
+            raise InputError(
+                "no visits file given",
+                fix="pass --visits FILE (and --injections FILE), or --demo for the demo cohort",
+            )
+        from .loading import read_study
+
+        study = read_study(
+            visits,
+            injections,
+            patients,
+            adverse_events,
+            column_map=dict(column_map) if column_map else None,
+            date_format=date_format,
+        )
+    result = analyze(study, settings or Settings())
+    if null_simulations:
+        from .null_model import attach_null
+
+        result = attach_null(result, int(null_simulations), sigma=sigma)
+    nh = None
+    if natural_history is not None:
+        from .natural_history import natural_history as run_nh
+
+        nh = run_nh(natural_history, schedule_from=result, settings=result.settings)
+    if out is not None:
+        from .export import write_csv, write_results
+
+        write_results(result, out, figures=figures, excel=excel, report=report)
+        if nh is not None:
+            write_csv(nh, Path(out) / "natural_history_summary.csv")
+    return result

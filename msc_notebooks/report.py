@@ -1,0 +1,143 @@
+"""A self-contained HTML report of an analysis: tables and figures, nothing loaded from outside.
+
+Figures are inline SVG drawn by vl-convert, so the page opens offline, in any browser,
+years later. Every text from the data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .analysis import AnalysisResult
+
+__all__ = ["html_report", "write_report"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
+.note{color:#555;font-size:.9em}.figure{margin:1em 0}
+"""
+
+
+def _table(frame: pd.DataFrame, digits: int = 2) -> str:
+    if frame is None or frame.empty:
+        return "<p class='note'>(none)</p>"
+    return frame.round(digits).to_html(index=False, na_rep="", border=0, escape=True)
+
+
+def html_report(
+    result: AnalysisResult, *, title: str = "MSC trial analysis", figures: bool = True
+) -> str:
+    """Return a self-contained HTML report of an analysis.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        From :func:`msc_notebooks.analyze`.
+    title : str
+        The report's title (escaped).
+    figures : bool, default True
+        Include every figure as inline SVG (vl-convert; offline).
+
+    Returns
+    -------
+    str
+        One HTML page with no external resource (no script, stylesheet or image URL).
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> page = html_report(analyze(load_demo()), figures=False)
+    >>> "15/19" in page, "http://" in page or "https://" in page
+    (True, False)
+    """
+    s = result.settings
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        "<p class='note'>Made with msc-notebooks. Rates are ALSFRS-R points lost per month "
+        "(positive = decline). Improvement % = 100 &times; (reference rate &minus; period "
+        "rate) / reference rate; relative responder: improvement "
+        f"{'&ge;' if s.inclusive else '&gt;'} {s.threshold_pct:g} %; absolute responder: "
+        f"reference &minus; period rate &ge; {s.absolute_threshold:g} points/month. "
+        f"Outcome: <code>{html.escape(s.outcome)}</code>; reference: {html.escape(s.reference)}; "
+        f"method: {html.escape(s.method)}.</p>",
+        "<h2>Responders per period</h2><ul>",
+    ]
+    for row in result.summary.itertuples():
+        parts.append(
+            f"<li>{html.escape(str(row.period))}: {result.responders(row.period)} responders"
+            + (
+                f", mean improvement {row.mean_improvement_pct:.1f} %"
+                if pd.notna(row.mean_improvement_pct)
+                else ""
+            )
+            + (f", Wilcoxon p = {row.wilcoxon_p:.4f}" if pd.notna(row.wilcoxon_p) else "")
+            + "</li>"
+        )
+    parts.append("</ul>")
+    parts += ["<h2>Per-period summary</h2>", _table(result.summary)]
+    if result.null is not None:
+        parts += [
+            "<h2>Responders expected with no treatment effect</h2>",
+            "<p class='note'>Simulated cohorts with no effect at the patients' own visit and "
+            "injection times (SPEC §13).</p>",
+            _table(result.null, 4),
+        ]
+    parts += ["<h2>Clinically improved after each cycle</h2>", _table(result.clinical)]
+    parts += ["<h2>Interval length and response (Spearman)</h2>", _table(result.intervals, 4)]
+    if result.safety is not None:
+        parts += [
+            "<h2>Safety</h2>",
+            f"<p>{html.escape(result.safety.sentence)}</p>",
+            _table(result.safety.by_term),
+            _table(result.safety.by_injection, 3),
+        ]
+    if figures:
+        from .charts import all_figures
+
+        parts.append("<h2>Figures</h2>")
+        import altair as alt
+
+        with alt.data_transformers.enable("vegafusion"):
+            for name, chart in all_figures(result).items():
+                import vl_convert as vlc
+
+                svg = vlc.vegalite_to_svg(chart.to_dict(format="vega-lite"))
+                parts.append(f"<div class='figure' id='fig-{html.escape(name)}'>{svg}</div>")
+    parts += ["<h2>Per patient and period</h2>", _table(result.periods)]
+    parts += [
+        "<h2>Data: rows read, used and excluded</h2>",
+        _table(result.study.ledger if result.study.ledger is not None else pd.DataFrame()),
+        _table(result.study.exclusions),
+        "<h2>Settings</h2>",
+        f"<pre>{html.escape(s.to_json())}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def write_report(result: AnalysisResult, path: str | Path, **kwargs: object) -> Path:
+    """Write :func:`html_report` to a file (UTF-8) and return its path.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from msc_notebooks import analyze, load_demo
+    >>> p = write_report(analyze(load_demo()), os.path.join(tempfile.mkdtemp(), "r.html"),
+    ...                  figures=False)
+    >>> p.suffix
+    '.html'
+    """
+    path = Path(path)
+    path.write_text(html_report(result, **kwargs), encoding="utf-8")
+    return path

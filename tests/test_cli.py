@@ -1,0 +1,143 @@
+"""The command line: files written, parity with the Python API, clean errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from msc_notebooks import Settings
+from msc_notebooks.cli import main
+from msc_notebooks.pipeline import run_analysis
+
+
+def test_analyze_demo_writes_the_five_files_and_safety(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["analyze", "--demo", "--out", str(out)]) == 0
+    for name in (
+        "periods.csv",
+        "summary.csv",
+        "exclusions.csv",
+        "ledger.csv",
+        "settings.json",
+        "safety_by_term.csv",
+        "safety_by_injection.csv",
+        "serious_events.csv",
+        "safety_summary.txt",
+    ):
+        assert (out / name).exists(), name
+    ledger = pd.read_csv(out / "ledger.csv")
+    assert list(ledger.columns) == ["table", "rows_read", "rows_used", "rows_excluded"]
+    assert (ledger.rows_read == ledger.rows_used + ledger.rows_excluded).all()
+    assert json.loads((out / "settings.json").read_text())["settings"]["threshold_pct"] == 25
+    serious = pd.read_csv(out / "serious_events.csv")
+    assert serious.empty and "term" in serious.columns  # header alone
+    assert "15/19" in capsys.readouterr().out
+
+
+def test_every_option_reaches_the_function(tmp_path):
+    # CLI/API parity: the same settings through both faces give identical files
+    files = {}
+    for t in ("visits", "injections", "patients"):
+        files[t] = tmp_path / f"{t}.csv"
+    main(["demo-data", "--out", str(tmp_path)])
+    args = [
+        "analyze",
+        "--visits",
+        str(files["visits"]),
+        "--injections",
+        str(files["injections"]),
+        "--patients",
+        str(files["patients"]),
+        "--reference",
+        "onset",
+        "--method",
+        "ols",
+        "--window-days",
+        "20",
+        "--min-span-days",
+        "30",
+        "--threshold-pct",
+        "30",
+        "--inclusive",
+        "--absolute-threshold",
+        "1.5",
+        "--month-days",
+        "30",
+        "--bootstrap-samples",
+        "500",
+        "--seed",
+        "7",
+        "--clinical-points",
+        "2",
+        "--ae-window-days",
+        "10",
+        "--date-format",
+        "%Y-%m-%d",
+        "--map",
+        "alsfrs_r_total=alsfrs_r_total",
+        "--out",
+        str(tmp_path / "cli"),
+        "--quiet",
+    ]
+    assert main(args) == 0
+    settings = Settings(
+        reference="onset",
+        method="ols",
+        window_days=20,
+        min_span_days=30,
+        threshold_pct=30,
+        inclusive=True,
+        absolute_threshold=1.5,
+        month_days=30,
+        bootstrap_samples=500,
+        seed=7,
+        clinical_points=2,
+        ae_window_days=10,
+    )
+    api = run_analysis(
+        files["visits"],
+        files["injections"],
+        files["patients"],
+        settings=settings,
+        date_format="%Y-%m-%d",
+        column_map={"alsfrs_r_total": "alsfrs_r_total"},
+        out=tmp_path / "api",
+    )
+    saved = json.loads((tmp_path / "cli" / "settings.json").read_text())["settings"]
+    assert Settings.from_dict(saved) == settings == api.settings
+    for name in ("periods.csv", "summary.csv", "clinical.csv", "ledger.csv"):
+        a = pd.read_csv(tmp_path / "cli" / name)
+        b = pd.read_csv(tmp_path / "api" / name)
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path):
+    bad = tmp_path / "visits.csv"
+    bad.write_text("Subject,date,alsfrs_r_total\n001,2020-01-01,40\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "msc_notebooks.cli", "analyze", "--visits", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "visits.csv" in proc.stderr and "patient_id" in proc.stderr
+    assert "Fix" in proc.stderr or "fix" in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [["analyze"], ["analyze", "--demo", "--map", "nonsense"]])
+def test_usage_errors_exit_2(argv, capsys):
+    assert main(argv) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_entry_point_is_installed(tmp_path):
+    proc = subprocess.run(
+        ["msc-notebooks", "demo-data", "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0
+    assert (tmp_path / "visits.csv").read_text().splitlines()[1].startswith("001,")
