@@ -425,7 +425,7 @@ def trajectories(
         on="pointerover",
         nearest=True,
         clear="dblclick",
-        value=[{"patient_id": h} for h in highlights] or None,
+        value=[{"patient_id": h} for h in highlights] or alt.Undefined,
     )
     faded = alt.condition(sel, alt.value(0.9), alt.value(0.15))
     y_enc = alt.Y("score:Q", title=y_title, scale=alt.Scale(zero=False))
@@ -1000,7 +1000,9 @@ def interval_vs_improvement(result: Any) -> alt.LayerChart:
     periods = _table(result, "periods", "the interval chart")
     settings = _settings_of(result)
     study = _study_of(result)
-    intervals = _intervals(study.injections, settings.month_days)
+    intervals = getattr(result, "interval_lengths", None)
+    if intervals is None or not {"patient_id", "interval", "months"} <= set(intervals.columns):
+        intervals = _intervals(study.injections, settings.month_days)
     rows = periods[
         periods["period"].astype(str).str.fullmatch(r"\d+-\d+")
         & periods["evaluable"].fillna(False).astype(bool)
@@ -1187,12 +1189,18 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
         "safety.by_injection",
     )
     window = _settings_of(data).ae_window_days
+    # rows for events before the first injection (0) or outside every window (NA) are
+    # not an injection: they are counted in the subtitle instead
+    given = table["injection_number"].notna() & table["n_injections"].notna()
+    given &= table["injection_number"].fillna(0) >= 1
+    other = int(table.loc[~given, "n_events"].fillna(0).sum())
+    table = table[given]
     table = table.assign(
         injection_number=table["injection_number"].astype(int),
         n_injections=table["n_injections"].astype(int),
         n_events=table["n_events"].astype(int),
         n_patients_with_event=table["n_patients_with_event"].astype(int),
-    )
+    )[["injection_number", "n_injections", "n_events", "n_patients_with_event"]]
     table["label"] = (
         table["n_patients_with_event"].astype(str)
         + "/"
@@ -1213,7 +1221,10 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
     return alt.layer(bars, text).properties(
         title=alt.TitleParams(
             f"Adverse events within {window:g} days after each injection",
-            subtitle=["Labels: patients with an event / injections given."],
+            subtitle=["Labels: patients with an event / injections given."]
+            + (
+                [f"{other} event(s) not attributed to an injection are not shown."] if other else []
+            ),
             anchor="start",
         ),
         width=_WIDTH,

@@ -1,0 +1,598 @@
+"""Chart builders (issue #4): fields, encodings, data worked out by hand, SVG rendering.
+
+The fixture is a small hand-made study (real ``StudyData``) and a result-like namespace with
+the attributes of ``AnalysisResult`` (CONTRIBUTING.md), so these tests do not depend on
+the analysis engine; the tests at the end use the real demo result when it exists.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from msc_notebooks import charts
+from msc_notebooks.errors import InputError
+from msc_notebooks.settings import Settings
+from msc_notebooks.study import StudyData
+
+MONTH = 365.25 / 12  # SPEC §2
+B = 18687  # 2021-03-01 as days since 1970-01-01 (the canonical calendar `day`, CONTRIBUTING)
+EPOCH = pd.Timestamp("1970-01-01")
+
+
+def _dated(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df["date"] = EPOCH + pd.to_timedelta(df["day"], unit="D")
+    return df
+
+
+def hand_study() -> StudyData:
+    """Three patients; days relative to each patient's first injection are in comments."""
+    visits = _dated(
+        pd.DataFrame(
+            {
+                "patient_id": ["P1"] * 5 + ["P2"] * 4 + ["P3"] * 4,
+                # P1 first injection B: rel -120, 0, 30, 91, 200
+                # P2 first injection B+10: rel -100, -10, 30, 183
+                # P3 first injection B+5: rel -60, 0, 10, 100
+                "day": [B - 120, B, B + 30, B + 91, B + 200]
+                + [B - 90, B, B + 40, B + 193]
+                + [B - 55, B + 5, B + 15, B + 105],
+                "alsfrs_r_total": [42, 40, 39, 38, 36] + [46, 44, 41, 39] + [35, 34, 33, 30],
+                "fvc_pct": [90, 88, 87, 85, 80] + [100, 99, 97, 95] + [70, 69, 68, 66],
+                "bulbar": [12, 12, 11, 11, 10] + [12, 12, 12, 11] + [9, 9, 9, 8],
+            }
+        ).astype({"day": float, "alsfrs_r_total": float, "fvc_pct": float, "bulbar": float})
+    )
+    injections = _dated(
+        pd.DataFrame(
+            {
+                "patient_id": ["P1", "P1", "P2", "P2", "P3"],
+                "day": [B, B + 91, B + 10, B + 193, B + 5],
+                "injection_number": [1, 2, 1, 2, 1],
+            }
+        ).astype({"day": float})
+    )
+    patients = pd.DataFrame({"patient_id": ["P1", "P2", "P3"]})
+    return StudyData(visits=visits, injections=injections, patients=patients)
+
+
+def hand_result(settings: Settings | None = None, *, null: bool = True, safety: bool = True):
+    periods = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P1", "P2", "P2", "P2", "P3", "P3"],
+            "period": ["reference", "1-2", "whole", "reference", "1-2", "whole"]
+            + ["reference", "1-2"],
+            "start_day": [-120, 0, 0, -100, -10, -10, -60, 0],
+            "end_day": [0, 91, 91, -10, 183, 183, 0, np.nan],
+            "rate": [0.5, 0.1, 0.1, 0.2, 0.3, 0.3, 0.25, np.nan],
+            "reference_rate": [0.5] * 3 + [0.2] * 3 + [0.25] * 2,
+            # SPEC §6: 100 * (ref - rate) / ref
+            "improvement_pct": [np.nan, 80.0, 80.0, np.nan, -50.0, -50.0, np.nan, np.nan],
+            "responder": pd.array(
+                [None, True, True, None, False, False, None, None], dtype="boolean"
+            ),
+            "evaluable": [True, True, True, True, True, True, True, False],
+            "reason": [""] * 7 + ["no assessment after injection 1"],
+        }
+    )
+    summary = pd.DataFrame(
+        {
+            "period": ["1-2", "2-3", "3-4", "whole"],
+            "n_evaluable": [19, 12, 10, 0],
+            "n_responders": [15, 11, 8, 0],
+            "n_absolute_responders": [9, 6, 4, 0],
+        }
+    )
+    intervals = pd.DataFrame(
+        {"scope": ["all", "1-2"], "rho": [0.612, 0.5], "p": [0.0123, 0.2], "n": [2, 2]}
+    )
+    safety_result = SimpleNamespace(
+        by_term=pd.DataFrame(
+            {
+                "term": ["Headache", "Headache", "Back pain", "Fever"],
+                "severity": ["mild", "moderate", "mild", "severe"],
+                "n_events": [4, 2, 1, 3],
+                "n_patients": [3, 2, 1, 2],
+            }
+        ),
+        by_injection=pd.DataFrame(
+            {
+                "injection_number": [1, 2],
+                "n_injections": [3, 2],
+                "n_events": [7, 3],
+                "n_patients_with_event": [3, 1],
+            }
+        ),
+    )
+    null_table = pd.DataFrame(
+        {
+            "period": ["2-3", "1-2"],
+            "n_evaluable": [12, 19],
+            "observed_responders": [11, 15],
+            "expected_responders": [4.2, 7.5],
+            "expected_low": [1.0, 3.0],
+            "expected_high": [8.0, 12.0],
+            "p_value": [0.0004, 0.01],
+        }
+    )
+    return SimpleNamespace(
+        periods=periods,
+        summary=summary,
+        intervals=intervals,
+        clinical=None,
+        settings=settings or Settings(),
+        study=hand_study(),
+        safety=safety_result if safety else None,
+        null=null_table if null else None,
+    )
+
+
+def dataset(spec: dict, layer: dict | None = None) -> list[dict]:
+    """The inline rows of a (layer of a) Vega-Lite spec."""
+    data = (layer or {}).get("data") or spec["data"]  # shared data is lifted to the top
+    name = data["name"]
+    return spec["datasets"][name]
+
+
+# --------------------------------------------------------------------------- trajectories
+
+
+def test_trajectories_months_axis_points_and_injection_markers():
+    spec = charts.trajectories(hand_result()).to_dict()
+    lines, points, markers = spec["layer"]
+    assert spec["title"]["text"] == (
+        "ALSFRS-R total (points, 0–48) per patient, aligned on the first injection"
+    )
+    assert lines["mark"]["type"] == "line"
+    assert lines["encoding"]["x"] == {
+        "field": "months",
+        "type": "quantitative",
+        "title": "Months from first injection",
+    }
+    assert points["encoding"]["y"]["field"] == "score"
+    assert points["encoding"]["y"]["title"] == "ALSFRS-R total (points, 0–48)"
+    assert lines["encoding"]["detail"]["field"] == "patient_id"
+    tips = [t["field"] for t in points["encoding"]["tooltip"]]
+    assert tips[:2] == ["patient_id", "date"] and "score" in tips
+    # hover selection on patient_id, shown through opacity
+    (param,) = spec["params"]
+    assert param["name"] == "patient" and param["views"] == [points["name"]]
+    assert "value" not in param
+    assert param["select"]["fields"] == ["patient_id"]
+    assert param["select"]["on"] == "pointerover"
+    assert points["encoding"]["opacity"]["condition"]["param"] == "patient"
+    rows = pd.DataFrame(dataset(spec, lines))
+    p1 = rows[rows.patient_id == "P1"].sort_values("day")
+    # SPEC §2: months = days from the first injection / 30.4375
+    assert p1.months.tolist() == pytest.approx(
+        [-120 / MONTH, 0, 30 / MONTH, 91 / MONTH, 200 / MONTH]
+    )
+    assert p1.date.tolist()[1] == "2021-03-01"
+    assert len(rows) == 13
+    # injection markers sit on the line: P2's injection on day B+10 lies between its
+    # visits on B (44) and B+40 (41): 44 + 10/40 * (41 - 44) = 43.25
+    inj = pd.DataFrame(dataset(spec, markers))
+    assert markers["mark"]["shape"] == "triangle-down"
+    got = inj.set_index(["patient_id", "injection_number"])["score"]
+    assert got[("P2", 1)] == pytest.approx(43.25)
+    assert got[("P1", 1)] == pytest.approx(40.0)
+    assert got[("P1", 2)] == pytest.approx(38.0)
+    assert inj.set_index(["patient_id", "injection_number"])["months"][("P2", 2)] == pytest.approx(
+        183 / MONTH
+    )
+
+
+def test_trajectories_highlight_sets_initial_selection():
+    spec = charts.trajectories(hand_result(), highlight="P2").to_dict()
+    assert spec["params"][0]["value"] == [{"patient_id": "P2"}]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "title"),
+    [
+        ("fvc_pct", "FVC (% predicted)"),
+        ("bulbar", "ALSFRS-R bulbar domain (points, 0–12)"),
+    ],
+)
+def test_trajectories_other_outcomes_same_builder(outcome, title):
+    spec = charts.trajectories(hand_study(), outcome).to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["title"] == title
+    rows = pd.DataFrame(dataset(spec, spec["layer"][0]))
+    first = rows[(rows.patient_id == "P1") & (rows.day == B)]
+    assert first.score.item() == {"fvc_pct": 88.0, "bulbar": 12.0}[outcome]
+
+
+def test_trajectories_calendar_dates_are_not_shifted():
+    """SPEC §1: a visit on 2021-03-01 stays 2021-03-01 (strings + UTC scale)."""
+    spec = charts.trajectories(hand_result(), x="date").to_dict()
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["field"] == "date" and x["type"] == "temporal"
+    assert x["scale"] == {"type": "utc"}
+    rows = dataset(spec, spec["layer"][0])
+    assert {"patient_id": "P1", "date": "2021-03-01"}.items() <= next(
+        r for r in rows if r["patient_id"] == "P1" and r["day"] == B
+    ).items()
+    tooltip = {t["field"]: t["type"] for t in spec["layer"][1]["encoding"]["tooltip"]}
+    assert tooltip["date"] == "nominal"  # shown verbatim, no time-zone conversion
+
+
+def test_trajectories_svg_identical_in_every_time_zone():
+    """The rendered picture does not depend on the machine's time zone (vl-convert's V8
+    follows ``TZ``; a local-time scale gives different SVGs in these three zones)."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import vl_convert as vlc
+        from test_charts import hand_result
+        from msc_notebooks import charts
+        spec = charts.trajectories(hand_result(), x="date").to_dict()
+        sys.stdout.write(vlc.vegalite_to_svg(spec))
+        """
+    )
+    svgs = []
+    for tz in ("UTC", "America/Los_Angeles", "Pacific/Kiritimati"):
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "TZ": tz},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        svgs.append(out.stdout)
+    assert svgs[0].startswith("<svg")
+    assert "2021-03-01" in svgs[0]  # an axis tick on the first of the month
+    assert svgs[0] == svgs[1] == svgs[2]
+
+
+def test_trajectories_bad_input_is_a_clear_error():
+    with pytest.raises(InputError, match="column 'grip'.*no outcome column"):
+        charts.trajectories(hand_study(), "grip")
+    study = hand_study()
+    study.visits["date"] = pd.NaT
+    with pytest.raises(InputError, match="no calendar dates.*x='months'"):
+        charts.trajectories(study, x="date")
+    with pytest.raises(InputError, match="StudyData or an AnalysisResult"):
+        charts.trajectories(pd.DataFrame())
+
+
+def test_trajectories_samples_large_cohorts_and_says_so():
+    study = synthetic_study(n_patients=300, n_visits=4)
+    spec = charts.trajectories(study, max_patients=50, highlight="S0299").to_dict()
+    rows = pd.DataFrame(dataset(spec, spec["layer"][0]))
+    assert rows.patient_id.nunique() == 51  # 50 sampled + the highlighted one
+    assert "S0299" in set(rows.patient_id)
+    assert "random sample of 51 of 300 patients (seed 0)" in spec["title"]["subtitle"][0]
+
+
+# --------------------------------------------------------------------------- cohort mean
+
+
+def test_cohort_mean_table_by_hand():
+    table = charts.cohort_mean_table(hand_study()).set_index("month")
+    # bin 0 (|months| < 0.5): P1 40 (day 0), P2 44 (day -10), P3 mean(34, 33) = 33.5
+    # (days 0 and 10: one patient counts once per bin)
+    mean0 = (40 + 44 + 33.5) / 3
+    sd0 = math.sqrt(((40 - mean0) ** 2 + (44 - mean0) ** 2 + (33.5 - mean0) ** 2) / 2)
+    t2 = 4.302652729749464  # t(0.975, df=2), statistical tables
+    row = table.loc[0.0]
+    assert row.n_patients == 3
+    assert row["mean"] == pytest.approx(mean0)
+    assert row.sd == pytest.approx(sd0)
+    assert row.ci_low == pytest.approx(mean0 - t2 * sd0 / math.sqrt(3))
+    assert row.ci_high == pytest.approx(mean0 + t2 * sd0 / math.sqrt(3))
+    # bin 1 (day 30 = 0.99 months): P1 39, P2 41 -> mean 40, sd sqrt(2), se 1, t(0.975,1)
+    t1 = 12.706204736174705
+    assert table.loc[1.0, ["n_patients", "mean", "se"]].tolist() == pytest.approx([2, 40, 1])
+    assert table.loc[1.0, "ci_high"] == pytest.approx(40 + t1)
+    # bin 3: P1 day 91 (2.99 months) 38 and P3 day 100 (3.29 months) 30: 34
+    assert table.loc[3.0, "mean"] == pytest.approx(34)
+    # single-patient bins have no interval
+    assert table.loc[7.0, "n_patients"] == 1 and math.isnan(table.loc[7.0, "ci_low"])
+
+
+def test_cohort_mean_chart_embeds_only_bins():
+    spec = charts.cohort_mean(hand_result(), min_patients=2).to_dict()
+    band, line, rule = spec["layer"]
+    assert band["mark"]["type"] == "area"
+    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == (
+        "ci_low",
+        "ci_high",
+    )
+    assert line["encoding"]["y"]["field"] == "mean"
+    assert line["encoding"]["x"]["title"] == "Months from first injection"
+    assert [r["month"] for r in dataset(spec, band)] == [0.0, 1.0, 3.0]
+    assert "95 % t-interval" in spec["title"]["subtitle"][1]
+
+
+# --------------------------------------------------------------------------- rates, responders
+
+
+def test_rate_comparison_slope_graph():
+    spec = charts.rate_comparison(hand_result()).to_dict()
+    lines = spec["layer"][0]
+    assert lines["encoding"]["y"]["title"] == "ALSFRS-R points lost per month (positive = decline)"
+    assert lines["encoding"]["x"]["sort"] == ["reference", "1-2"]  # 'whole' left out
+    rows = pd.DataFrame(dataset(spec, lines)).set_index(["patient_id", "period"])["rate"]
+    assert rows[("P1", "reference")] == 0.5 and rows[("P2", "1-2")] == 0.3
+    assert ("P3", "1-2") not in rows.index  # no rate
+    medians = pd.DataFrame(dataset(spec, spec["layer"][2])).set_index("period")["rate"]
+    assert medians["reference"] == 0.25  # median of 0.5, 0.2, 0.25
+    assert medians["1-2"] == pytest.approx(0.2)  # median of 0.1, 0.3
+    whole = charts.rate_comparison(hand_result(), include_whole=True).to_dict()
+    assert whole["layer"][0]["encoding"]["x"]["sort"] == ["reference", "1-2", "whole"]
+
+
+def test_rate_label_for_fvc():
+    result = hand_result(Settings(outcome="fvc_pct"))
+    spec = charts.rate_comparison(result).to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["title"] == (
+        "FVC % predicted lost per month (positive = decline)"
+    )
+
+
+@pytest.mark.parametrize(("threshold", "inclusive"), [(25, False), (30, True)])
+def test_improvement_waterfall(threshold, inclusive):
+    result = hand_result(Settings(threshold_pct=threshold, inclusive=inclusive))
+    spec = charts.improvement_waterfall(result, "1-2").to_dict()
+    top, listing = spec["vconcat"]
+    bars, rule, label = top["layer"]
+    assert bars["encoding"]["y"]["field"] == "improvement_pct"
+    assert bars["encoding"]["x"]["sort"] == ["P1", "P2"]  # 80 then -50
+    assert bars["encoding"]["color"]["scale"] == {
+        "domain": ["Responder", "Non-responder"],
+        "range": ["#0072B2", "#E69F00"],
+    }
+    assert [r["status"] for r in dataset(spec, bars)] == ["Responder", "Non-responder"]
+    assert dataset(spec, rule)[0]["threshold_pct"] == threshold
+    sign = "≥" if inclusive else ">"
+    assert top["title"]["subtitle"] == [
+        f"1/2 evaluable patients responded (improvement {sign} {threshold} %)."
+    ]
+    assert top["title"]["text"] == "Improvement in progression rate, period 1-2 vs pre-treatment"
+    assert listing["title"]["text"] == "Not evaluable for period 1-2 (n = 1)"
+    assert [r["line"] for r in dataset(spec, listing)] == ["P3: no assessment after injection 1"]
+
+
+def test_improvement_waterfall_all_evaluable_and_unknown_period():
+    spec = charts.improvement_waterfall(hand_result(), "whole").to_dict()
+    assert "vconcat" not in spec and spec["layer"][0]["mark"]["type"] == "bar"
+    with pytest.raises(InputError, match="no period '9-10'.*reference, 1-2, whole"):
+        charts.improvement_waterfall(hand_result(), "9-10")
+
+
+def test_responders_by_period_labels_by_hand():
+    spec = charts.responders_by_period(hand_result()).to_dict()
+    rows = dataset(spec, spec["layer"][0])
+    # the published counts (SPEC "Reference figures"): 15/19, 11/12, 8/10; 'whole' has
+    # no evaluable patient and is left out
+    rel = "Relative (improvement > 25 %)"
+    ab = "Absolute (≥ 1.25 points/month slower)"
+    assert [(r["period"], r["kind"], r["label"]) for r in rows] == [
+        ("1-2", rel, "15/19"),
+        ("1-2", ab, "9/19"),
+        ("2-3", rel, "11/12"),
+        ("2-3", ab, "6/12"),
+        ("3-4", rel, "8/10"),
+        ("3-4", ab, "4/10"),
+    ]
+    assert rows[0]["pct"] == pytest.approx(100 * 15 / 19)
+    assert rows[2]["pct"] == pytest.approx(100 * 11 / 12)
+    bars, text = spec["layer"]
+    assert bars["encoding"]["y"]["scale"] == {"domain": [0, 100]}
+    assert bars["encoding"]["y"]["title"] == "Responders (% of evaluable patients)"
+    assert text["encoding"]["text"]["field"] == "label"
+    assert spec["layer"][0]["encoding"]["xOffset"]["field"] == "kind"
+
+
+def test_interval_vs_improvement():
+    spec = charts.interval_vs_improvement(hand_result()).to_dict()
+    assert spec["title"]["text"] == (
+        "Improvement vs interval between injections (Spearman ρ = 0.61, p = 0.012, n = 2)"
+    )
+    points, rule = spec["layer"]
+    assert points["encoding"]["x"]["title"] == "Interval between injections (months)"
+    rows = pd.DataFrame(dataset(spec, points)).set_index("patient_id")
+    # SPEC §8: interval 1-2 of P1 = 91 days, of P2 = 183 days, / 30.4375
+    assert rows.loc["P1", "interval_months"] == pytest.approx(91 / MONTH)
+    assert rows.loc["P2", "interval_months"] == pytest.approx(183 / MONTH)
+    assert rows.loc["P2", "improvement_pct"] == -50
+    assert "P3" not in rows.index  # not evaluable
+    assert rule["data"]["values"][0]["threshold_pct"] == 25
+
+
+# --------------------------------------------------------------------------- safety, null
+
+
+def test_safety_charts():
+    by_term = charts.safety_by_term(hand_result()).to_dict()
+    # totals: Headache 6, Fever 3, Back pain 1
+    assert by_term["encoding"]["y"]["sort"] == ["Headache", "Fever", "Back pain"]
+    assert by_term["encoding"]["x"]["title"] == "Adverse events (count)"
+    assert by_term["encoding"]["color"]["scale"]["domain"][:3] == ["mild", "moderate", "severe"]
+    assert by_term["title"]["subtitle"] == ["10 events in total."]
+    by_inj = charts.safety_by_injection(hand_result().safety).to_dict()
+    assert by_inj["title"]["text"] == "Adverse events within 30 days after each injection"
+    assert [r["label"] for r in dataset(by_inj, by_inj["layer"][0])] == [
+        "3/3 patients",
+        "1/2 patients",
+    ]
+    with pytest.raises(InputError, match="no safety analysis"):
+        charts.safety_by_term(hand_result(safety=False))
+
+
+def test_null_comparison():
+    spec = charts.null_comparison(hand_result()).to_dict()
+    band, expected, observed, text = spec["layer"]
+    assert band["encoding"]["y"]["sort"] == ["1-2", "2-3"]
+    assert (band["encoding"]["x"]["field"], band["encoding"]["x2"]["field"]) == (
+        "expected_low",
+        "expected_high",
+    )
+    assert expected["encoding"]["x"]["field"] == "expected_responders"
+    assert observed["encoding"]["x"]["field"] == "observed_responders"
+    assert observed["mark"]["shape"] == "diamond"
+    assert [r["p_label"] for r in dataset(spec, band)] == ["p = < 0.001", "p = 0.01"]
+    with pytest.raises(InputError, match="simulate_null"):
+        charts.null_comparison(hand_result(null=False))
+
+
+# --------------------------------------------------------------------------- all, save, svg
+
+
+def test_all_figures_names_and_skips():
+    names = list(charts.all_figures(hand_result()))
+    assert names == [
+        "trajectories",
+        "cohort_mean",
+        "rate_comparison",
+        "improvement_1-2",
+        "improvement_whole",
+        "responders_by_period",
+        "interval_vs_improvement",
+        "safety_by_term",
+        "safety_by_injection",
+        "null_comparison",
+        "trajectories_fvc_pct",
+        "trajectories_bulbar",
+    ]
+    fewer = charts.all_figures(hand_result(null=False, safety=False))
+    assert not {"null_comparison", "safety_by_term", "safety_by_injection"} & set(fewer)
+
+
+EXPECTED_TITLES = {
+    "trajectories": "per patient, aligned on the first injection",
+    "cohort_mean": "Cohort mean",
+    "rate_comparison": "Progression rate before treatment",
+    "improvement_1-2": "Not evaluable for period 1-2",
+    "improvement_whole": "period whole vs pre-treatment",
+    "responders_by_period": "Responders per period",
+    "interval_vs_improvement": "Improvement vs interval between injections",
+    "safety_by_term": "Adverse events by term and severity",
+    "safety_by_injection": "Adverse events within 30 days after each injection",
+    "null_comparison": "expected with no treatment effect",
+    "trajectories_fvc_pct": "FVC (% predicted) per patient",
+    "trajectories_bulbar": "bulbar domain",
+}
+
+
+def test_every_chart_renders_to_svg(tmp_path):
+    figures = charts.all_figures(hand_result())
+    figures["trajectories_by_date"] = charts.trajectories(hand_result(), x="date")
+    for name, chart in figures.items():
+        path = tmp_path / f"{name}.svg"
+        chart.save(path)
+        svg = path.read_text()
+        assert svg.startswith("<svg"), name
+        expected = EXPECTED_TITLES.get(name, "per patient over calendar time")
+        assert expected in svg, name
+
+
+def test_save_figures_writes_svg_and_png(tmp_path):
+    paths = charts.save_figures(hand_result(null=False), tmp_path / "figs")
+    names = sorted(p.name for p in paths)
+    assert "responders_by_period.png" in names and "responders_by_period.svg" in names
+    assert "null_comparison.svg" not in names
+    assert len(paths) == 2 * 11
+    for path in paths:
+        head = path.read_bytes()[:8]
+        assert head.startswith(b"<svg") if path.suffix == ".svg" else head == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(InputError, match="unknown figure format"):
+        charts.save_figures(hand_result(), tmp_path, formats=("gif",))
+
+
+def test_palette_is_okabe_ito():
+    assert charts.OKABE_ITO["vermillion"] == "#D55E00"
+    assert set(charts.PALETTE) <= set(charts.OKABE_ITO.values())
+    assert len(set(charts.PALETTE)) == 8
+
+
+# --------------------------------------------------------------------------- scale
+
+
+def synthetic_study(n_patients: int, n_visits: int) -> StudyData:
+    """n_patients x n_visits visits, one visit a month, injections at months 2 and 5."""
+    rng = np.random.default_rng(1)
+    pid = np.repeat([f"S{i:04d}" for i in range(n_patients)], n_visits)
+    day = np.tile(np.arange(n_visits) * 30.0, n_patients) + B
+    score = np.clip(44 - np.tile(np.arange(n_visits), n_patients) * 0.8, 0, 48)
+    visits = pd.DataFrame(
+        {"patient_id": pid, "day": day, "alsfrs_r_total": score + rng.integers(-1, 2, len(pid))}
+    )
+    ids = [f"S{i:04d}" for i in range(n_patients)]
+    injections = pd.DataFrame(
+        {
+            "patient_id": np.repeat(ids, 2),
+            "day": np.tile([B + 60.0, B + 150.0], n_patients),
+            "injection_number": np.tile([1, 2], n_patients),
+        }
+    )
+    return StudyData(
+        visits=_dated(visits),
+        injections=_dated(injections),
+        patients=pd.DataFrame({"patient_id": ids}),
+    )
+
+
+def test_hundred_thousand_visits_with_vegafusion(tmp_path):
+    study = synthetic_study(n_patients=5000, n_visits=20)
+    assert len(study.visits) == 100_000
+    with alt.data_transformers.enable("vegafusion"):
+        # every patient drawn: 100,000 rows go through VegaFusion, no MaxRowsError
+        full = charts.trajectories(study, max_patients=10**6)
+        vega = full.to_dict(format="vega")
+        assert vega["$schema"].startswith("https://vega.github.io/schema/vega/")
+        # the default sample and the aggregated mean stay small and render
+        charts.trajectories(study).save(tmp_path / "traj.svg")
+        mean = charts.cohort_mean(study)
+        mean.save(tmp_path / "mean.svg")
+    assert "Cohort mean" in (tmp_path / "mean.svg").read_text()
+    # 20 monthly bins, not 100,000 visits, are embedded in the cohort-mean chart
+    assert len(mean.layer[0].data) == 20
+
+
+def test_default_transformer_small_enough_without_vegafusion():
+    """Without VegaFusion a 100,000-visit cohort still charts: sampled and aggregated."""
+    study = synthetic_study(n_patients=5000, n_visits=20)
+    spec = charts.trajectories(study).to_dict()  # 200 patients x 20 visits = 4,000 rows
+    assert len(dataset(spec, spec["layer"][0])) == 4000
+    charts.cohort_mean(study).to_dict()
+
+
+# --------------------------------------------------------------------------- real demo
+
+
+def _demo_result():
+    pytest.importorskip("msc_notebooks.analysis", reason="msc_notebooks.analysis not written yet")
+    pytest.importorskip("msc_notebooks.demo", reason="msc_notebooks.demo not written yet")
+    import msc_notebooks as msc
+
+    return msc.analyze(msc.load_demo())
+
+
+def test_demo_result_all_figures_render(tmp_path):
+    result = _demo_result()
+    figures = charts.all_figures(result)
+    assert {"trajectories", "cohort_mean", "responders_by_period", "improvement_1-2"} <= set(
+        figures
+    )
+    spec = figures["responders_by_period"].to_dict()
+    summary = result.summary.set_index("period")
+    rows = [r for r in dataset(spec, spec["layer"][0]) if r["kind"].startswith("Relative")]
+    for row in rows:
+        n, N = summary.loc[row["period"], ["n_responders", "n_evaluable"]]
+        assert row["label"] == f"{int(n)}/{int(N)}"
+    paths = charts.save_figures(result, tmp_path, formats=("svg",))
+    assert all(p.read_text().startswith("<svg") for p in paths)
