@@ -736,9 +736,52 @@ def _parse_value(text: str) -> Any:
     return text
 
 
+def _new_arguments(p: argparse.ArgumentParser, with_context: bool = False) -> None:
+    p.add_argument("dest", help="the folder to create (must not exist)")
+    p.add_argument("--template", choices=TEMPLATES, default=None, help="default: msc-study")
+    if with_context:
+        p.add_argument("context", nargs="*", default=[])
+    else:
+        p.usage = (
+            "msc-notebooks new DEST [--template {msc-study,msc-teaching}] "
+            "[key=value ...] [--no-input | --input]"
+        )
+        p.epilog = "key=value: template variables, e.g. study_title='My trial' threshold_pct=30"
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--no-input",
+        dest="no_input",
+        action="store_true",
+        default=None,
+        help="do not ask for the other variables (default)",
+    )
+    group.add_argument(
+        "--input", dest="no_input", action="store_false", help="ask for each variable not given"
+    )
+
+
+def _new_options(args: argparse.Namespace) -> argparse.Namespace:
+    """Merge the options given before DEST with those (and key=value) after it."""
+    inner = argparse.ArgumentParser(prog="msc-notebooks new", add_help=False)
+    _new_arguments(inner, with_context=True)
+    try:
+        later = inner.parse_intermixed_args([args.dest, *args.rest])
+    except SystemExit:
+        raise SettingsError(f"could not read the arguments {' '.join(args.rest)!r}") from None
+    template = later.template or args.template or "msc-study"
+    no_input = later.no_input if later.no_input is not None else args.no_input
+    return argparse.Namespace(
+        dest=args.dest,
+        template=template,
+        context=later.context,
+        no_input=True if no_input is None else no_input,
+    )
+
+
 def _cmd_new(args: argparse.Namespace) -> int:
+    opts = _new_options(args)
     path = new_project(
-        args.dest, template=args.template, context=_key_values(args.context), no_input=args.no_input
+        opts.dest, template=opts.template, context=_key_values(opts.context), no_input=opts.no_input
     )
     print(f"Created {path}")
     return 0
@@ -753,12 +796,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extra(args: argparse.Namespace) -> list[str]:
+    extra = list(args.extra)
+    return extra[1:] if extra[:1] == ["--"] else extra
+
+
 def _cmd_lab(args: argparse.Namespace) -> int:
-    return start_lab(args.directory, extra_args=args.extra)
+    return start_lab(args.directory, extra_args=_extra(args))
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
-    return start_app(args.notebook, extra_args=args.extra)
+    return start_app(args.notebook, extra_args=_extra(args))
 
 
 def _guard(handler):
@@ -789,7 +837,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     >>> parser = argparse.ArgumentParser(prog="msc-notebooks")
     >>> add_subcommands(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["new", "x", "--template", "msc-teaching", "lesson_title=L1"])
-    >>> args.template, args.context, args.no_input
+    >>> opts = _new_options(args)
+    >>> opts.template, opts.context, opts.no_input
     ('msc-teaching', ['lesson_title=L1'], True)
     >>> args = parser.parse_args(["run", "a.ipynb", "-p", "threshold_pct", "30", "--html", "r.html"])
     >>> args.parameters, args.html
@@ -799,24 +848,13 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         "new",
         help="create a study or lesson folder from a template",
         description="Create a study (msc-study) or lesson (msc-teaching) folder. "
-        "Values given as key=value go into study.yaml / lesson.yaml.",
+        "Values given as key=value go into study.yaml / lesson.yaml. "
+        "Options and key=value pairs may come in any order after DEST.",
     )
-    p.add_argument("dest", help="the folder to create (must not exist)")
-    p.add_argument("--template", choices=TEMPLATES, default="msc-study", help="default: msc-study")
-    p.add_argument(
-        "context", nargs="*", metavar="key=value", help="template variables, e.g. threshold_pct=30"
-    )
-    group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--no-input",
-        dest="no_input",
-        action="store_true",
-        default=True,
-        help="do not ask for the other variables (default)",
-    )
-    group.add_argument(
-        "--input", dest="no_input", action="store_false", help="ask for each variable not given"
-    )
+    _new_arguments(p)
+    # Anything after DEST (options and key=value, in any order) is parsed again by
+    # _cmd_new: argparse cannot interleave options with a variable-length positional.
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=_guard(_cmd_new))
 
     p = subparsers.add_parser(
