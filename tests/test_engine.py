@@ -177,7 +177,7 @@ def test_summary_by_hand():
 
 def test_interval_correlation_and_threshold_change_keeps_rates():
     v, inj = [], []
-    for k, (pid, gap, drop) in enumerate(
+    for _k, (pid, gap, drop) in enumerate(
         (("Q1", 91, 0), ("Q2", 122, 1), ("Q3", 152, 2), ("Q4", 183, 4))
     ):
         v += [(pid, -90, 44), (pid, 0, 41), (pid, gap, 41 - drop)]
