@@ -91,6 +91,7 @@ function render({ model, el }) {
   let scale = null;
   let keyTimer = null;
   let drag = null;
+  let own = false; // true while the view itself updates the model (no redraw needed)
 
   const sortedCopy = () => (model.get("injections") || []).map(Number).sort((a, b) => a - b);
 
@@ -101,9 +102,15 @@ function render({ model, el }) {
     }
     const moved = selected >= 0 ? days[selected] : null;
     const next = days.map((d) => Math.round(d)).sort((a, b) => a - b);
-    model.set("injections", next);
-    model.set("selected", moved === null ? -1 : next.indexOf(Math.round(moved)));
-    model.save_changes();
+    own = true;
+    try {
+      model.set("injections", next);
+      model.set("selected", moved === null ? -1 : next.indexOf(Math.round(moved)));
+      model.save_changes();
+    } finally {
+      own = false;
+    }
+    sync();
   }
 
   function domain() {
@@ -223,8 +230,13 @@ function render({ model, el }) {
           for (const other of svg.querySelectorAll(".msc-timeline-injection")) {
             other.classList.toggle("msc-selected", Number(other.getAttribute("data-index")) === i);
           }
-          model.set("selected", i);
-          model.save_changes();
+          own = true;
+          try {
+            model.set("selected", i);
+            model.save_changes();
+          } finally {
+            own = false;
+          }
         }
       });
       g.addEventListener("keydown", (event) => {
@@ -290,7 +302,7 @@ function render({ model, el }) {
 
   function sync() {
     if (drag) return; // never yank a marker out from under the pointer
-    const hadFocus = root.contains(document.activeElement) && svg.contains(document.activeElement);
+    const hadFocus = svg.contains(document.activeElement);
     days = sortedCopy();
     selected = Number(model.get("selected"));
     if (!(selected >= 0 && selected < days.length)) selected = -1;
@@ -311,7 +323,9 @@ function render({ model, el }) {
     commit();
   });
 
-  const onChange = () => sync();
+  const onChange = () => {
+    if (!own) sync();
+  };
   const onError = () => showError();
   const names = ["injections", "assessments", "selected", "patient_id", "time_kind", "score_label"];
   for (const name of names) model.on(`change:${name}`, onChange);
