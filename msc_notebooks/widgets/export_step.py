@@ -74,14 +74,14 @@ class ExportStep(Step):
         self.show(f"Writing into {out} ...")
         paths = [
             Path(p)
-            for p in write_results(result, out, figures=self.figures.value, excel=self.excel.value)
+            for p in write_results(
+                result,
+                out,
+                figures=self.figures.value,
+                excel=self.excel.value,
+                report=self.report.value,
+            )
         ]
-        if self.report.value:
-            from ..report import html_report
-
-            report = out / "report.html"
-            report.write_text(html_report(result), encoding="utf-8")
-            paths.append(report)
         self.written = paths
         items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in paths)
         self.files.value = f"<ul>{items}</ul>"
