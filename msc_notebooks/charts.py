@@ -1223,7 +1223,11 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
             f"Adverse events within {window:g} days after each injection",
             subtitle=["Labels: patients with an event / injections given."]
             + (
-                [f"{other} event(s) not attributed to an injection are not shown."] if other else []
+                [
+                    f"{other} event(s) before the first injection or outside every window are not shown."
+                ]
+                if other
+                else []
             ),
             anchor="start",
         ),

@@ -7,12 +7,11 @@ the analysis engine; the tests at the end use the real demo result when it exist
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import altair as alt
@@ -108,10 +107,11 @@ def hand_result(settings: Settings | None = None, *, null: bool = True, safety: 
         ),
         by_injection=pd.DataFrame(
             {
-                "injection_number": [1, 2],
-                "n_injections": [3, 2],
-                "n_events": [7, 3],
-                "n_patients_with_event": [3, 1],
+                # 0 = before the first injection, NA = outside every window (SPEC §9)
+                "injection_number": pd.array([1, 2, 0, None], dtype="Int64"),
+                "n_injections": pd.array([3, 2, None, None], dtype="Int64"),
+                "n_events": [7, 3, 1, 2],
+                "n_patients_with_event": [3, 1, 1, 2],
             }
         ),
     )
@@ -230,21 +230,15 @@ def test_trajectories_calendar_dates_are_not_shifted():
 def test_trajectories_svg_identical_in_every_time_zone():
     """The rendered picture does not depend on the machine's time zone (vl-convert's V8
     follows ``TZ``; a local-time scale gives different SVGs in these three zones)."""
-    script = textwrap.dedent(
-        f"""
-        import sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        import vl_convert as vlc
-        from test_charts import hand_result
-        from msc_notebooks import charts
-        spec = charts.trajectories(hand_result(), x="date").to_dict()
-        sys.stdout.write(vlc.vegalite_to_svg(spec))
-        """
+    spec = json.dumps(charts.trajectories(hand_result(), x="date").to_dict())
+    script = (
+        "import sys, vl_convert; sys.stdout.write(vl_convert.vegalite_to_svg(sys.stdin.read()))"
     )
     svgs = []
     for tz in ("UTC", "America/Los_Angeles", "Pacific/Kiritimati"):
         out = subprocess.run(
             [sys.executable, "-c", script],
+            input=spec,
             env={**os.environ, "TZ": tz},
             capture_output=True,
             text=True,
@@ -429,6 +423,9 @@ def test_safety_charts():
         "3/3 patients",
         "1/2 patients",
     ]
+    assert by_inj["title"]["subtitle"][1] == (
+        "3 event(s) before the first injection or outside every window are not shown."
+    )
     with pytest.raises(InputError, match="no safety analysis"):
         charts.safety_by_term(hand_result(safety=False))
 
