@@ -63,6 +63,7 @@ from .errors import InputError
 from .progression import ZERO_RATE, compute_periods
 from .responders import classify
 from .settings import Settings
+from .study import StudyData
 
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
@@ -71,7 +72,9 @@ __all__ = [
     "NULL_COLUMNS",
     "attach_null",
     "engine_null_counts",
+    "benchmark_null",
     "estimate_sigma",
+    "no_effect_cohort",
     "simulate_null",
     "true_rate_distribution",
 ]
@@ -346,38 +349,62 @@ def _simulate_counts(
             dx = x - x.mean()
             weights[rows, k] = -dx / (dx @ dx)
 
-    n_a = max(len(a), 1)
-    chunk = max(1, _CHUNK_CELLS // n_a)
+    # only the assessments some evaluable-by-days period uses get simulated noise, and only
+    # those period rows get rates (the others cannot change any count)
+    sel = np.flatnonzero(ok)
+    used = np.zeros(len(a), dtype=bool)
+    used[ep_i[sel]] = True
+    used[sp_i[ok & ~onset_ref]] = True
+    if s.method == "ols":
+        used |= (weights != 0).any(axis=1)
+    cols = np.flatnonzero(used)
+    remap = np.full(len(a), -1, dtype=np.int64)
+    remap[cols] = np.arange(len(cols))
+    sp_s, ep_s = remap[sp_i[sel]], remap[ep_i[sel]]
+    months_s = months[sel]
+    is_ref_s = is_ref[sel]
+    in_sel = np.full(len(tmpl), 0, dtype=np.int64)
+    in_sel[sel] = np.arange(len(sel))
+    ref_s = in_sel[np.maximum(ref_idx[sel], 0)]
+    cand_s = cand[sel]
+    ind_s = ind[sel]
+    w_s = weights[cols][:, sel] if s.method == "ols" else None
+    line_icpt, line_months, line_pat = intercept_a[cols], months_from_t1[cols], pat_codes[cols]
+
+    chunk = max(1, _CHUNK_CELLS // max(len(cols), 1))
     counts = np.zeros((n_simulations, len(periods)), dtype=np.int64)
     counts_abs = np.zeros((n_simulations, len(periods)), dtype=np.int64)
     thr, abs_thr = float(s.threshold_pct), float(s.absolute_threshold)
     for lo in range(0, n_simulations, chunk):
         m = min(chunk, n_simulations - lo)
         b = rng.normal(mu, tau, size=(m, n_pat))
-        noise = rng.normal(0.0, 1.0, size=(m, len(a))) * sigma
-        y = intercept_a[None, :] - b[:, pat_codes] * months_from_t1[None, :] + noise
+        noise = rng.normal(0.0, 1.0, size=(m, len(cols))) * sigma
+        y = line_icpt[None, :] - b[:, line_pat] * line_months[None, :] + noise
         y = np.clip(np.floor(y + 0.5), 0.0, top)
-        if engine:
-            c, ca = _engine_counts(y, a, study, s, periods)
+        if engine:  # unused assessments: the line itself (they change no rate)
+            full = intercept_a[None, :] - b[:, pat_codes] * months_from_t1[None, :]
+            full = np.clip(np.floor(full + 0.5), 0.0, top)
+            full[:, cols] = y
+            c, ca = _engine_counts(full, a, study, s, periods)
             counts[lo : lo + m], counts_abs[lo : lo + m] = c, ca
             continue
         if s.method == "ols":
-            rate = y @ weights
+            rate = y @ w_s
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
-                rate = (y[:, sp_i] - y[:, ep_i]) / months[None, :]
+                rate = (y[:, sp_s] - y[:, ep_s]) / months_s[None, :]
         if s.reference == "onset":
             with np.errstate(invalid="ignore", divide="ignore"):
-                rate[:, is_ref] = (top - y[:, ep_i[is_ref]]) / months[None, is_ref]
+                rate[:, is_ref_s] = (top - y[:, ep_s[is_ref_s]]) / months_s[None, is_ref_s]
         rate[np.abs(rate) < ZERO_RATE] = 0.0
-        ref_rate = rate[:, ref_idx]
-        evaluable = cand[None, :] & (ref_rate > ZERO_RATE)
+        ref_rate = rate[:, ref_s]
+        evaluable = cand_s[None, :] & (ref_rate > ZERO_RATE)
         with np.errstate(invalid="ignore", divide="ignore"):
             imp = 100.0 * (ref_rate - rate) / ref_rate
             rel = (imp >= thr) if s.inclusive else (imp > thr)
             absr = (ref_rate - rate) >= abs_thr - 1e-9
-        counts[lo : lo + m] = np.rint((evaluable & rel) @ ind).astype(np.int64)
-        counts_abs[lo : lo + m] = np.rint((evaluable & absr) @ ind).astype(np.int64)
+        counts[lo : lo + m] = np.rint((evaluable & rel) @ ind_s).astype(np.int64)
+        counts_abs[lo : lo + m] = np.rint((evaluable & absr) @ ind_s).astype(np.int64)
     return periods, counts, counts_abs
 
 
@@ -574,3 +601,93 @@ def attach_null(
     """
     table = simulate_null(result, n_simulations, sigma=sigma, seed=seed)
     return dataclasses.replace(result, null=table)
+
+
+def no_effect_cohort(
+    n_patients: int = 100,
+    *,
+    rate_mean: float = 1.0,
+    rate_sd: float = 0.3,
+    sigma: float = 1.5,
+    seed: int = 0,
+) -> StudyData:
+    """A synthetic cohort with NO treatment effect, at a trial-like design (SPEC §13).
+
+    Monthly visits (up to 4 days' jitter; none at day 0 and on injection days), a run-in
+    of 3-6 months, 2-4 injections 3-6 months apart, follow-up 3-6 months after the last.
+    Each patient declines at a constant true rate from N(rate_mean, rate_sd^2) clipped at
+    0.05 points/month, from a start score uniform in 30-44; scores are the line plus
+    N(0, sigma^2), rounded to whole points and kept in 0-48. Used by the calibration
+    script (``validation/calibrate_null.py``) and the speed benchmark.
+
+    Parameters
+    ----------
+    n_patients : int, default 100
+    rate_mean, rate_sd : float
+        True decline rates, points/month.
+    sigma : float, default 1.5
+        Visit-to-visit noise SD, points.
+    seed : int, default 0
+
+    Returns
+    -------
+    StudyData
+        Read through :func:`msc_notebooks.read_study` (days, ``time_kind='day'``).
+
+    Examples
+    --------
+    >>> study = no_effect_cohort(5, seed=1)
+    >>> study.injections.patient_id.nunique(), study.time_kind
+    (5, 'day')
+    """
+    from .loading import read_study
+
+    rng = np.random.default_rng(seed)
+    n = int(n_patients)
+    runin = rng.integers(3, 7, n)
+    n_inj = rng.integers(2, 5, n)
+    gaps = rng.integers(3, 7, (n, 3))
+    after = rng.integers(3, 7, n)
+    rate = np.maximum(rng.normal(rate_mean, rate_sd, n), 0.05)
+    start = rng.uniform(30, 44, n)
+    md = 365.25 / 12
+    visits, injections = [], []
+    for p in range(n):  # builds the input tables only; the analysis is vectorised
+        inj_month = runin[p] + np.concatenate([[0], np.cumsum(gaps[p, : n_inj[p] - 1])])
+        months = np.arange(inj_month[-1] + after[p] + 1)
+        jitter = rng.integers(-4, 5, len(months))
+        jitter[np.isin(months, inj_month) | (months == 0)] = 0
+        day = np.round(months * md) + jitter
+        score = start[p] - rate[p] * day / md + rng.normal(0.0, sigma, len(day))
+        score = np.clip(np.floor(score + 0.5), 0, 48)
+        pid = f"S{p:03d}"
+        visits.append(pd.DataFrame({"patient_id": pid, "day": day, "alsfrs_r_total": score}))
+        injections.append(pd.DataFrame({"patient_id": pid, "day": np.round(inj_month * md)}))
+    return read_study(
+        pd.concat(visits, ignore_index=True), pd.concat(injections, ignore_index=True)
+    )
+
+
+def benchmark_null(
+    n_patients: int = 100, n_simulations: int = 2000, *, repeat: int = 3, seed: int = 0
+) -> float:
+    """Seconds (best of ``repeat``) for :func:`simulate_null` on a no-effect cohort.
+
+    The target (issue #10): 2,000 simulations of a 100-patient cohort in at most 2 s.
+
+    Examples
+    --------
+    >>> benchmark_null(10, 20, repeat=1) < 10
+    True
+    """
+    import time
+
+    from .analysis import analyze
+
+    result = analyze(no_effect_cohort(n_patients, seed=seed), safety=False)
+    best = float("inf")
+    for _ in range(int(repeat)):
+        t0 = time.perf_counter()
+        simulate_null(result, n_simulations, seed=seed)
+        best = min(best, time.perf_counter() - t0)
+    return best
