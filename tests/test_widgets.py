@@ -397,6 +397,10 @@ def test_demo_cohort_loads():
     assert "Loaded" in wiz.load.message.value, wiz.load.message.value
     assert wiz.state.source == {"kind": "demo"}
     assert wiz.state.result is not None
+    # the injections step shows the first patient at once
+    step = wiz.injections
+    assert step.patient.value == step.patient.options[0]
+    assert len(step.timeline.injections) >= 1 and len(step.timeline.assessments) >= 2
 
 
 # -- safety, figures, export ---------------------------------------------------------------------

@@ -222,8 +222,9 @@ class InjectionsStep(Step):
         current = self.patient.value
         if list(self.patient.options) != ids:
             self.patient.options = ids
-        if current in ids and self.patient.value != current:
-            self.patient.value = current
+        wanted = current if current in ids else (ids[0] if ids else None)
+        if self.patient.value != wanted:
+            self.patient.value = wanted
         selected = [p for p in self.protocol_patients.value if p in ids]
         self.protocol_patients.options = ids
         self.protocol_patients.value = tuple(selected)
