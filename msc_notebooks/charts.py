@@ -1033,7 +1033,11 @@ def interval_vs_improvement(result: Any) -> alt.LayerChart:
         alt.Chart(data)
         .mark_point(filled=True, size=70)
         .encode(
-            x=alt.X("interval_months:Q", title="Interval between injections (months)"),
+            x=alt.X(
+                "interval_months:Q",
+                title="Interval between injections (months)",
+                scale=alt.Scale(zero=False),
+            ),
             y=alt.Y(
                 "improvement_pct:Q",
                 title="Improvement vs pre-treatment rate (%; 100 = no further decline)",
@@ -1044,7 +1048,7 @@ def interval_vs_improvement(result: Any) -> alt.LayerChart:
                 sort=order,
                 scale=alt.Scale(domain=order, range=list(PALETTE[: max(len(order), 1)])),
             ),
-            shape=alt.Shape("period:N", sort=order, title="Period"),
+            shape=alt.Shape("period:N", sort=order, title="Period", scale=alt.Scale(domain=order)),
             tooltip=[
                 alt.Tooltip("patient_id:N", title="Patient"),
                 alt.Tooltip("period:N", title="Period"),
@@ -1207,9 +1211,17 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
         + table["n_injections"].astype(str)
         + " patients"
     )
-    base = alt.Chart(table).encode(x=alt.X("injection_number:O", title="Injection number"))
+    base = alt.Chart(table).encode(
+        x=alt.X("injection_number:O", title="Injection number", axis=alt.Axis(labelAngle=0))
+    )
+    top = max(1.0, float(table["n_events"].max() if len(table) else 0) * 1.15)
     bars = base.mark_bar(color=OKABE_ITO["blue"]).encode(
-        y=alt.Y("n_events:Q", title="Adverse events (count)", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y(
+            "n_events:Q",
+            title="Adverse events (count)",
+            axis=alt.Axis(tickMinStep=1),
+            scale=alt.Scale(domainMax=top),
+        ),
         tooltip=[
             alt.Tooltip("injection_number:O", title="Injection"),
             alt.Tooltip("n_injections:Q", title="Injections given"),
