@@ -481,6 +481,150 @@ class BrowserPage:
     def count(self, selector: str) -> int:
         return self.page.locator(selector).count()
 
+    # ----------------------------------------------------------- the kit's notebooks
+
+    def assert_ran_clean(self) -> None:
+        """Every code cell ran, and no error or traceback is shown."""
+        assert self.code_cells_without_count() == 0, "some code cells did not run"
+        assert self.kernel_error_outputs() == [], self.kernel_error_outputs()
+        assert self.error_outputs() == [], self.error_outputs()
+
+    def wait_figures(self, minimum: int = 1, timeout: float = 120_000) -> int:
+        """Wait until at least ``minimum`` Vega figures (svg or canvas) are drawn."""
+        self.page.wait_for_function(
+            """(n) => document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= n""",
+            arg=minimum,
+            timeout=timeout,
+        )
+        return self.count(".vega-embed svg, .vega-embed canvas")
+
+    def wizard_step(self, title: str) -> None:
+        """Click the Wizard's step button whose label ends with ``title``."""
+        self.page.locator(".msc-wizard .msc-wizard-nav button", has_text=title).first.click()
+
+    def check_threshold_changes_responders(self, before_text: str | None = None) -> dict:
+        """Settings step: threshold slider to its maximum (End key); Results must follow.
+
+        SPEC section 6: a responder has improvement > threshold, so raising the threshold
+        from 25 % to 100 % can only remove responders: every period's count may not rise,
+        the evaluable counts stay the same, and in total there must be fewer.
+        """
+        page = self.page
+        self.wizard_step("Results")
+        count = page.locator(".msc-wizard .msc-responder-count")
+        count.wait_for(state="visible")
+        page.wait_for_function(
+            "() => { const e = document.querySelector('.msc-wizard .msc-responder-count');"
+            " return !!e && /\\d+\\/\\d+/.test(e.innerText); }"
+        )
+        before_text = count.inner_text()
+        self.screenshot("results-before", page.locator(".msc-wizard"))
+        self.wizard_step("Settings")
+        handle = page.locator(".msc-wizard .msc-threshold .noUi-handle")
+        handle.wait_for(state="visible")
+        handle.focus()
+        page.keyboard.press("End")
+        page.locator(".msc-wizard .msc-threshold .widget-readout").filter(has_text="100").wait_for()
+        self.screenshot("settings-threshold-100", page.locator(".msc-wizard"))
+        self.wizard_step("Results")
+        page.wait_for_function(
+            "() => { const e = document.querySelector('.msc-wizard .msc-responder-count');"
+            " return !!e && e.innerText.includes('100%'); }",
+            timeout=120_000,
+        )
+        after_text = count.inner_text()
+        self.screenshot("results-threshold-100", page.locator(".msc-wizard"))
+        before, after = parse_responders(before_text), parse_responders(after_text)
+        assert before and before.keys() == after.keys(), (before_text, after_text)
+        for period, (r0, n0) in before.items():
+            r1, n1 = after[period]
+            assert n1 == n0, f"{period}: evaluable changed with the threshold"
+            assert r1 <= r0, f"{period}: more responders at 100 % than at 25 %"
+        assert sum(r for r, _ in after.values()) < sum(r for r, _ in before.values())
+        return {"before": before_text, "after": after_text}
+
+    def check_timeline_moves_interval(self) -> dict:
+        """Injections step: a marker moved 7 days later (Shift+ArrowRight) on the timeline.
+
+        The interval ending at the moved injection must be 7 days longer, and the one
+        starting there 7 days shorter (SPEC section 2: interval = next - this injection).
+        """
+        page = self.page
+        self.wizard_step("Injections")
+        markers = page.locator(".msc-wizard .msc-timeline .msc-timeline-injection")
+        if markers.count() == 0:  # no patient selected yet: pick the first one
+            select = page.locator(".msc-wizard .widget-dropdown select").first
+            select.wait_for(state="visible")
+            first = select.locator("option").nth(0).get_attribute("value")
+            options = select.locator("option").all_inner_texts()
+            select.select_option(label=options[0] if options else first)
+        markers.first.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.msc-wizard .msc-interval-table tbody tr').length >= 1"
+        )
+        before = parse_interval_days(page, ".msc-wizard .msc-interval-table table")
+        n = markers.count()
+        assert n >= 2 and len(before) == n - 1, (n, before)
+        index = 1 if n >= 3 else n - 1  # a middle injection when there is one
+        intervals = list(before)
+        self.screenshot("injections-before", page.locator(".msc-wizard"))
+        marker = markers.nth(index)
+        marker.scroll_into_view_if_needed()
+        marker.focus()
+        page.keyboard.press("Shift+ArrowRight")
+        expected = dict(before)
+        expected[intervals[index - 1]] = before[intervals[index - 1]] + 7
+        if index < len(intervals):
+            expected[intervals[index]] = before[intervals[index]] - 7
+        deadline = time.monotonic() + 60
+        after = before
+        while time.monotonic() < deadline:
+            after = parse_interval_days(page, ".msc-wizard .msc-interval-table table")
+            if after == expected:
+                break
+            time.sleep(0.25)
+        self.screenshot("injections-moved", page.locator(".msc-wizard"))
+        assert after == expected, f"interval table {before} -> {after}, expected {expected}"
+        return {"before": before, "after": after}
+
+    def check_guided_notebook(self) -> dict:
+        """Run all of the current (guided) notebook and check widgets, figures, round trips."""
+        self.run_all_cells()
+        self.page.locator(".msc-wizard").first.wait_for(state="attached", timeout=120_000)
+        figures = self.wait_figures(1)
+        self.assert_ran_clean()
+        self.screenshot("after-run-all")
+        out = {"figures": figures}
+        out["threshold"] = self.check_threshold_changes_responders()
+        out["timeline"] = self.check_timeline_moves_interval()
+        self.assert_ran_clean()
+        return out
+
+
+def parse_responders(text: str) -> dict[str, tuple[int, int]]:
+    """``"... 1-2: 15/19; whole: 13/19"`` -> ``{"1-2": (15, 19), "whole": (13, 19)}``."""
+    return {
+        m.group(1): (int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(r"([\w-]+): (\d+)/(\d+)", text)
+    }
+
+
+def parse_interval_days(page, selector: str = ".msc-interval-table table") -> dict[str, float]:
+    """The interval table's ``interval`` -> ``days`` column, read from the page."""
+    return page.evaluate(
+        """(sel) => { const t = document.querySelector(sel); if (!t) return {};
+             const head = Array.from(t.querySelectorAll('thead th')).map(th => th.innerText.trim());
+             const iI = head.indexOf('interval'), iD = head.indexOf('days');
+             const out = {};
+             for (const tr of t.querySelectorAll('tbody tr')) {
+               const cells = Array.from(tr.querySelectorAll('th, td')).map(c => c.innerText.trim());
+               const off = cells.length - head.length;  // index column without a header
+               out[cells[iI + off]] = parseFloat(cells[iD + off]);
+             }
+             return out; }""",
+        selector,
+    )
+
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
