@@ -108,11 +108,12 @@ def html_report(
         parts.append("<h2>Figures</h2>")
         import altair as alt
 
+        import vl_convert as vlc
+
+        # vegafusion pre-computes the data transforms, so large cohorts stay small
         with alt.data_transformers.enable("vegafusion"):
             for name, chart in all_figures(result).items():
-                import vl_convert as vlc
-
-                svg = vlc.vegalite_to_svg(chart.to_dict(format="vega-lite"))
+                svg = vlc.vega_to_svg(chart.to_dict(format="vega"))
                 parts.append(f"<div class='figure' id='fig-{html.escape(name)}'>{svg}</div>")
     parts += ["<h2>Per patient and period</h2>", _table(result.periods)]
     parts += [
