@@ -141,3 +141,20 @@ def test_entry_point_is_installed(tmp_path):
     )
     assert proc.returncode == 0
     assert (tmp_path / "visits.csv").read_text().splitlines()[1].startswith("001,")
+
+
+def test_null_simulations_and_natural_history_files(tmp_path):
+    out = tmp_path / "r"
+    demo_visits = tmp_path / "demo"
+    assert main(["demo-data", "--out", str(demo_visits)]) == 0
+    argv = ["analyze", "--demo", "--null-simulations", "200", "--natural-history",
+            str(demo_visits / "visits.csv"), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    null = pd.read_csv(out / "null_summary.csv").set_index("period")
+    # observed responders are the analysis' own counts (SPEC §13 result columns)
+    assert null.loc["1-2", "observed_responders"] == 15
+    assert null.loc["1-2", "n_simulations"] == 200
+    assert 0 <= null.loc["1-2", "expected_low"] <= null.loc["1-2", "expected_responders"]
+    assert null.loc["1-2", "expected_responders"] <= null.loc["1-2", "expected_high"] <= 19
+    nh = pd.read_csv(out / "natural_history_summary.csv")
+    assert {"period", "n_evaluable", "n_responders", "responder_pct"} <= set(nh.columns)
