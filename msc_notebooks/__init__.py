@@ -42,7 +42,12 @@ _LAZY = {
     "setup_notebook": "notebook",
     "load_ipython_extension": "notebook",
     "simulate_null": "null_model",
+    "attach_null": "null_model",
     "natural_history": "natural_history",
+    "SafetyResult": "safety",
+    "run_analysis": "pipeline",
+    "html_report": "report",
+    "Wizard": "widgets",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
