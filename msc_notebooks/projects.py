@@ -316,16 +316,22 @@ def read_project_config(
     config = template_defaults(template)
     if template == "msc-study":
         config["column_map"] = {}
-    if path.is_file():
+    text = path.read_text("utf-8") if path.is_file() else None
+    # values in a rendered file are quoted, so only a template has them bare
+    if text is not None and re.search(r"^\w+:\s*\{\{\s*cookiecutter\.", text, re.M):
+        # the template's own, unrendered file (a notebook run inside templates/)
+        print(f"{path.name} here is an unrendered template: using the template's default settings.")
+        text = None
+    elif text is None:
+        print(f"No {path.name} in this folder: using the template's default settings.")
+    if text is not None:
         try:
-            loaded = yaml.safe_load(path.read_text("utf-8")) or {}
+            loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as err:
             raise MscError(f"{path} is not valid YAML: {err}") from None
         if not isinstance(loaded, dict):
             raise MscError(f"{path} must hold 'name: value' lines, not {type(loaded).__name__}")
         config.update(_fix_surrogates(loaded))
-    else:
-        print(f"No {path.name} in this folder: using the template's default settings.")
     for key in _NUMERIC_KEYS:
         if key in config:
             config[key] = _number(key, config[key])
@@ -582,6 +588,7 @@ def run_notebook(
             progress_bar=False,
             execution_timeout=timeout,
             kernel_name="python3",
+            language="python",
         )
     except PapermillExecutionError as err:
         raise MscError(

@@ -247,7 +247,8 @@ def test_run_study_report_with_parameters(tmp_path):
     text = outputs(out)
     assert "responder > 50 %" in text and "1-2: " in text
     html = (project / "reports" / "progression.html").read_text("utf-8")
-    assert "<svg" in html  # figures are static SVG (renderer='svg' for HTML reports)
+    # figures are static SVG images (renderer='svg' for HTML reports), embedded in the page
+    assert html.count('src="data:image/svg+xml;base64,') == 4
     assert "<script src=" not in html and "read_project_config" not in html
     assert "application/vnd.jupyter.widget-view+json" not in html
 

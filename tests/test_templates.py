@@ -317,6 +317,15 @@ def test_read_project_config_without_file(tmp_path, capsys):
     assert lesson["n_simulations"] == 1000 and "visits" not in lesson
 
 
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_read_project_config_in_template_folder(template, capsys):
+    """A template notebook run in place (Voilà default, nbmake) reads the defaults."""
+    name = "study.yaml" if template == "msc-study" else "lesson.yaml"
+    cfg = read_project_config(template_folder(template) / name)
+    assert "is an unrendered template" in capsys.readouterr().out
+    assert cfg["threshold_pct"] == 25
+
+
 def test_read_project_config_errors(tmp_path):
     bad = tmp_path / "study.yaml"
     bad.write_text("threshold_pct: [1, 2\n", "utf-8")
