@@ -97,7 +97,7 @@ def read_table(
         raise InputError(f"unknown table {table!r}", fix=f"use one of {list(TABLES)}")
     name = _name(source)
     if isinstance(source, pd.DataFrame):
-        df = source.copy()
+        df = source.copy(deep=False)  # copy-on-write: the caller's frame is never changed
         df.columns = [str(c) for c in df.columns]
         if "row" not in df.columns:
             df["row"] = df.index.to_numpy()
@@ -291,9 +291,7 @@ def _rename(
                 fix="delete one of them, or rename one with column_map",
             )
         seen[n] = str(old)
-    out = df.copy() if df is not None else df
-    out.columns = new
-    return out
+    return df.set_axis(new, axis=1)
 
 
 def _split_map(column_map) -> dict[str, dict[str, str]]:

@@ -15,7 +15,6 @@ All checks are vectorised (no Python loop over rows in the normal path).
 from __future__ import annotations
 
 import difflib
-import itertools
 import re
 from collections.abc import Mapping
 
@@ -37,12 +36,6 @@ __all__ = [
 #: Cell values read as missing (compared case-insensitively, after stripping spaces).
 MISSING_MARKERS = ("", "na", "n/a", "nan", ".", "-", "missing", "#n/a")
 
-# every upper/lower-case spelling, so that ``isin`` (a hash lookup) does the case folding
-_MISSING_SPELLINGS = frozenset(
-    "".join(chars)
-    for marker in MISSING_MARKERS
-    for chars in itertools.product(*[(c.lower(), c.upper()) for c in marker])
-)
 
 _ITEM_INPUTS = (*ITEMS, "q5a", "q5b")
 _TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0"})
@@ -88,7 +81,7 @@ def is_missing(values: pd.Series) -> np.ndarray:
     text = _as_text(values)
     if text is None:
         return values.isna().to_numpy()
-    return (text.isna() | text.str.strip().isin(_MISSING_SPELLINGS)).to_numpy()
+    return (text.isna() | text.str.strip().str.lower().isin(MISSING_MARKERS)).to_numpy()
 
 
 def _as_text(values: pd.Series) -> pd.Series | None:
@@ -109,20 +102,21 @@ def _as_text(values: pd.Series) -> pd.Series | None:
 
 
 def _clean_text(values: pd.Series) -> pd.Series:
-    """Stripped text with missing markers turned into NA (object dtype)."""
+    """Stripped text (``str`` dtype) with missing markers turned into NaN."""
     text = _as_text(values)
     if text is None:
         if pd.api.types.is_float_dtype(values.dtype):
             whole = values.dropna()
             if len(whole) and (whole == np.round(whole)).all():
-                out = values.astype("Int64").astype(object)
-                return out.where(values.notna(), None).map(lambda v: None if v is None else str(v))
+                out = values.astype("Int64").astype(object).where(values.notna(), None)
+                return out.astype("str")
         if pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
-            return values.astype(str).astype(object)
-        return values.astype(object).map(lambda v: None if v is None or v != v else str(v))
-    stripped = text.str.strip()
-    missing = stripped.isna() | stripped.isin(_MISSING_SPELLINGS)
-    return stripped.astype(object).where(~missing, None)
+            return values.astype("str")
+        out = values.astype(object).map(lambda v: None if v is None or v != v else str(v))
+        return out.astype("str")
+    stripped = text.astype("str").str.strip()
+    missing = stripped.isna() | stripped.str.lower().isin(MISSING_MARKERS)
+    return stripped.where(~missing)
 
 
 def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -370,7 +364,6 @@ class _Rows:
         self.raw = raw
         self.rows = raw["row"].to_numpy()
         self.id_series = ids
-        self.ids = ids.to_numpy(dtype=object)
         self.out = np.zeros(self.n, bool)
         self.reason = np.full(self.n, None, dtype=object)
         self.column = np.full(self.n, None, dtype=object)
@@ -396,7 +389,7 @@ class _Rows:
                 "table": self.table,
                 "source": self.source,
                 "row": self.rows[idx],
-                "patient_id": self.ids[idx],
+                "patient_id": self.id_series.iloc[idx].astype(object).to_numpy(),
                 "column": self.column[idx],
                 "value": self.value[idx],
                 "reason": self.reason[idx],
@@ -537,6 +530,9 @@ def _parse_time(
 
 def _order_key(rows: pd.Series) -> np.ndarray:
     """Sort key for 'the first row': the row number where numeric, else position."""
+    rows = pd.Series(rows) if not isinstance(rows, pd.Series) else rows
+    if pd.api.types.is_numeric_dtype(rows.dtype) and not rows.hasnans:
+        return rows.to_numpy(dtype=float)
     numeric = pd.to_numeric(pd.Series(np.asarray(rows, dtype=object)), errors="coerce")
     if numeric.notna().all():
         return numeric.to_numpy(dtype=float)
@@ -691,7 +687,8 @@ def _patients_from_ids(ids) -> pd.DataFrame:
 def _unknown(rep: _Rows, ids: pd.Series, known: set | None, where: str) -> None:
     if known is None:
         return
-    mask = ids.notna().to_numpy() & ~ids.isin(known).to_numpy()
+    # a hash lookup: Series.isin with a set converts every id to an Arrow scalar (slow)
+    mask = ids.notna().to_numpy() & (pd.Index(list(known)).get_indexer(ids) < 0)
     rep.exclude(mask, f"unknown patient: not in the {where}", "patient_id")
 
 
@@ -774,7 +771,7 @@ def _validate_visits(raw, label, kind, date_format, known, known_where, rep, war
     extras = _numeric_extras(raw, "visits", known_cols, label, warnings)
 
     cols: dict[str, np.ndarray] = {
-        "patient_id": ids.to_numpy(dtype=object),
+        "patient_id": ids.array,
         "day": day,
         "date": date,
         "alsfrs_r_total": total,
@@ -813,39 +810,93 @@ def _one_per_day(
     same = np.zeros(len(sel), bool)
     if len(sel) > 1:
         same[1:] = (c[1:] == c[:-1]) & (d[1:] == d[:-1])
-    out = {k: v[sel] for k, v in cols.items()}
+    rows_sorted = np.asarray(cols["row"])[sel]
+    final = sel
+    updates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if same.any():
         group = np.cumsum(~same) - 1
         first_at = np.flatnonzero(~same)
         later = np.flatnonzero(same)
         first_pos = first_at[group[later]]
         if merge:
-            involved = np.isin(group, np.unique(group[later]))
+            involved_groups = np.unique(group[later])
+            involved = sel[np.isin(group, involved_groups)]
             numeric = [
                 k
-                for k, v in out.items()
+                for k, v in cols.items()
                 if k not in ("patient_id", "day", "row")
-                and (v.dtype.kind == "f" or v.dtype.kind == "b")
+                and isinstance(v, np.ndarray)
+                and v.dtype.kind in "fb"
             ]
-            sub = pd.DataFrame({k: out[k][involved] for k in numeric})
-            sub["_g"] = group[involved]
+            sub = pd.DataFrame({k: cols[k][involved] for k in numeric})
+            sub["_g"] = group[np.isin(group, involved_groups)]
             agg = sub.groupby("_g", sort=True).agg(
-                {k: ("max" if out[k].dtype.kind == "b" else "mean") for k in numeric}
+                {k: ("max" if cols[k].dtype.kind == "b" else "mean") for k in numeric}
             )
-            targets = first_at[agg.index.to_numpy()]
-            for k in numeric:
-                out[k][targets] = agg[k].to_numpy()
+            # the kept (first) row of group g is at position g of the result
+            targets = agg.index.to_numpy()
+            updates = {k: (targets, agg[k].to_numpy()) for k in numeric}
         mask = np.zeros(rep.n, bool)
         mask[sel[later]] = True
         firsts = np.full(rep.n, None, dtype=object)
-        firsts[sel[later]] = out["row"][first_pos]
+        firsts[sel[later]] = rows_sorted[first_pos]
         rep.exclude(
             mask,
             _per_row(mask, lambda r: f"same-day duplicate of row {r}: {what}", firsts),
             time_col,
         )
-        out = {k: v[~same] for k, v in out.items()}
-    return pd.DataFrame(out)
+        final = sel[~same]
+    return _build_frame(cols, final, updates)
+
+
+def _build_frame(
+    cols: dict[str, np.ndarray],
+    take: np.ndarray,
+    updates: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> pd.DataFrame:
+    """``DataFrame({k: v[take]})`` without pandas consolidating (copying) float columns.
+
+    Runs of float columns are taken straight into one 2-D block; ``updates`` (positions,
+    values) are written into the result before it is wrapped, so nothing is copied twice.
+    """
+    parts: list[pd.DataFrame] = []
+    run: list[str] = []
+    n_all = len(cols["row"])
+    if len(take) == n_all and (take == np.arange(n_all)).all():
+        # already in order, nothing dropped: wrap the (freshly computed) arrays as they are
+        for k, v in cols.items():
+            if k in updates or k == "row":
+                v = np.array(v, copy=True)
+                if k in updates:
+                    v[updates[k][0]] = updates[k][1]
+            parts.append(pd.DataFrame({k: v}, copy=False))
+        return pd.concat(parts, axis=1)
+
+    def flush() -> None:
+        if not run:
+            return
+        block = np.empty((len(run), len(take)))
+        for i, k in enumerate(run):
+            np.take(cols[k], take, out=block[i])
+            if k in updates:
+                block[i][updates[k][0]] = updates[k][1]
+        parts.append(pd.DataFrame(block.T, columns=list(run), copy=False))
+        run.clear()
+
+    for k, v in cols.items():
+        if isinstance(v, np.ndarray) and v.dtype == np.float64:
+            run.append(k)
+            continue
+        flush()
+        taken = v[take]
+        if k in updates:
+            taken = np.array(taken, copy=True)
+            taken[updates[k][0]] = updates[k][1]
+        parts.append(pd.DataFrame({k: taken}))
+    flush()
+    if not parts:
+        return pd.DataFrame(index=pd.RangeIndex(len(take)))
+    return pd.concat(parts, axis=1)
 
 
 def _validate_injections(raw, label, kind, date_format, known, known_where, rep, warnings):
@@ -1149,7 +1200,7 @@ def validate_study(
             source=labels["visits"],
             fix="correct the rows listed, or check the column names and formats",
         )
-    seen = set(reps["visits"].id_series.dropna())
+    seen = set(reps["visits"].id_series.dropna().unique())
     if known is None:
         known, known_where = seen, "visits table"
 

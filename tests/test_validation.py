@@ -516,5 +516,5 @@ def test_a_million_visits_validate_quickly():
     study = read_study(visits)
     elapsed = time.perf_counter() - start
     assert study.ledger.rows_used.tolist() == [n * k]
-    # well under a second or two on a free core; generous bound for a shared CI machine
-    assert elapsed < 8, elapsed
+    # about 1 s on a free core; the bound only catches a per-row Python loop (minutes)
+    assert elapsed < 20, elapsed
