@@ -512,6 +512,10 @@ def export_html(notebook: str | os.PathLike[str], html: str | os.PathLike[str]) 
     return out
 
 
+def _no_format(path: Path) -> str:
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
 def run_notebook(
     notebook: str | os.PathLike[str],
     parameters: Mapping[str, Any] | None = None,
@@ -581,8 +585,8 @@ def run_notebook(
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
-            str(path),
-            str(out),
+            _no_format(path),  # papermill formats paths with the parameters: keep braces
+            _no_format(out),
             parameters=parameters,
             cwd=str(path.parent),
             progress_bar=False,

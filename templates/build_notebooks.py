@@ -42,22 +42,18 @@ adverse_events = config["adverse_events"]
 threshold_pct = config["threshold_pct"]
 reference = config["reference"]
 method = config["method"]
-renderer = None  # svg for static figures (what msc-notebooks run --html sets)
+renderer = None  # None: interactive charts; svg: static (set by msc-notebooks run --html)
 """,
     "parameters",
 )
 
 STUDY_SETUP = code(
     """
-import altair as alt
-
 import msc_notebooks as msc
 from msc_notebooks import charts
 from msc_notebooks.projects import load_project_study
 
-msc.setup_notebook()
-if renderer:
-    alt.renderers.enable(renderer)
+msc.setup_notebook(renderer=renderer or "jupyter")  # offline charts
 
 study = load_project_study(
     visits,
@@ -330,20 +326,16 @@ from msc_notebooks.projects import read_project_config
 config = read_project_config("lesson.yaml")
 threshold_pct = config["threshold_pct"]
 n_simulations = config["n_simulations"]
-renderer = None  # svg for static figures (what msc-notebooks run --html sets)
+renderer = None  # None: interactive charts; svg: static (set by msc-notebooks run --html)
 """,
             "parameters",
         ),
         code(
             """
-import altair as alt
-
 import msc_notebooks as msc
 from msc_notebooks import charts
 
-msc.setup_notebook()
-if renderer:
-    alt.renderers.enable(renderer)
+msc.setup_notebook(renderer=renderer or "jupyter")  # offline charts
 
 study = msc.load_demo()
 settings = msc.Settings(threshold_pct=threshold_pct)

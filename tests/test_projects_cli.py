@@ -184,7 +184,7 @@ def tiny_notebook(folder: Path) -> Path:
 
 @pytest.mark.slow
 def test_run_parity_and_value_conversion(tmp_path):
-    nb = tiny_notebook(tmp_path / "nb")
+    nb = tiny_notebook(tmp_path / "nb {x} }{ é")  # papermill formats paths: braces kept
     by_function = run_notebook(
         nb, {"a": 30, "b": 2.5, "c": True, "d": None, "e": 'C:\\x "y"'}, output=tmp_path / "f.ipynb"
     )
