@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .columns import OUTCOME_MAX
 from .progression import compute_periods
 from .responders import classify, flag_responders
 from .schedule import interval_table
@@ -28,7 +29,7 @@ from .summary import (
 if TYPE_CHECKING:
     from .safety import SafetyResult
 
-__all__ = ["AnalysisResult", "analyze", "reclassify"]
+__all__ = ["AnalysisResult", "analyze", "reclassify", "outcome_summaries", "DEFAULT_OUTCOMES"]
 
 
 @dataclass
@@ -226,3 +227,62 @@ def reclassify(
         settings=s,
         null=None,
     )
+
+
+#: Outcomes analysed by :func:`outcome_summaries` when present (SPEC §7: FVC first, then
+#: the four ALSFRS-R domains).
+DEFAULT_OUTCOMES = (
+    "alsfrs_r_total",
+    "fvc_pct",
+    "bulbar",
+    "fine_motor",
+    "gross_motor",
+    "respiratory",
+)
+
+
+def outcome_summaries(
+    study: StudyData,
+    settings: Settings | None = None,
+    outcomes: tuple[str, ...] | list[str] | None = None,
+) -> pd.DataFrame:
+    """The per-period summary (SPEC §7) for several outcome columns, one block per outcome.
+
+    Parameters
+    ----------
+    study : StudyData
+        The study.
+    settings : Settings, optional
+        Settings shared by every outcome (``outcome`` is replaced for each).
+    outcomes : sequence of str, optional
+        Visit columns to analyse; by default those of ``DEFAULT_OUTCOMES`` that the
+        visits table has with at least one value (with the ``onset`` reference, only the
+        bounded ones: FVC has no maximum to start from).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``outcome`` followed by the summary columns of SPEC §11. Rates of each outcome are
+        in that outcome's units per month (FVC: percentage points per month).
+
+    Examples
+    --------
+    >>> from msc_notebooks import load_demo
+    >>> t = outcome_summaries(load_demo(), outcomes=["alsfrs_r_total", "fvc_pct"])
+    >>> t[t.period == "1-2"][["outcome", "n_evaluable"]].values.tolist()
+    [['alsfrs_r_total', 19], ['fvc_pct', 19]]
+    """
+    s = settings or Settings()
+    visits = study.visits
+    if outcomes is None:
+        outcomes = [c for c in DEFAULT_OUTCOMES if c in visits and visits[c].notna().any()]
+        if s.reference == "onset":  # the onset reference needs a bounded score (SPEC §4)
+            outcomes = [c for c in outcomes if c in OUTCOME_MAX]
+    blocks = []
+    for outcome in outcomes:
+        summary = analyze(study, s.replace(outcome=outcome), safety=False).summary
+        blocks.append(summary.assign(outcome=outcome))
+    if not blocks:
+        return pd.DataFrame(columns=["outcome"])
+    table = pd.concat(blocks, ignore_index=True)
+    return table[["outcome", *[c for c in table.columns if c != "outcome"]]]

@@ -137,6 +137,7 @@ def _analyze(args: argparse.Namespace) -> int:
         null_simulations=args.null_simulations,
         sigma=args.sigma,
         natural_history=args.natural_history,
+        outcomes=args.outcomes,
     )
     if not args.quiet:
         for row in result.summary.itertuples():
@@ -226,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--natural-history",
         metavar="FILE",
         help="an untreated cohort's visits: writes natural_history_summary.csv",
+    )
+    o.add_argument(
+        "--outcomes",
+        action="store_true",
+        help="also summarise FVC and the four ALSFRS-R domains into outcomes_summary.csv",
     )
     o.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=_analyze)

@@ -36,6 +36,7 @@ def run_analysis(
     null_simulations: int = 0,
     sigma: float | None = None,
     natural_history: str | Path | None = None,
+    outcomes: bool = False,
 ) -> AnalysisResult:
     """Read, validate, analyse and (optionally) write everything, as the command line does.
 
@@ -62,6 +63,9 @@ def run_analysis(
     natural_history : path, optional
         An untreated cohort's visits; its responder rate under the trial's schedule is
         written to ``natural_history_summary.csv``.
+    outcomes : bool, default False
+        Also summarise FVC and the four ALSFRS-R domains (SPEC §7) into
+        ``outcomes_summary.csv``.
 
     Returns
     -------
@@ -112,4 +116,8 @@ def run_analysis(
         write_results(result, out, figures=figures, excel=excel, report=report)
         if nh is not None:
             write_csv(nh, Path(out) / "natural_history_summary.csv")
+        if outcomes:
+            from .analysis import outcome_summaries
+
+            write_csv(outcome_summaries(study, result.settings), Path(out) / "outcomes_summary.csv")
     return result

@@ -81,6 +81,7 @@ def test_every_option_reaches_the_function(tmp_path):
         "alsfrs_r_total=alsfrs_r_total",
         "--out",
         str(tmp_path / "cli"),
+        "--outcomes",
         "--quiet",
     ]
     assert main(args) == 0
@@ -106,10 +107,17 @@ def test_every_option_reaches_the_function(tmp_path):
         date_format="%Y-%m-%d",
         column_map={"alsfrs_r_total": "alsfrs_r_total"},
         out=tmp_path / "api",
+        outcomes=True,
     )
     saved = json.loads((tmp_path / "cli" / "settings.json").read_text())["settings"]
     assert Settings.from_dict(saved) == settings == api.settings
-    for name in ("periods.csv", "summary.csv", "clinical.csv", "ledger.csv"):
+    for name in (
+        "periods.csv",
+        "summary.csv",
+        "clinical.csv",
+        "ledger.csv",
+        "outcomes_summary.csv",
+    ):
         a = pd.read_csv(tmp_path / "cli" / name)
         b = pd.read_csv(tmp_path / "api" / name)
         pd.testing.assert_frame_equal(a, b)
@@ -147,8 +155,17 @@ def test_null_simulations_and_natural_history_files(tmp_path):
     out = tmp_path / "r"
     demo_visits = tmp_path / "demo"
     assert main(["demo-data", "--out", str(demo_visits)]) == 0
-    argv = ["analyze", "--demo", "--null-simulations", "200", "--natural-history",
-            str(demo_visits / "visits.csv"), "--out", str(out), "--quiet"]
+    argv = [
+        "analyze",
+        "--demo",
+        "--null-simulations",
+        "200",
+        "--natural-history",
+        str(demo_visits / "visits.csv"),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 0
     null = pd.read_csv(out / "null_summary.csv").set_index("period")
     # observed responders are the analysis' own counts (SPEC §13 result columns)

@@ -230,3 +230,26 @@ def test_compute_periods_uses_assessment_days_not_injection_days():
 def test_settings_travel_with_the_result():
     r = analyze(study(A, A_INJ), Settings(threshold_pct=40))
     assert r.settings.threshold_pct == 40
+
+
+def test_outcome_summaries_cover_fvc_and_domains():
+    from msc_notebooks import load_demo
+    from msc_notebooks.analysis import outcome_summaries
+
+    study = load_demo()
+    t = outcome_summaries(study)
+    assert list(dict.fromkeys(t.outcome)) == [
+        "alsfrs_r_total",
+        "fvc_pct",
+        "bulbar",
+        "fine_motor",
+        "gross_motor",
+        "respiratory",
+    ]
+    # each block equals a plain analysis of that outcome
+    fvc = analyze(study, outcome="fvc_pct").summary
+    pd.testing.assert_frame_equal(
+        t[t.outcome == "fvc_pct"].drop(columns="outcome").reset_index(drop=True), fvc
+    )
+    # the onset reference has no starting value for FVC: only bounded scores
+    assert "fvc_pct" not in set(outcome_summaries(study, Settings(reference="onset")).outcome)
