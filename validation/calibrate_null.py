@@ -101,7 +101,9 @@ def per_period(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def markdown(summary: pd.DataFrame, table: pd.DataFrame, command: str, seconds: float) -> str:
+def markdown(
+    summary: pd.DataFrame, table: pd.DataFrame, command: str, seconds: float, speed: float
+) -> str:
     lines = [
         "| period | cohorts | observed inside 2.5–97.5 % | coverage | mean evaluable "
         "| mean observed responders | mean expected responders | absolute responders: coverage |",
@@ -156,6 +158,11 @@ simulated patient gets a true rate from N(μ, τ²), μ the mean observed refere
 variance), the sampling variance of a run-in endpoints rate being 2 s²/months² with
 s² = σ² + 1/12 (rounding). The observed reference rates themselves are not used as the
 truth: they are noisy and share their last assessment with period 1-2 (SPEC §13).
+
+## Speed of the simulation
+
+`msc_notebooks.null_model.benchmark_null(100, 2000)` (2,000 simulations of a 100-patient
+no-effect cohort, best of 3, on the machine and date above): **{speed:.2f} s** (target ≤ 2 s).
 """
 
 
@@ -173,13 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option("display.width", 160)
     print(summary.to_string(index=False))
     print(f"{seconds:.1f} s")
+    from msc_notebooks.null_model import benchmark_null
+
+    speed = benchmark_null(100, 2000)
+    print(f"benchmark_null(100, 2000): {speed:.2f} s")
     if args.write:
         command = (
             f"python validation/calibrate_null.py --cohorts {args.cohorts} "
             f"--simulations {args.simulations} --seed {args.seed} --write"
         )
         (ROOT / "VALIDATION.md").write_text(
-            markdown(summary, table, command, seconds), encoding="utf-8"
+            markdown(summary, table, command, seconds, speed), encoding="utf-8"
         )
     return 0 if (summary["coverage_pct"] >= 90).all() else 1
 
