@@ -98,7 +98,17 @@ def _as_text(values: pd.Series) -> pd.Series | None:
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "empty"):
         return values
-    return values.map(lambda v: v if v is None or isinstance(v, str) or v != v else str(v))
+    return values.map(lambda v: v if isinstance(v, str) else _scalar_text(v))
+
+
+def _scalar_text(value: object) -> str | None:
+    """One cell as text; None for None/NaN/NA/NaT. Dates print as ISO."""
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):  # list-like cells
+        pass
+    return str(value)
 
 
 def _clean_text(values: pd.Series) -> pd.Series:
@@ -112,7 +122,7 @@ def _clean_text(values: pd.Series) -> pd.Series:
                 return out.astype("str")
         if pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
             return values.astype("str")
-        out = values.astype(object).map(lambda v: None if v is None or v != v else str(v))
+        out = values.astype(object).map(_scalar_text)
         return out.astype("str")
     stripped = text.astype("str").str.strip()
     missing = stripped.isna() | stripped.str.lower().isin(MISSING_MARKERS)
@@ -380,7 +390,7 @@ class _Rows:
             values = self.raw[column]
         if values is not None:
             shown = pd.Series(values).iloc[np.flatnonzero(m)]
-            self.value[m] = [None if v is None or v != v else str(v) for v in shown]
+            self.value[m] = [_scalar_text(v) for v in shown]
 
     def frame(self) -> pd.DataFrame:
         idx = np.flatnonzero(self.out)
@@ -389,7 +399,7 @@ class _Rows:
                 "table": self.table,
                 "source": self.source,
                 "row": self.rows[idx],
-                "patient_id": self.id_series.iloc[idx].astype(object).to_numpy(),
+                "patient_id": [_scalar_text(v) for v in self.id_series.iloc[idx]],
                 "column": self.column[idx],
                 "value": self.value[idx],
                 "reason": self.reason[idx],

@@ -209,3 +209,38 @@ def test_files_are_never_written(tmp_path):
     read_study(v, i)
     assert {p: sha(p) for p in (v, i)} == before
     assert {p: p.stat().st_mtime_ns for p in (v, i)} == mtimes
+
+
+def test_dataframe_dtypes_nullable_objects_and_numbers():
+    visits = pd.DataFrame(
+        {
+            "patient_id": [7, 7, 8.0],  # numbers become text ids: '7', '8'
+            "date": [dt.date(2020, 1, 5), pd.Timestamp("2020-02-05"), None],
+            "alsfrs_r_total": pd.array([40, None, 30], dtype="Int64"),
+        }
+    )
+    study = read_study(visits)
+    assert study.visits.patient_id.tolist() == ["7"]
+    assert study.visits.day.tolist() == [JAN1_2020 + 4]
+    ex = study.exclusions[["row", "patient_id", "reason"]].to_dict("records")
+    assert ex == [
+        {"row": 1, "patient_id": "7", "reason": "no ALSFRS-R total or items"},
+        {"row": 2, "patient_id": "8", "reason": "missing date"},
+    ]
+
+
+def test_dataframe_nullable_string_and_bool_columns():
+    visits = pd.DataFrame(
+        {
+            "patient_id": pd.array(["a", "b", pd.NA], dtype="string"),
+            "day": pd.array([0, 5, None], dtype="Int64"),
+            "alsfrs_r_total": [40.0, 41.0, 42.0],
+        }
+    )
+    patients = pd.DataFrame({"patient_id": ["a", "b"], "withdrawn": [True, False]})
+    study = read_study(visits, patients=patients)
+    assert study.visits.patient_id.tolist() == ["a", "b"]
+    assert study.patients.withdrawn.tolist() == [True, False]
+    assert study.exclusions[["row", "patient_id", "reason"]].to_dict("records") == [
+        {"row": 2, "patient_id": None, "reason": "missing patient id"}
+    ]
