@@ -31,6 +31,7 @@ __all__ = [
     "parse_numbers",
     "parse_dates",
     "is_missing",
+    "empty_injections",
 ]
 
 #: Cell values read as missing (compared case-insensitively, after stripping spaces).
@@ -312,6 +313,7 @@ def parse_dates(
             rows=list(np.asarray(rows)[~missing][:5]),
             fix=(
                 "use ISO dates (YYYY-MM-DD) or pass date_format, e.g. date_format='%d/%m/%Y' "
+                "(%y for two-digit years) "
                 "(command line --date-format %d/%m/%Y); if the column holds day offsets, "
                 "map it to 'day' with column_map"
             ),
@@ -765,6 +767,14 @@ def _validate_visits(raw, label, kind, date_format, known, known_where, rep, war
         _per_row(partial, lambda k: f"no ALSFRS-R total and only {k} of 12 items", n_items),
         "alsfrs_r_total",
     )
+    if "alsfrs_total_original" in raw.columns:
+        original, o_missing, _ = parse_numbers(raw["alsfrs_total_original"])
+        rep.exclude(
+            none & ~o_missing,
+            "only the original ALSFRS total (10 items, 0-40): a different scale from ALSFRS-R, "
+            "not used (SPEC §1)",
+            "alsfrs_total_original",
+        )
     rep.exclude(none, "no ALSFRS-R total or items", "alsfrs_r_total")
 
     known_cols = {

@@ -84,6 +84,10 @@ TEXT = {
     "fvc_text_values.csv": f"{D},fvc_pct\n1,0,42,80\n1,30,41,not done\n1,60,40,77\n",
     "injection_unknown_with_patients.csv": "patient_id,day\n1,30\n5,30\n",
     "negative_deltas.csv": f"{D}\n1,-60,44\n1,-30,43\n1,0,42\n",
+    "proact_original_scale_rows.csv": "subject_id,ALSFRS_Delta,ALSFRS_R_Total,ALSFRS_Total\n"
+    "11,0,40,\n11,30,,33\n11,60,38,\n",
+    "two_digit_years.csv": f"{V}\n1,25/03/20,42\n1,26/04/20,41\n",
+    "two_id_columns.csv": "patient_id,subject_id,day,alsfrs_r_total\n1,1,0,42\n",
 }
 
 LATIN1 = {"latin1.csv": f"{V}\nJosé,2020-01-06,42\nMüller,2020-01-07,40\n"}
