@@ -93,25 +93,60 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
     inj = injections[["patient_id", "day"]].rename(columns={"day": "injection_day"})
     inj = inj.sort_values(["patient_id", "injection_day"], kind="stable").reset_index(drop=True)
     inj["injection_number"] = inj.groupby("patient_id", sort=False).cumcount() + 1
-    inj["_order"] = np.arange(len(inj))
-    left = inj.sort_values("injection_day", kind="stable")
-    right = v[["patient_id", "day", "score", "pos"]].sort_values("day", kind="stable")
-    right = right.assign(score_day=right["day"]).astype({"day": float})
-    left = left.astype({"injection_day": float})
-    kw = dict(
-        left_on="injection_day", right_on="day", by="patient_id", tolerance=float(window_days)
-    )
-    back = pd.merge_asof(left, right, direction="backward", **kw).sort_values("_order")
-    fwd = pd.merge_asof(left, right, direction="forward", **kw).sort_values("_order")
-    b_dist = (back["injection_day"] - back["score_day"]).to_numpy()
-    f_dist = (fwd["score_day"] - fwd["injection_day"]).to_numpy()
+    # nearest assessment before (or on) and after (or on) each injection of the same patient:
+    # one stable sort of assessments and injections together (what merge_asof does, by
+    # patient, without its per-call overhead)
+    n_v = len(v)
+    pk = pd.factorize(pd.concat([v["patient_id"], inj["patient_id"]], ignore_index=True))[0]
+    vday = v["day"].to_numpy(dtype=float)
+    iday = inj["injection_day"].to_numpy(dtype=float)
+    days = np.concatenate([vday, iday])
+    is_inj = np.arange(n_v + len(inj)) >= n_v
+    window = float(window_days)
+
+    def nearest(backward: bool) -> np.ndarray:
+        """Row of v nearest before (after) each injection within the window, or -1."""
+        cand = np.full(len(inj), -1, dtype=np.int64)
+        if n_v == 0 or len(inj) == 0:
+            return cand
+        # on equal days an assessment sorts before (backward) or after (forward) the injection
+        order = np.lexsort((is_inj if backward else ~is_inj, days, pk))
+        at = np.arange(len(order))
+        if backward:
+            seen = np.maximum.accumulate(np.where(order < n_v, at, -1))
+        else:
+            seen = np.minimum.accumulate(np.where(order < n_v, at, len(order))[::-1])[::-1]
+        sel = order >= n_v
+        rows = order[sel] - n_v
+        found = seen[sel]
+        ok = (found >= 0) & (found < len(order))
+        vi = np.where(ok, order[np.clip(found, 0, len(order) - 1)], 0)
+        ok &= (pk[vi] == pk[n_v + rows]) & (np.abs(iday[rows] - vday[vi]) <= window)
+        cand[rows[ok]] = vi[ok]
+        return cand
+
+    b_idx, f_idx = nearest(True), nearest(False)
+    score_v = v["score"].to_numpy(dtype=float)
+    pos_v = v["pos"].to_numpy(dtype=float)
+
+    def pick(idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        if n_v == 0:
+            return np.full(len(idx), np.nan)
+        return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+
+    back = {
+        "score_day": pick(b_idx, vday),
+        "score": pick(b_idx, score_v),
+        "pos": pick(b_idx, pos_v),
+    }
+    fwd = {"score_day": pick(f_idx, vday), "score": pick(f_idx, score_v), "pos": pick(f_idx, pos_v)}
+    b_dist = iday - back["score_day"]
+    f_dist = fwd["score_day"] - iday
     use_fwd = np.isnan(b_dist) | (f_dist < b_dist)  # NaN comparisons are False: ties -> back
     use_fwd &= ~np.isnan(f_dist)
-    out = inj.drop(columns="_order").copy()
+    out = inj.copy()
     for col in ("score_day", "score", "pos"):
-        out[col] = np.where(
-            use_fwd, fwd[col].to_numpy(dtype=float), back[col].to_numpy(dtype=float)
-        )
+        out[col] = np.where(use_fwd, fwd[col], back[col])
     out["pos"] = np.nan_to_num(out["pos"].to_numpy(), nan=-1).astype(np.int64)
     return out
 
@@ -197,6 +232,22 @@ def compute_periods(
     outcome = s.outcome
     md = float(s.month_days)
     span = float(s.min_span_days)
+    # work on integer patient codes (sorted like the ids), not on text: grouping, merging and
+    # sorting are then several times faster; the ids are put back at the end
+    if outcome not in visits.columns:
+        _assessments(visits, outcome)  # raises the SettingsError that lists the columns
+    ids = pd.concat([visits["patient_id"], injections["patient_id"]], ignore_index=True)
+    codes, uniques = pd.factorize(ids, sort=True)
+    visits = pd.DataFrame(
+        {
+            "patient_id": codes[: len(visits)],
+            "day": visits["day"].reset_index(drop=True),
+            outcome: visits[outcome].reset_index(drop=True),
+        }
+    )
+    injections = pd.DataFrame(
+        {"patient_id": codes[len(visits) :], "day": injections["day"].reset_index(drop=True)}
+    )
     v = _assessments(visits, outcome)
     at = _scores_at(v, injections, s.window_days)
     if not len(at):
@@ -260,7 +311,13 @@ def compute_periods(
             )
         onset = pd.Series(np.nan, index=ref.index)
         if patients is not None and "onset_day" in patients:
-            onset_map = patients.drop_duplicates("patient_id").set_index("patient_id")["onset_day"]
+            known = pd.Index(uniques).get_indexer(patients["patient_id"])
+            onset_map = (
+                pd.DataFrame({"patient_id": known, "onset_day": patients["onset_day"].to_numpy()})
+                .loc[known >= 0]
+                .drop_duplicates("patient_id")
+                .set_index("patient_id")["onset_day"]
+            )
             onset = ref["patient_id"].map(onset_map).astype(float)
         ref["start_day_abs"] = onset.to_numpy()
         ref["start_score"] = float(top)
@@ -347,4 +404,5 @@ def compute_periods(
     rate[np.abs(rate) < ZERO_RATE] = 0.0
     out["rate"] = rate
     out = out.sort_values(["patient_id", "period_index"], kind="stable").reset_index(drop=True)
+    out["patient_id"] = uniques.take(out["patient_id"].to_numpy())
     return out[list(RATE_COLUMNS)]

@@ -46,12 +46,18 @@ def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
     """
     out = rates.copy()
     is_ref = out["period"].to_numpy() == "reference"
-    ref = out.loc[is_ref, ["patient_id", "rate", "rate_reason"]].drop_duplicates("patient_id")
-    ref_rate = out["patient_id"].map(ref.set_index("patient_id")["rate"]).to_numpy(dtype=float)
-    ref_reason = out["patient_id"].map(ref.set_index("patient_id")["rate_reason"]).fillna("")
-    ref_reason = ref_reason.to_numpy(dtype=object)
     rate = out["rate"].to_numpy(dtype=float)
     own = out["rate_reason"].fillna("").to_numpy(dtype=object)
+    # each row's reference row (the patient's first): integer codes, not a map over text
+    codes = pd.factorize(out["patient_id"])[0]
+    ref_rows = np.flatnonzero(is_ref & (codes >= 0))
+    first_ref = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.int64)
+    uniq, first = np.unique(codes[ref_rows], return_index=True)
+    first_ref[uniq] = ref_rows[first]
+    at = np.where(codes >= 0, first_ref[np.maximum(codes, 0)] if len(first_ref) else -1, -1)
+    has = at >= 0
+    ref_rate = np.where(has, rate[np.maximum(at, 0)] if len(rate) else np.nan, np.nan)
+    ref_reason = np.where(has, own[np.maximum(at, 0)] if len(own) else "", "").astype(object)
 
     reason = own.copy()
     no_ref = ~is_ref & (reason == "") & np.isnan(ref_rate)
