@@ -1341,7 +1341,7 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     """Every figure the result has data for, by file-friendly name.
 
     Names: ``trajectories``, ``cohort_mean``, ``rate_comparison``,
-    ``improvement_<period>`` (each inter-injection period and ``whole`` with evaluable
+    ``improvement_<period>`` (every period but the reference that has evaluable
     patients), ``responders_by_period``, ``interval_vs_improvement``, ``safety_by_term``,
     ``safety_by_injection``, ``null_comparison``, then ``trajectories_<outcome>`` for FVC
     and the ALSFRS-R domains present in the visits. Figures without data are skipped.
@@ -1370,7 +1370,7 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
         figures["rate_comparison"] = rate_comparison(result)
         ok = periods[periods["evaluable"].fillna(False).astype(bool)]
         for period in _period_order(ok["period"]):
-            if period != "reference" and period != "after-last":
+            if period != "reference":
                 figures[f"improvement_{period}"] = improvement_waterfall(result, period)
     summary = getattr(result, "summary", None)
     if summary is not None and (summary["n_evaluable"].fillna(0) > 0).any():

@@ -6,8 +6,12 @@ executed .ipynb files are recorded with ``record_property`` (JUnit XML) and prin
 
 from __future__ import annotations
 
+import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import altair as alt
@@ -187,3 +191,116 @@ def test_demo_all_figures_interactive_under_3_mb(tmp_path, record_property):
     )
     assert spec_bytes < 3 * MB
     assert without_state < 3 * MB
+
+
+# --------------------------------------------------------------------------- real browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [  # RECIPES.md §3
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.browser
+def test_load_ext_charts_render_offline_in_jupyterlab(tmp_path):
+    """``%load_ext msc_notebooks`` then charts of the demo draw in JupyterLab (headless
+    Chromium) with no request leaving 127.0.0.1 (no CDN)."""
+    _require_demo()
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no chromium installed: apt-get install chromium")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    cells = [
+        "%load_ext msc_notebooks",
+        "import msc_notebooks as msc\nfrom msc_notebooks import charts\n"
+        "result = msc.analyze(msc.load_demo())\ncharts.trajectories(result)",
+        "charts.cohort_mean(result)",
+        "charts.trajectories(result, x='date')",
+        "print('DONE')",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "check.ipynb")
+    port, token = _free_port(), "charts-e2e"
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            "--LabApp.expose_app_in_browser=True",
+            f"--ServerApp.root_dir={tmp_path}",
+            "--ServerApp.port_retries=0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    external: list[str] = []
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError((tmp_path / "server.log").read_text()) from None
+                time.sleep(0.25)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 2400})
+            page.on(
+                "request",
+                lambda r: (
+                    external.append(r.url)
+                    if not r.url.startswith((url, "data:", "blob:", "about:"))
+                    else None
+                ),
+            )
+            page.goto(f"{url}/lab/tree/check.ipynb?token={token}&reset")
+            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
+            page.wait_for_function(
+                """() => { const w = window.jupyterapp.shell.currentWidget;
+                   return w && w.sessionContext?.session?.kernel?.status === 'idle'; }""",
+                timeout=90_000,
+            )
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_selector('.jp-OutputArea-output:has-text("DONE")', timeout=240_000)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.vega-embed .marks').length >= 3",
+                timeout=90_000,
+            )
+            text = page.inner_text(".jp-Notebook")
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    assert "aligned on the first injection" in text
+    assert "per patient over calendar time" in text
+    assert external == []
