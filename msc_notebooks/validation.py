@@ -244,20 +244,27 @@ def parse_dates(
     text = _clean_text(values)
     missing = text.isna().to_numpy()
     parsed = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    recognised = np.zeros(n, bool)
 
     iso = text.str.extract(_ISO.pattern)
     is_iso = iso[0].notna().to_numpy()
     if is_iso.any():
         parsed[is_iso] = _from_parts(iso[0][is_iso], iso[1][is_iso], iso[2][is_iso])
-        recognised |= is_iso
 
     rest = ~is_iso & ~missing
     if date_format is not None and rest.any():
-        got = pd.to_datetime(text[rest].astype(object), format=date_format, errors="coerce")
-        got = pd.Series(got).dt.normalize().to_numpy(dtype="datetime64[ns]")
+        _check_format(date_format, source, column)
+        try:
+            got = pd.Series(
+                pd.to_datetime(text[rest].astype(object), format=date_format, errors="coerce")
+            )
+        except ValueError:  # e.g. mixed UTC offsets: read each date as written
+            got = pd.Series(
+                [_strptime_date(v, date_format) for v in text[rest]], dtype="datetime64[ns]"
+            )
+        if getattr(got.dt, "tz", None) is not None:
+            got = got.dt.tz_localize(None)  # keep the written calendar date (no shift)
+        got = got.dt.normalize().to_numpy(dtype="datetime64[ns]")
         parsed[rest] = got
-        recognised |= rest
     elif rest.any():
         dmy = text.str.extract(_DMY)
         slashed = dmy[0].notna().to_numpy() & rest
@@ -301,7 +308,6 @@ def parse_dates(
                     fix=fix,
                 )
             parsed[slashed] = _from_parts(pd.Series(year), pd.Series(b), pd.Series(a))
-            recognised |= slashed
 
     bad = ~missing & np.isnat(parsed)
     if (~missing).any() and bad[~missing].all():
@@ -319,6 +325,30 @@ def parse_dates(
             ),
         )
     return _epoch_days(parsed), parsed, missing, bad
+
+
+def _check_format(date_format: str, source: str, column: str) -> None:
+    import datetime as dt
+
+    probe = dt.datetime(2020, 1, 31, 0, 0, tzinfo=dt.UTC)
+    try:
+        dt.datetime.strptime(probe.strftime(date_format), date_format)
+    except ValueError as err:
+        raise InputError(
+            f"date_format {date_format!r} is not a usable strftime format ({err})",
+            source=source,
+            column=column,
+            fix="use codes such as date_format='%d/%m/%Y' or '%Y-%m-%d'",
+        ) from err
+
+
+def _strptime_date(value: str, date_format: str) -> np.datetime64:
+    import datetime as dt
+
+    try:
+        return np.datetime64(dt.datetime.strptime(value, date_format).date(), "ns")
+    except (ValueError, TypeError):
+        return np.datetime64("NaT", "ns")
 
 
 def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> np.ndarray:

@@ -215,3 +215,36 @@ def test_calendar_dates_round_trip_through_csv(tmp_path_factory, rows):
     check_ledger(study)
     want = {(p, (np.datetime64(d) - np.datetime64("1970-01-01")).astype(int)) for p, d, _ in rows}
     assert set(zip(study.visits.patient_id, study.visits.day.astype(int), strict=True)) == want
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["delete", "insert", "replace"]),
+            st.integers(0, 10_000),
+            st.binary(min_size=1, max_size=3),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_byte_mutations_of_a_good_file_give_a_study_or_an_input_error(tmp_path_factory, edits):
+    # fuzz the bytes of a valid file: never a traceback other than InputError (issue #9)
+    data = bytearray((CORPUS / "ok_minimal.csv").read_bytes())
+    for kind, at, chunk in edits:
+        at = at % (len(data) + 1)
+        if kind == "delete":
+            del data[at : at + len(chunk)]
+        elif kind == "insert":
+            data[at:at] = chunk
+        else:
+            data[at : at + len(chunk)] = chunk
+    path = tmp_path_factory.mktemp("fuzz") / "visits.csv"
+    path.write_bytes(bytes(data))
+    try:
+        study = read_study(path)
+    except InputError as err:
+        assert "visits.csv" in str(err)
+        return
+    check_ledger(study)

@@ -518,3 +518,18 @@ def test_a_million_visits_validate_quickly():
     assert study.ledger.rows_used.tolist() == [n * k]
     # about 1 s on a free core; the bound only catches a per-row Python loop (minutes)
     assert elapsed < 20, elapsed
+
+
+def test_explicit_format_with_offsets_keeps_the_written_date(tmp_path):
+    # 23:30 at +05:00 is 18:30 UTC the same day; 01:00 at -08:00 is 09:00 UTC: no shift either way
+    text = (
+        "patient_id;date;alsfrs_r_total\n1;05/01/2020 23:30 +0500;40\n1;06/01/2020 01:00 -0800;40\n"
+    )
+    study = read_study(csv(tmp_path, "v.csv", text), date_format="%d/%m/%Y %H:%M %z")
+    assert study.visits.day.tolist() == [JAN1_2020 + 4, JAN1_2020 + 5]
+
+
+def test_unusable_date_format(tmp_path):
+    text = "patient_id,date,alsfrs_r_total\n1,05/01/2020,40\n"
+    with pytest.raises(InputError, match="not a usable strftime format"):
+        read_study(csv(tmp_path, "v.csv", text), date_format="%d/%Q/%Y")
