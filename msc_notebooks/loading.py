@@ -182,6 +182,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
             source=name,
             fix="check the separators and quotes on that line, or export the table again",
         ) from err
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=sep))]
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise InputError(
+            f"the header names column(s) {twice} more than once",
+            source=name,
+            column=twice[0],
+            rows=[1 + skipped],
+            fix="give every column its own name (or delete the copy)",
+        )
     return _numbered(df, first=2 + skipped)
 
 

@@ -87,6 +87,7 @@ TEXT = {
     "proact_original_scale_rows.csv": "subject_id,ALSFRS_Delta,ALSFRS_R_Total,ALSFRS_Total\n"
     "11,0,40,\n11,30,,33\n11,60,38,\n",
     "two_digit_years.csv": f"{V}\n1,25/03/20,42\n1,26/04/20,41\n",
+    "duplicate_header.csv": "patient_id,day,q1,q1,alsfrs_r_total\n1,0,4,4,40\n",
     "two_id_columns.csv": "patient_id,subject_id,day,alsfrs_r_total\n1,1,0,42\n",
 }
 
