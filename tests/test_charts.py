@@ -593,3 +593,17 @@ def test_demo_result_all_figures_render(tmp_path):
         assert row["label"] == f"{int(n)}/{int(N)}"
     paths = charts.save_figures(result, tmp_path, formats=("svg",))
     assert all(p.read_text().startswith("<svg") for p in paths)
+
+
+def test_public_surface_is_all():
+    import inspect
+
+    public = {
+        name
+        for name, obj in vars(charts).items()
+        if not name.startswith("_")
+        and inspect.isfunction(obj)
+        and obj.__module__ == "msc_notebooks.charts"
+    }
+    assert public <= set(charts.__all__)
+    assert all(hasattr(charts, name) for name in charts.__all__)
