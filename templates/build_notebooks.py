@@ -481,11 +481,10 @@ else:
         code(
             """
 try:
-    simulated = msc.simulate_null(result, n_simulations=n_simulations, seed=0)
+    null = msc.simulate_null(result, n_simulations=n_simulations, seed=0)
 except (ImportError, AttributeError, NotImplementedError) as err:
-    simulated = None
+    null = None
     print(f"The no-effect simulation is not available in this version of msc-notebooks ({err}).")
-null = getattr(simulated, "null", simulated)
 null
 """
         ),
