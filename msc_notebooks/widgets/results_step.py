@@ -80,6 +80,16 @@ class ResultsStep(Step):
         self.clinical_table = w.HTML("")
         self.intervals_table = w.HTML("")
         self.null_table = w.HTML("")
+        self.null_table.add_class("msc-null-table")
+        self.null_n = w.BoundedIntText(
+            value=2000, min=100, max=100_000, step=100, description="simulations"
+        )
+        self.null_button = w.Button(
+            description="Simulate no-effect cohorts",
+            tooltip="How many responders would a cohort with no treatment effect show? (SPEC §13)",
+        )
+        self.null_button.add_class("msc-null-simulate")
+        self.null_button.on_click(self.guarded(lambda _: self._simulate()))
         self.show_figures = w.Checkbox(value=figures, description="show figures")
         self.figures = w.Output()
         self.figures.add_class("msc-figures")
@@ -103,6 +113,14 @@ class ResultsStep(Step):
             w.HTML("<b>Interval length and improvement</b>"),
             self.intervals_table,
             w.HTML("<b>Responders expected with no treatment effect</b>"),
+            w.HTML(
+                note(
+                    "Two-point rates are noisy: some untreated patients also decline more "
+                    "than 25% slower between two injections. Simulated cohorts with no "
+                    "effect, at the patients' own visit and injection times, show how many."
+                )
+            ),
+            w.HBox([self.null_n, self.null_button]),
             self.null_table,
             self.show_figures,
             self.figures,
@@ -144,9 +162,20 @@ class ResultsStep(Step):
         self.intervals_table.value = table_html(getattr(result, "intervals", None))
         null = getattr(result, "null", None)
         self.null_table.value = (
-            table_html(null) if null is not None else note("Not computed for this result.")
+            table_html(null, digits=3)
+            if null is not None
+            else note("Not simulated yet: press 'Simulate no-effect cohorts'.")
         )
         self._figures()
+
+    def _simulate(self) -> None:
+        """Attach a no-effect simulation of ``null_n`` cohorts to the result (SPEC §13)."""
+        if self.state.result is None:
+            self.show("Load data first (step 1).", "error")
+            return
+        self.state.null_simulations = int(self.null_n.value)
+        if self.state.analysis_error:
+            self.show(f"Simulation failed: {self.state.analysis_error}", "error")
 
     def _periods(self) -> None:
         result = self.state.result

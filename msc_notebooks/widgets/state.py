@@ -74,6 +74,8 @@ class WizardState(traitlets.HasTraits):
         Patient id to the list of injection days set in the injections step.
     auto_analyze : bool
         Re-run the analysis whenever the study or the settings change (default True).
+    null_simulations : int
+        Simulated no-effect cohorts attached to every result (SPEC §13); 0 = none.
 
     Examples
     --------
@@ -92,12 +94,13 @@ class WizardState(traitlets.HasTraits):
     source = traitlets.Dict()
     injection_edits = traitlets.Dict()
     auto_analyze = traitlets.Bool(True)
+    null_simulations = traitlets.Int(0)
 
     @traitlets.default("settings")
     def _default_settings(self) -> Settings:
         return Settings()
 
-    @traitlets.observe("study", "settings")
+    @traitlets.observe("study", "settings", "null_simulations")
     def _on_inputs(self, change: dict[str, Any]) -> None:
         if self.auto_analyze:
             self.refresh()
@@ -116,23 +119,42 @@ class WizardState(traitlets.HasTraits):
             from ..analysis import analyze, reclassify
 
             old = self.result
+            run = self.last_run
             if (
                 old is not None
                 and getattr(old, "study", None) is self.study
                 and _changed_fields(old.settings, self.settings) <= RECLASSIFY_FIELDS
             ):
                 if old.settings == self.settings:
-                    return
-                result = reclassify(old, self.settings)
-                run = "reclassify"
+                    result = old
+                else:
+                    result = reclassify(old, self.settings)
+                    run = "reclassify"
             else:
                 result = analyze(self.study, self.settings)
                 run = "analyze"
+            result = self._with_null(result)
         except Exception as exc:  # shown by the steps; never a silent no-op
             self.analysis_error = describe_error(exc)
             self.result = None
             self.last_run = ""
             return
+        if result is old:
+            return
         self.analysis_error = ""
         self.last_run = run
         self.result = result
+
+    def _with_null(self, result: Any) -> Any:
+        """Attach (or drop) the no-effect simulation so it matches :attr:`null_simulations`."""
+        import dataclasses
+
+        n = int(self.null_simulations)
+        null = result.null
+        if n <= 0:
+            return result if null is None else dataclasses.replace(result, null=None)
+        if null is not None and len(null) and int(null["n_simulations"].iloc[0]) == n:
+            return result
+        from ..null_model import attach_null
+
+        return attach_null(result, n)
