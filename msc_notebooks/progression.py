@@ -34,6 +34,25 @@ RATE_COLUMNS = (
 )
 
 
+def _sort(df: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """``df.sort_values([first, second], kind="stable")``; faster for integer ``first``."""
+    x = df[first].to_numpy()
+    if x.dtype.kind not in "iu":
+        return df.sort_values([first, second], kind="stable")
+    y = df[second].to_numpy(dtype=float)
+    dx = np.diff(x)
+    y0, y1 = y[:-1], y[1:]
+    unsorted = (dx < 0) | ((dx == 0) & ((y1 < y0) | (np.isnan(y0) & ~np.isnan(y1))))
+    if not unsorted.any():  # already in order (the usual case): nothing to move
+        return df
+    if np.isfinite(y).all() and (y == np.round(y)).all() and len(y):
+        lo, width = y.min(), y.max() - y.min() + 1
+        if (int(x.max()) + 1) * width < 2**62 and x.min() >= 0:
+            key = x.astype(np.int64) * np.int64(width) + (y - lo).astype(np.int64)
+            return df.take(np.argsort(key, kind="stable"))
+    return df.take(np.lexsort((y, x)))  # stable, NaN last
+
+
 def _assessments(visits: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """Sorted assessments of one outcome (rows where it is missing are not assessments)."""
     if outcome not in visits.columns:
@@ -42,7 +61,7 @@ def _assessments(visits: pd.DataFrame, outcome: str) -> pd.DataFrame:
             f"numeric columns available: {', '.join(visits.select_dtypes('number').columns)}"
         )
     v = visits.loc[visits[outcome].notna(), ["patient_id", "day", outcome]]
-    v = v.rename(columns={outcome: "score"}).sort_values(["patient_id", "day"], kind="stable")
+    v = _sort(v.rename(columns={outcome: "score"}), "patient_id", "day")
     v = v.reset_index(drop=True)
     v["pos"] = np.arange(len(v))
     return v
@@ -91,7 +110,7 @@ def scores_at_injections(
 
 def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) -> pd.DataFrame:
     inj = injections[["patient_id", "day"]].rename(columns={"day": "injection_day"})
-    inj = inj.sort_values(["patient_id", "injection_day"], kind="stable").reset_index(drop=True)
+    inj = _sort(inj, "patient_id", "injection_day").reset_index(drop=True)
     inj["injection_number"] = inj.groupby("patient_id", sort=False).cumcount() + 1
     # nearest assessment before (or on) and after (or on) each injection of the same patient:
     # one stable sort of assessments and injections together (what merge_asof does, by
@@ -125,7 +144,31 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
         cand[rows[ok]] = vi[ok]
         return cand
 
-    b_idx, f_idx = nearest(True), nearest(False)
+    def nearest_fast() -> tuple[np.ndarray, np.ndarray] | None:
+        """Both neighbours by binary search on one integer key (whole days, v sorted)."""
+        if n_v == 0 or len(inj) == 0 or not np.isfinite(days).all():
+            return None
+        if not (days == np.round(days)).all() or (np.diff(pk[:n_v]) < 0).any():
+            return None
+        lo, span_days = days.min(), days.max() - days.min() + 1
+        if (pk.max() + 1) * span_days >= 2**62:
+            return None
+        key = pk.astype(np.int64) * np.int64(span_days) + (days - lo).astype(np.int64)
+        vkey, ikey = key[:n_v], key[n_v:]
+        found = (
+            np.searchsorted(vkey, ikey, side="right") - 1,  # last on or before
+            np.searchsorted(vkey, ikey, side="left"),  # first on or after
+        )
+        out = []
+        for vi in found:
+            ok = (vi >= 0) & (vi < n_v)
+            vi = np.where(ok, vi, 0)
+            ok &= (pk[vi] == pk[n_v:]) & (np.abs(iday - vday[vi]) <= window)
+            out.append(np.where(ok, vi, -1).astype(np.int64))
+        return out[0], out[1]
+
+    fast = nearest_fast()
+    b_idx, f_idx = fast if fast is not None else (nearest(True), nearest(False))
     score_v = v["score"].to_numpy(dtype=float)
     pos_v = v["pos"].to_numpy(dtype=float)
 
@@ -403,6 +446,6 @@ def compute_periods(
     rate = out["rate"].to_numpy(dtype=float, copy=True)
     rate[np.abs(rate) < ZERO_RATE] = 0.0
     out["rate"] = rate
-    out = out.sort_values(["patient_id", "period_index"], kind="stable").reset_index(drop=True)
+    out = _sort(out, "patient_id", "period_index").reset_index(drop=True)
     out["patient_id"] = uniques.take(out["patient_id"].to_numpy())
     return out[list(RATE_COLUMNS)]
