@@ -18,7 +18,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
 
-__all__ = ["neutralise", "write_csv", "write_results", "RESULT_FILES"]
+__all__ = ["neutralise", "restore", "write_csv", "write_results", "read_results", "RESULT_FILES"]
 
 #: The files :func:`write_results` always writes.
 RESULT_FILES = ("periods.csv", "summary.csv", "exclusions.csv", "ledger.csv", "settings.json")
@@ -47,6 +47,31 @@ def neutralise(table: pd.DataFrame) -> pd.DataFrame:
             if risky.any():
                 s = s.astype(object).copy()
                 s[risky] = "'" + text[risky].astype(str)
+                out[col] = s
+    return out
+
+
+def restore(table: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise`: drop the apostrophe put before a formula-like text.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"term": ["=1+1", "it's", "-2"]})
+    >>> restore(neutralise(t)).term.tolist()
+    ['=1+1', "it's", '-2']
+    """
+    out = table.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            text = s.astype("string")
+            guarded = text.str.startswith("'").fillna(False) & text.str[1:2].isin(
+                list(_FORMULA_START)
+            ).fillna(False)
+            mask = guarded.to_numpy(dtype=bool)
+            if mask.any():
+                s = s.astype(object).copy()
+                s[mask] = text[mask].str[1:].astype(str)
                 out[col] = s
     return out
 
@@ -167,3 +192,62 @@ def write_results(
 
         written.append(write_report(result, out / "report.html"))
     return written
+
+
+def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Read back the CSV tables written by :func:`write_results` (formula guards removed).
+
+    Text columns that hold ids (``patient_id``, ``period``, ``term``, ...) stay text, so
+    ``007`` comes back as ``007``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        A folder written by :func:`write_results`.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        File name (without ``.csv``) to table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from msc_notebooks import analyze, load_demo
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_results(analyze(load_demo()), folder)
+    >>> read_results(folder)["periods"].patient_id.iloc[0]
+    '001'
+    """
+    text_columns = {
+        "patient_id",
+        "period",
+        "reason",
+        "term",
+        "severity",
+        "table",
+        "source",
+        "column",
+        "value",
+        "scope",
+        "interval",
+        "outcome",
+        "route",
+        "attribution",
+        "measure",
+        "interval_method",
+        "row",
+    }
+    tables = {}
+    for path in sorted(Path(out_dir).glob("*.csv")):
+        head = pd.read_csv(path, nrows=0).columns
+        text = [c for c in head if c in text_columns]
+        # text stays text ('' stays ''); in other columns an empty cell is missing
+        table = pd.read_csv(
+            path,
+            dtype={c: str for c in text},
+            keep_default_na=False,
+            na_values={c: ["", "NaN", "nan", "<NA>"] for c in head if c not in text},
+        )
+        tables[path.stem] = restore(table)
+    return tables
