@@ -498,6 +498,15 @@ def export_html(notebook: str | os.PathLike[str], html: str | os.PathLike[str]) 
 
     nb = nbformat.read(Path(notebook), as_version=4)
     nb.metadata.pop("widgets", None)
+    # a widget view cannot render in a static page, and its text fallback is a Python repr:
+    # leave such outputs out of the report
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})
+            ]
     exporter = HTMLExporter(
         extra_loaders=[jinja2.DictLoader({"msc_report.html.j2": _EXTERNAL_HEAD_BLOCKS})],
         template_file="msc_report.html.j2",
