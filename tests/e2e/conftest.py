@@ -189,16 +189,18 @@ def start_server(
         start_new_session=True,
     )
     server = Server(name, url, token, root, proc, log_path, log_file)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            server.stop()
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.log()[-4000:]}")
-        if ready():
-            return server
-        time.sleep(0.25)
-    server.stop()
-    raise RuntimeError(f"{name} was not ready after {timeout:.0f} s:\n{server.log()[-4000:]}")
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.log()[-4000:]}")
+            if ready():
+                return server
+            time.sleep(0.25)
+        raise RuntimeError(f"{name} was not ready after {timeout:.0f} s:\n{server.log()[-4000:]}")
+    except BaseException:
+        server.stop()
+        raise
 
 
 def _http_ok(url: str) -> bool:
@@ -209,7 +211,7 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -490,11 +492,21 @@ class BrowserPage:
         assert self.error_outputs() == [], self.error_outputs()
 
     def wait_figures(self, minimum: int = 1, timeout: float = 120_000) -> int:
-        """Wait until at least ``minimum`` Vega figures (svg or canvas) are drawn."""
+        """Wait until at least ``minimum`` Vega figures (svg or canvas) are drawn.
+
+        Stops early, and fails with the error text, when an error output shows up first.
+        """
         self.page.wait_for_function(
-            """(n) => document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= n""",
+            """(n) => document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= n
+                 || Array.from(document.querySelectorAll(
+                      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+                      .some(e => /Error|Traceback/.test(e.innerText))""",
             arg=minimum,
             timeout=timeout,
+        )
+        errors = self.error_outputs()
+        assert not errors, "error output instead of figures:\n" + "\n".join(
+            e[-3000:] for e in errors
         )
         return self.count(".vega-embed svg, .vega-embed canvas")
 

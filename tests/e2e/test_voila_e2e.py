@@ -1,0 +1,81 @@
+"""The guided notebook served as an app (``msc-notebooks app`` -> Voila) in headless Chromium.
+
+A study folder is created with :func:`msc_notebooks.projects.new_project` (what ``msc-notebooks
+new`` does); its ``guided.ipynb`` is served with the command of
+:func:`msc_notebooks.projects.app_command` plus a free port. The page must show the Wizard
+and the figures with no error, the threshold slider must change the responder counts and
+the timeline must change the interval table, as in JupyterLab.
+
+Outside requests: Voila 0.5's ``lab`` template always links Font Awesome CSS from
+cdn.jsdelivr.net (``voila/templates/lab/index.html.j2``; RECIPES.md section 8). Offline it
+only costs icons. Those two stylesheet requests, and only those, are aborted in the browser
+(they never leave the machine) and excused; any other request that leaves 127.0.0.1 fails
+the test.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from conftest import free_port, isolated_env, port_open, start_server
+from msc_notebooks.projects import app_command, new_project
+
+pytestmark = pytest.mark.browser
+
+FONT_AWESOME = re.compile(
+    r"^https://cdn\.jsdelivr\.net/npm/@fortawesome/fontawesome-free@[^/]+/css/"
+)
+
+
+@pytest.fixture
+def voila_app(tmp_path):
+    """Voila serving a new study's guided.ipynb on 127.0.0.1 (free port)."""
+    study = new_project(tmp_path / "study")
+    port = free_port()
+    base = app_command(study / "guided.ipynb")
+    assert "--Voila.ip=127.0.0.1" in base  # the app listens on this machine only
+    cmd = [
+        *base,
+        "--no-browser",
+        f"--port={port}",
+        "--VoilaConfiguration.show_tracebacks=True",
+    ]
+    server = start_server(
+        "voila",
+        cmd,
+        url=f"http://127.0.0.1:{port}",
+        token="",
+        root=study,
+        env=isolated_env(tmp_path / "home"),
+        ready=lambda: port_open(port),
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_guided_notebook_as_voila_app(voila_app, browser_page):
+    started = time.monotonic()
+    bp = browser_page
+    bp.abort_outside(FONT_AWESOME, "Voila's lab template links Font Awesome from a CDN")
+    bp.page.goto(voila_app.url + "/", wait_until="commit", timeout=180_000)
+    bp.page.locator(".msc-wizard").first.wait_for(state="visible", timeout=240_000)
+    figures = bp.wait_figures(1, timeout=240_000)
+    body = bp.page.locator("body").inner_text()
+    assert "There was an error when executing cell" not in body
+    assert "Traceback" not in body
+    assert bp.error_outputs() == [], bp.error_outputs()
+    bp.screenshot("app")
+    bp.check_threshold_changes_responders()
+    bp.check_timeline_moves_interval()
+    assert bp.error_outputs() == []
+    bp.requests.assert_local()
+    assert all(FONT_AWESOME.match(u) for u in bp.requests.aborted), bp.requests.aborted
+    print(
+        f"guided notebook in Voila: {time.monotonic() - started:.1f} s, {figures} figures, "
+        f"aborted {len(bp.requests.aborted)} Font Awesome requests"
+    )
