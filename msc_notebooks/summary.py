@@ -259,11 +259,23 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
     [[1, 2.0, True], [2, -1.0, False]]
     """
     s = settings or Settings()
-    score_t1 = rates.loc[rates["period"] == "reference"].set_index("patient_id")["end_score"]
-    cyc = rates[~rates["period"].isin(["reference", "whole"])].copy()
-    cyc = cyc.sort_values(["patient_id", "period_index"], kind="stable")
-    cyc["cycle"] = cyc.groupby("patient_id", sort=False).cumcount() + 1
-    base = cyc["patient_id"].map(score_t1).to_numpy(dtype=float)
+    # integer patient codes in id order: sorting, numbering and the T1 lookup without text
+    codes = pd.factorize(rates["patient_id"], sort=True)[0]
+    period = rates["period"]
+    is_ref = (period == "reference").to_numpy(dtype=bool)
+    end_score = rates["end_score"].to_numpy(dtype=float)
+    t1 = np.full(codes.max() + 1 if len(codes) else 0, np.nan)
+    known_ref = is_ref & (codes >= 0)
+    t1[codes[known_ref]] = end_score[known_ref]
+    rows = np.flatnonzero(~(is_ref | (period == "whole").to_numpy(dtype=bool)))
+    rows = rows[np.lexsort((rates["period_index"].to_numpy()[rows], codes[rows]))]  # stable
+    cyc = rates.iloc[rows]
+    c = codes[rows]
+    first = np.ones(len(c), dtype=bool)
+    first[1:] = c[1:] != c[:-1]
+    at = np.arange(len(c))
+    cyc = cyc.assign(cycle=at - np.maximum.accumulate(np.where(first, at, 0)) + 1)
+    base = np.where(c >= 0, t1[np.maximum(c, 0)], np.nan) if len(t1) else np.full(len(c), np.nan)
     ok = (cyc["rate_reason"].fillna("") == "").to_numpy() & ~np.isnan(base)
     change = np.where(ok, cyc["end_score"].to_numpy(dtype=float) - base, np.nan)
     reason = np.where(
@@ -346,7 +358,9 @@ def interval_correlation(periods: pd.DataFrame, intervals: pd.DataFrame) -> pd.D
     """
     from scipy import stats
 
-    ev = periods[periods["evaluable"].astype(bool)]
+    ev = periods.loc[
+        periods["evaluable"].astype(bool).to_numpy(), ["patient_id", "period", "improvement_pct"]
+    ]  # only the columns used: the merge then moves far less data
     joined = ev.merge(
         intervals[["patient_id", "interval", "months"]].rename(
             columns={"interval": "period", "months": "interval_months"}
