@@ -179,10 +179,12 @@ def test_binder_build_then_lab_in_browser(binder_env, browser_page):
 
     server = start_lab(repo, binder_env["base"] / "home", python=binder_env["python"])
     try:
-        notification = server.get_json(
-            "/lab/api/settings/@jupyterlab/apputils-extension:notification"
-        )["composite"]
-        assert notification["fetchNews"] == "false" and notification["checkForUpdates"] is False
+        # overrides.json becomes the schema defaults the settings API serves
+        schema = server.get_json("/lab/api/settings/@jupyterlab/apputils-extension:notification")[
+            "schema"
+        ]["properties"]
+        assert schema["fetchNews"]["default"] == "false", schema["fetchNews"]
+        assert schema["checkForUpdates"]["default"] is False, schema["checkForUpdates"]
 
         bp = browser_page
         bp.open_lab(server, BADGE_PATH)  # what the README's Binder link opens
