@@ -29,8 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import (
+from msc_e2e import (
     GUIDED_CARD,
     LAUNCHER_SECTION,
     REPO_ROOT,
@@ -38,8 +37,6 @@ from conftest import (
     installed_card_configs,
     start_lab,
 )
-
-pytestmark = [pytest.mark.binder, pytest.mark.browser]
 
 BADGE_PATH = "msc-demo-study/guided.ipynb"
 
@@ -168,6 +165,8 @@ def test_binder_requirements_pin_everything():
     assert "set -e" in post.read_text()
 
 
+@pytest.mark.binder
+@pytest.mark.browser
 def test_binder_build_then_lab_in_browser(binder_env, browser_page):
     started = time.monotonic()
     venv: Path = binder_env["venv"]

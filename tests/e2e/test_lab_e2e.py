@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from conftest import GUIDED_CARD, LAUNCHER_SECTION, TEACHING_CARD
+from msc_e2e import GUIDED_CARD, LAUNCHER_SECTION, TEACHING_CARD
 
 pytestmark = pytest.mark.browser
 

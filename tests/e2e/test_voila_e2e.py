@@ -19,8 +19,8 @@ import re
 import time
 
 import pytest
+from msc_e2e import free_port, isolated_env, port_open, start_server
 
-from conftest import free_port, isolated_env, port_open, start_server
 from msc_notebooks.projects import app_command, new_project
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,642 @@
+"""Helpers of the real-browser end-to-end tests (JupyterLab, Voila, Binder rebuild).
+
+The pytest fixtures are in ``conftest.py`` beside this file; the test modules import
+these helpers from here (``conftest`` is not a unique module name: the repository has
+one at its root too).
+
+Everything here is real: a JupyterLab or Voila server started as a subprocess on
+127.0.0.1 with a free port and a token, Debian's Chromium driven by Playwright (never
+``playwright install``: it downloads a browser build, which cannot work offline), and the
+kit's own Launcher cards and notebooks. See RECIPES.md section 3 for the flags.
+
+Every page records each request URL it makes (and every WebSocket it opens); at teardown
+the test fails if any of them went anywhere but 127.0.0.1 / localhost (``data:``,
+``blob:`` and ``about:`` URLs are fine). Screenshots are written to ``test-artifacts/``
+at the repository root (git-ignored).
+
+No browser on the machine: the browser tests are skipped with "no chromium installed:
+apt-get install chromium", unless ``CI=true`` or ``MSC_REQUIRE_BROWSER=1``, in which
+case they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+# RECIPES.md section 3: as root, headless, and with Chromium's own background traffic off
+# (it would otherwise try to reach Google's hosts at every start).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 1500}  # JupyterLab scrolls inside its own panel
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+LOCAL_SCHEMES = {"data", "blob", "about"}
+
+# JupyterLab settings for tests and Binder: no news toast, no update check (both fetch
+# from the internet and the toast covers screenshots).
+NO_NEWS_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    }
+}
+
+GUIDED_CARD = "MSC study: guided analysis"
+TEACHING_CARD = "MSC teaching: lesson"
+LAUNCHER_SECTION = "MSC notebooks"
+
+
+def browser_required() -> bool:
+    """True when a missing browser must fail the run instead of skipping it."""
+    return (
+        os.environ.get("CI", "").lower() == "true" or os.environ.get("MSC_REQUIRE_BROWSER") == "1"
+    )
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip the test, or fail it when CI=true or MSC_REQUIRE_BROWSER=1."""
+    if browser_required():
+        pytest.fail(f"{message} (required here because CI=true or MSC_REQUIRE_BROWSER=1)")
+    pytest.skip(message)
+
+
+def find_chromium() -> str | None:
+    """Path of Debian's Chromium (or $MSC_CHROMIUM), or None."""
+    for candidate in (
+        os.environ.get("MSC_CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+    ):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def artifact_path(name: str) -> Path:
+    """``test-artifacts/<name>.png``, creating the folder."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    return ARTIFACTS / f"{safe}.png"
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    """A Jupyter server (JupyterLab or Voila) running as a subprocess of the test."""
+
+    name: str
+    url: str
+    token: str
+    root: Path
+    proc: subprocess.Popen
+    log_path: Path
+    _log_file: object = field(repr=False, default=None)
+
+    def log(self) -> str:
+        """The server's stdout and stderr so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def get_json(self, path: str) -> object:
+        """GET ``path`` (relative to the server's base URL) with the token, as JSON."""
+        sep = "&" if "?" in path else "?"
+        with urllib.request.urlopen(f"{self.url}{path}{sep}token={self.token}", timeout=10) as r:
+            return json.loads(r.read().decode())
+
+    def stop(self) -> None:
+        """Terminate the server (and the kernels it started), wait, then kill."""
+        stop_process(self.proc)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """SIGTERM the process, wait up to ``grace`` seconds, then SIGKILL its whole group.
+
+    The process is started in its own session (``start_new_session=True``), so its
+    process group holds exactly it and the kernels it spawned.
+    """
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # leftover kernels of this server only
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
+def start_server(
+    name: str,
+    cmd: list[str],
+    *,
+    url: str,
+    token: str,
+    root: Path,
+    env: dict[str, str],
+    ready: Callable[[], bool],
+    timeout: float = 120.0,
+) -> Server:
+    """Start ``cmd`` in ``root`` and wait until ``ready()`` is true."""
+    log_path = root.parent / f"{root.name}-{name}.log"
+    log_file = open(log_path, "w")  # noqa: SIM115 - closed in Server.stop
+    proc = subprocess.Popen(
+        cmd,
+        cwd=root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = Server(name, url, token, root, proc, log_path, log_file)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.log()[-4000:]}")
+            if ready():
+                return server
+            time.sleep(0.25)
+        raise RuntimeError(f"{name} was not ready after {timeout:.0f} s:\n{server.log()[-4000:]}")
+    except BaseException:
+        server.stop()
+        raise
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def isolated_env(home: Path, python: str | None = None) -> dict[str, str]:
+    """Environment for a server that reads and writes none of the user's Jupyter files.
+
+    Config, data, runtime and IPython dirs go to ``home``; kernels, lab extensions and
+    the kit's shared data are still found in the Python prefix (``sys.prefix`` of
+    ``python``), which is where ``pip install`` put them.
+    """
+    env = os.environ.copy()
+    for key in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_APP_LAUNCHER_PATH", "PYTHONPATH"):
+        env.pop(key, None)
+    for key, sub in (
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+    ):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        env[key] = str(home / sub)
+    if python is not None:
+        bindir = str(Path(python).parent)
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+        env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def start_lab(
+    root: Path,
+    home: Path,
+    *,
+    python: str = sys.executable,
+    app_settings_dir: Path | None = None,
+) -> Server:
+    """Start JupyterLab from ``python`` on 127.0.0.1 (free port, token) serving ``root``.
+
+    ``app_settings_dir``: a folder holding ``overrides.json``; None keeps the install's
+    own ``{prefix}/share/jupyter/lab/settings`` (what the Binder test checks).
+    """
+    port = free_port()
+    token = f"e2e-{os.getpid()}-{port}"
+    url = f"http://127.0.0.1:{port}"
+    cmd = [
+        python,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={home / 'user-settings'}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+    ]
+    if app_settings_dir is not None:
+        cmd.append(f"--LabApp.app_settings_dir={app_settings_dir}")
+    return start_server(
+        "jupyterlab",
+        cmd,
+        url=url,
+        token=token,
+        root=root,
+        env=isolated_env(home, python if python != sys.executable else None),
+        ready=lambda: _http_ok(f"{url}/api/status?token={token}"),
+    )
+
+
+def write_overrides(folder: Path) -> Path:
+    """Write the no-news ``overrides.json`` into ``folder``; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "overrides.json").write_text(json.dumps(NO_NEWS_OVERRIDES, indent=2))
+    return folder
+
+
+def installed_card_configs(python: str = sys.executable) -> list[Path]:
+    """The ``jp_app_launcher*.yaml`` files found in ``python``'s Jupyter data path."""
+    code = (
+        "import glob, os, jupyter_core.paths as p;"
+        "print('\\n'.join(f for d in p.jupyter_path('jupyter_app_launcher')"
+        " for f in sorted(glob.glob(os.path.join(d, 'jp_app_launcher*.y*ml')))))"
+    )
+    env = os.environ.copy()
+    env.pop("JUPYTER_PATH", None)
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return [Path(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- browser
+
+
+class RequestLog:
+    """Every URL a browser context asked for, and the outside ones we aborted on purpose."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self.aborted: list[str] = []
+
+    @staticmethod
+    def is_local(url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in LOCAL_SCHEMES:
+            return True
+        return parts.scheme in {"http", "https", "ws", "wss"} and parts.hostname in LOCAL_HOSTS
+
+    def outside(self) -> list[str]:
+        """Requests that were not to 127.0.0.1/localhost and were not aborted by us."""
+        aborted = set(self.aborted)
+        return sorted({u for u in self.urls if not self.is_local(u) and u not in aborted})
+
+    def assert_local(self) -> None:
+        bad = self.outside()
+        assert not bad, f"requests left 127.0.0.1: {bad}"
+
+
+class BrowserPage:
+    """A Playwright page with request recording, screenshots and JupyterLab helpers."""
+
+    def __init__(self, page, requests: RequestLog, test_name: str) -> None:
+        self.page = page
+        self.requests = requests
+        self.test_name = test_name
+        self.shots: list[Path] = []
+        self.kernel_dialogs = 0
+
+    def screenshot(self, step: str, locator=None) -> Path:
+        """Save ``test-artifacts/<test>-<step>.png`` (of ``locator`` if given)."""
+        path = artifact_path(f"{self.test_name}-{step}")
+        if locator is not None:
+            locator.scroll_into_view_if_needed(timeout=10_000)
+            locator.screenshot(path=str(path), timeout=20_000)
+        else:
+            self.page.screenshot(path=str(path))
+        self.shots.append(path)
+        return path
+
+    def abort_outside(self, pattern: str | re.Pattern, why: str) -> None:
+        """Abort requests to a known outside URL (so they never leave the machine).
+
+        Only the aborted URLs are excused by :meth:`RequestLog.assert_local`; ``why``
+        documents the reason in the test.
+        """
+        assert why, "say why this outside request is expected"
+
+        def _abort(route) -> None:
+            self.requests.aborted.append(route.request.url)
+            route.abort()
+
+        self.page.route(pattern, _abort)
+
+    # ----------------------------------------------------------- JupyterLab helpers
+
+    def open_lab(self, server: Server, path: str = "") -> None:
+        """Open JupyterLab (``/lab`` or ``/lab/tree/<path>``) with a fresh workspace."""
+        target = f"{server.url}/lab" + (f"/tree/{path}" if path else "")
+        self.page.goto(f"{target}?token={server.token}&reset", timeout=120_000)
+        self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120_000)
+        self.page.wait_for_function("() => window.jupyterapp.started !== undefined", timeout=60_000)
+        self.page.evaluate(
+            "async () => { await window.jupyterapp.started; await window.jupyterapp.restored; }"
+        )
+
+    def execute_command(self, command: str, args: dict | None = None) -> object:
+        """Run a JupyterLab command and wait for its promise."""
+        return self.page.evaluate(
+            "async ([c, a]) => { const r = await window.jupyterapp.commands.execute(c, a || {});"
+            " return r && r.id ? r.id : null; }",
+            [command, args],
+        )
+
+    def open_launcher(self) -> None:
+        """Open a Launcher tab and wait for its cards."""
+        self.execute_command("launcher:create")
+        self.page.wait_for_selector(".jp-Launcher .jp-LauncherCard", timeout=60_000)
+
+    def launcher_card(self, title: str):
+        """The Launcher card whose label is exactly ``title``."""
+        return self.page.locator(
+            ".jp-Launcher:visible .jp-LauncherCard",
+            has=self.page.locator(
+                ".jp-LauncherCard-label", has_text=re.compile(f"^{re.escape(title)}$")
+            ),
+        )
+
+    def launcher_section_titles(self) -> list[str]:
+        return self.page.locator(".jp-Launcher:visible .jp-Launcher-sectionTitle").all_inner_texts()
+
+    def wait_notebook_ready(self, name_contains: str = "", timeout: float = 120_000) -> str:
+        """Wait until the current tab is a notebook whose kernel is idle; return its path.
+
+        A notebook without kernelspec metadata makes JupyterLab ask "Select Kernel"; the
+        dialog is accepted (default kernel) and noted in ``self.kernel_dialogs``.
+        """
+        dialog = self.page.locator(".jp-Dialog", has_text="Select Kernel")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if dialog.count():
+                self.kernel_dialogs += 1
+                dialog.locator("button.jp-mod-accept").click()
+                break
+            if self.page.evaluate(
+                """() => { const w = window.jupyterapp.shell.currentWidget;
+                     const s = w && w.sessionContext;
+                     return !!(s && s.session && s.session.kernel); }"""
+            ):
+                break
+            time.sleep(0.25)
+        self.page.wait_for_function(
+            """(part) => { const w = window.jupyterapp.shell.currentWidget;
+                 if (!w || !w.content || !w.context || !w.sessionContext) return false;
+                 if (part && !w.context.path.includes(part)) return false;
+                 const k = w.sessionContext.session && w.sessionContext.session.kernel;
+                 return !!k && k.status === 'idle'; }""",
+            arg=name_contains,
+            timeout=timeout,
+        )
+        return self.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+
+    def run_all_cells(self, timeout: float = 300_000) -> None:
+        """Run all cells of the current notebook and wait until every code cell ran."""
+        self.page.evaluate(
+            "() => { window.__mscRunAll = window.jupyterapp.commands"
+            ".execute('notebook:run-all-cells').then(() => 'done', e => 'failed: ' + e); }"
+        )
+        self.page.wait_for_function(
+            """() => { const w = window.jupyterapp.shell.currentWidget;
+                 const k = w.sessionContext.session && w.sessionContext.session.kernel;
+                 if (!k || k.status !== 'idle') return false;
+                 const cells = Array.from(w.content.model.cells);
+                 return cells.filter(c => c.type === 'code' && c.sharedModel.getSource().trim())
+                             .every(c => c.executionCount !== null && c.executionCount !== undefined); }""",
+            timeout=timeout,
+            polling=500,
+        )
+
+    def code_cells_without_count(self) -> int:
+        return self.page.evaluate(
+            """() => Array.from(window.jupyterapp.shell.currentWidget.content.model.cells)
+                 .filter(c => c.type === 'code' && c.sharedModel.getSource().trim()
+                              && (c.executionCount === null || c.executionCount === undefined)).length"""
+        )
+
+    def error_outputs(self) -> list[str]:
+        """Texts of error/stderr outputs that contain 'Error' or 'Traceback'."""
+        texts = self.page.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        ).all_inner_texts()
+        return [t for t in texts if "Error" in t or "Traceback" in t]
+
+    def kernel_error_outputs(self) -> list[str]:
+        """Error outputs in the notebook model (exceptions), whether on screen or not."""
+        return self.page.evaluate(
+            """() => { const out = [];
+                 for (const c of window.jupyterapp.shell.currentWidget.content.model.cells) {
+                   if (c.type !== 'code') continue;
+                   for (let i = 0; i < c.outputs.length; i++) {
+                     const o = c.outputs.get(i).toJSON();
+                     if (o.output_type === 'error') out.push(o.ename + ': ' + o.evalue);
+                   }
+                 }
+                 return out; }"""
+        )
+
+    def count(self, selector: str) -> int:
+        return self.page.locator(selector).count()
+
+    # ----------------------------------------------------------- the kit's notebooks
+
+    def assert_ran_clean(self) -> None:
+        """Every code cell ran, and no error or traceback is shown."""
+        assert self.code_cells_without_count() == 0, "some code cells did not run"
+        assert self.kernel_error_outputs() == [], self.kernel_error_outputs()
+        assert self.error_outputs() == [], self.error_outputs()
+
+    def wait_figures(self, minimum: int = 1, timeout: float = 120_000) -> int:
+        """Wait until at least ``minimum`` Vega figures (svg or canvas) are drawn.
+
+        Stops early, and fails with the error text, when an error output shows up first.
+        """
+        self.page.wait_for_function(
+            """(n) => document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= n
+                 || Array.from(document.querySelectorAll(
+                      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+                      .some(e => /Error|Traceback/.test(e.innerText))""",
+            arg=minimum,
+            timeout=timeout,
+        )
+        errors = self.error_outputs()
+        assert not errors, "error output instead of figures:\n" + "\n".join(
+            e[-3000:] for e in errors
+        )
+        return self.count(".vega-embed svg, .vega-embed canvas")
+
+    def wizard_step(self, title: str) -> None:
+        """Click the Wizard's step button whose label ends with ``title``."""
+        self.page.locator(".msc-wizard .msc-wizard-nav button", has_text=title).first.click()
+
+    def check_threshold_changes_responders(self, before_text: str | None = None) -> dict:
+        """Settings step: threshold slider to its maximum (End key); Results must follow.
+
+        SPEC section 6: a responder has improvement > threshold, so raising the threshold
+        from 25 % to 100 % can only remove responders: every period's count may not rise,
+        the evaluable counts stay the same, and in total there must be fewer.
+        """
+        page = self.page
+        self.wizard_step("Results")
+        count = page.locator(".msc-wizard .msc-responder-count")
+        count.wait_for(state="visible")
+        page.wait_for_function(
+            "() => { const e = document.querySelector('.msc-wizard .msc-responder-count');"
+            " return !!e && /\\d+\\/\\d+/.test(e.innerText); }"
+        )
+        before_text = count.inner_text()
+        count.scroll_into_view_if_needed()
+        self.screenshot("results-before")
+        self.wizard_step("Settings")
+        handle = page.locator(".msc-wizard .msc-threshold .noUi-handle")
+        handle.wait_for(state="visible")
+        handle.focus()
+        page.keyboard.press("End")
+        page.locator(".msc-wizard .msc-threshold .widget-readout").filter(has_text="100").wait_for()
+        self.screenshot("settings-threshold-100", page.locator(".msc-wizard"))
+        self.wizard_step("Results")
+        page.wait_for_function(
+            "() => { const e = document.querySelector('.msc-wizard .msc-responder-count');"
+            " return !!e && e.innerText.includes('100%'); }",
+            timeout=120_000,
+        )
+        after_text = count.inner_text()
+        count.scroll_into_view_if_needed()
+        self.screenshot("results-threshold-100")
+        before, after = parse_responders(before_text), parse_responders(after_text)
+        assert before and before.keys() == after.keys(), (before_text, after_text)
+        for period, (r0, n0) in before.items():
+            r1, n1 = after[period]
+            assert n1 == n0, f"{period}: evaluable changed with the threshold"
+            assert r1 <= r0, f"{period}: more responders at 100 % than at 25 %"
+        assert sum(r for r, _ in after.values()) < sum(r for r, _ in before.values())
+        return {"before": before_text, "after": after_text}
+
+    def check_timeline_moves_interval(self) -> dict:
+        """Injections step: a marker moved 7 days later (Shift+ArrowRight) on the timeline.
+
+        The interval ending at the moved injection must be 7 days longer, and the one
+        starting there 7 days shorter (SPEC section 2: interval = next - this injection).
+        """
+        page = self.page
+        self.wizard_step("Injections")
+        markers = page.locator(".msc-wizard .msc-timeline .msc-timeline-injection")
+        if markers.count() == 0:  # no patient selected yet: pick the first one
+            select = page.locator(".msc-wizard .widget-dropdown select").first
+            select.wait_for(state="visible")
+            select.select_option(index=0)
+        markers.first.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.msc-wizard .msc-interval-table tbody tr').length >= 1"
+        )
+        before = parse_interval_days(page, ".msc-wizard .msc-interval-table table")
+        n = markers.count()
+        assert n >= 2 and len(before) == n - 1, (n, before)
+        index = 1 if n >= 3 else n - 1  # a middle injection when there is one
+        intervals = list(before)
+        marker = markers.nth(index)
+        marker.scroll_into_view_if_needed()
+        self.screenshot("injections-before")
+        marker.focus()
+        page.keyboard.press("Shift+ArrowRight")
+        expected = dict(before)
+        expected[intervals[index - 1]] = before[intervals[index - 1]] + 7
+        if index < len(intervals):
+            expected[intervals[index]] = before[intervals[index]] - 7
+        deadline = time.monotonic() + 60
+        after = before
+        while time.monotonic() < deadline:
+            after = parse_interval_days(page, ".msc-wizard .msc-interval-table table")
+            if after == expected:
+                break
+            time.sleep(0.25)
+        self.screenshot("injections-moved")
+        assert after == expected, f"interval table {before} -> {after}, expected {expected}"
+        return {"before": before, "after": after}
+
+    def check_guided_notebook(self) -> dict:
+        """Run all of the current (guided) notebook and check widgets, figures, round trips."""
+        self.run_all_cells()
+        self.page.locator(".msc-wizard").first.wait_for(state="attached", timeout=120_000)
+        figures = self.wait_figures(1)
+        self.assert_ran_clean()
+        self.screenshot("after-run-all")
+        out = {"figures": figures}
+        out["threshold"] = self.check_threshold_changes_responders()
+        out["timeline"] = self.check_timeline_moves_interval()
+        self.assert_ran_clean()
+        return out
+
+
+def parse_responders(text: str) -> dict[str, tuple[int, int]]:
+    """``"... 1-2: 15/19; whole: 13/19"`` -> ``{"1-2": (15, 19), "whole": (13, 19)}``."""
+    return {
+        m.group(1): (int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(r"([\w-]+): (\d+)/(\d+)", text)
+    }
+
+
+def parse_interval_days(page, selector: str = ".msc-interval-table table") -> dict[str, float]:
+    """The interval table's ``interval`` -> ``days`` column, read from the page."""
+    return page.evaluate(
+        """(sel) => { const t = document.querySelector(sel); if (!t) return {};
+             const head = Array.from(t.querySelectorAll('thead th')).map(th => th.innerText.trim());
+             const iI = head.indexOf('interval'), iD = head.indexOf('days');
+             const out = {};
+             for (const tr of t.querySelectorAll('tbody tr')) {
+               const cells = Array.from(tr.querySelectorAll('th, td')).map(c => c.innerText.trim());
+               const off = cells.length - head.length;  // index column without a header
+               out[cells[iI + off]] = parseFloat(cells[iD + off]);
+             }
+             return out; }""",
+        selector,
+    )
