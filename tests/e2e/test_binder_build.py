@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,8 @@ from msc_e2e import (
     installed_card_configs,
     start_lab,
 )
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 BADGE_PATH = "msc-demo-study/guided.ipynb"
 
@@ -160,6 +163,14 @@ def test_binder_requirements_pin_everything():
     for needed in ("jupyterlab", "ipywidgets", "pandas", "altair", "anywidget", "voila"):
         assert needed in names, needed
     assert "jupyter-app-launcher" in names or "jupyter_app_launcher" in names
+    # every runtime dependency of the kit is pinned too (regenerate when pyproject changes)
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    missing = [
+        d
+        for d in project["dependencies"]
+        if canonicalize_name(Requirement(d).name) not in {canonicalize_name(n) for n in names}
+    ]
+    assert not missing, f"not pinned in binder/requirements.txt (re-run pip-compile): {missing}"
     post = REPO_ROOT / "binder" / "postBuild"
     assert os.access(post, os.X_OK) and post.read_text().startswith("#!/bin/bash\n")
     assert "set -e" in post.read_text()
