@@ -80,12 +80,19 @@ def binder_python() -> tuple[str, str]:
 
 def copy_checkout(dest: Path) -> Path:
     """Copy the repository's tracked and not-ignored files (working-tree content)."""
-    out = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    )
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout
+        ignore = shutil.ignore_patterns(
+            ".git", "test-artifacts", "__pycache__", "*.egg-info", ".*_cache", "build", "dist"
+        )
+        shutil.copytree(REPO_ROOT, dest, ignore=ignore)
+        return dest
     for rel in filter(None, out.stdout.decode().split("\0")):
         src = REPO_ROOT / rel
         if not src.is_file():  # deleted in the working tree
