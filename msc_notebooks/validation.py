@@ -245,10 +245,19 @@ def parse_dates(
     missing = text.isna().to_numpy()
     parsed = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
 
-    iso = text.str.extract(_ISO.pattern)
-    is_iso = iso[0].notna().to_numpy()
-    if is_iso.any():
-        parsed[is_iso] = _from_parts(iso[0][is_iso], iso[1][is_iso], iso[2][is_iso])
+    # plain YYYY-MM-DD (the usual case) by slicing, vectorised; the rest by the ISO pattern
+    strict = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(bool)
+    is_iso = strict.copy()
+    if strict.any():
+        s = text[strict]
+        parsed[strict] = _from_parts(s.str.slice(0, 4), s.str.slice(5, 7), s.str.slice(8, 10))
+    others = ~strict & ~missing
+    if others.any():
+        iso = text[others].str.extract(_ISO.pattern)
+        hit = iso[0].notna().to_numpy()
+        where = np.flatnonzero(others)[hit]
+        is_iso[where] = True
+        parsed[where] = _from_parts(iso[0][hit], iso[1][hit], iso[2][hit])
 
     rest = ~is_iso & ~missing
     if date_format is not None and rest.any():
