@@ -12,9 +12,9 @@
    The browser opens the Binder link's notebook (``lab/tree/msc-demo-study/guided.ipynb``)
    and runs the same checks as the JupyterLab test; the Launcher must show the kit's cards.
 
-Python: ``binder/runtime.txt`` asks for 3.12. A Python 3.12 is used when one is found
-($MSC_BINDER_PYTHON, ``python3.12`` on PATH, or a pyenv 3.12); otherwise this machine's
-Python 3.11 is used and the test output says so (every pin must install on both).
+Python: ``binder/runtime.txt`` asks for 3.12. $MSC_BINDER_PYTHON is used when set; else a
+Python 3.12 when one is found (``python3.12`` on PATH, or a pyenv 3.12); otherwise this
+machine's Python 3.11, and the test output says so (every pin must install on both).
 Nothing is cached outside the test's temp folder (``--no-cache-dir``).
 """
 
@@ -64,8 +64,12 @@ def binder_python() -> tuple[str, str]:
     """A Python for the venv: 3.12 as runtime.txt asks when there is one, else 3.11."""
     wanted = (REPO_ROOT / "binder" / "runtime.txt").read_text().strip()
     assert wanted == "python-3.12", wanted
+    chosen = os.environ.get("MSC_BINDER_PYTHON")
+    if chosen:
+        version = _version(chosen)
+        assert version is not None, f"MSC_BINDER_PYTHON={chosen} does not run"
+        return chosen, f"Python {version[0]}.{version[1]} from MSC_BINDER_PYTHON"
     candidates = [
-        os.environ.get("MSC_BINDER_PYTHON"),
         shutil.which("python3.12"),
         *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12"))),
     ]
