@@ -61,7 +61,7 @@ import pandas as pd
 from .columns import OUTCOME_MAX
 from .errors import InputError
 from .progression import ZERO_RATE, compute_periods
-from .responders import classify
+from .responders import absolute_responder, classify, improvement_pct, relative_responder
 from .settings import Settings
 from .study import StudyData
 
@@ -374,7 +374,6 @@ def _simulate_counts(
     chunk = max(1, _CHUNK_CELLS // max(len(cols), 1))
     counts = np.zeros((n_simulations, len(periods)), dtype=np.int64)
     counts_abs = np.zeros((n_simulations, len(periods)), dtype=np.int64)
-    thr, abs_thr = float(s.threshold_pct), float(s.absolute_threshold)
     for lo in range(0, n_simulations, chunk):
         m = min(chunk, n_simulations - lo)
         b = rng.normal(mu, tau, size=(m, n_pat))
@@ -399,10 +398,9 @@ def _simulate_counts(
         rate[np.abs(rate) < ZERO_RATE] = 0.0
         ref_rate = rate[:, ref_s]
         evaluable = cand_s[None, :] & (ref_rate > ZERO_RATE)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            imp = 100.0 * (ref_rate - rate) / ref_rate
-            rel = (imp >= thr) if s.inclusive else (imp > thr)
-            absr = (ref_rate - rate) >= abs_thr - 1e-9
+        # the same rules as the engine (responders.py, SPEC §6)
+        rel = relative_responder(improvement_pct(ref_rate, rate), s)
+        absr = absolute_responder(ref_rate - rate, s)
         counts[lo : lo + m] = np.rint((evaluable & rel) @ ind_s).astype(np.int64)
         counts_abs[lo : lo + m] = np.rint((evaluable & absr) @ ind_s).astype(np.int64)
     return periods, counts, counts_abs

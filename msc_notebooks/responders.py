@@ -14,7 +14,65 @@ from .columns import PERIODS_COLUMNS
 from .progression import ZERO_RATE
 from .settings import Settings
 
-__all__ = ["improvement_table", "classify", "flag_responders"]
+__all__ = [
+    "improvement_table",
+    "classify",
+    "flag_responders",
+    "improvement_pct",
+    "relative_responder",
+    "absolute_responder",
+    "THRESHOLD_TOLERANCE",
+]
+
+#: Comparisons with a threshold allow for floating-point error of this size, so that an
+#: improvement computed as 25.000000000000004 % is not "above 25 %" (SPEC §6).
+THRESHOLD_TOLERANCE = 1e-9
+
+
+def improvement_pct(reference_rate: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Improvement % = 100 x (reference - rate) / reference (SPEC §6), no evaluability check.
+
+    Written as ``100 * (1 - rate / reference)`` so that a rate of 0 gives exactly 100 and a
+    rate equal to the reference exactly 0.
+
+    Examples
+    --------
+    >>> improvement_pct(np.array([2.0, 0.3, 0.3]), np.array([0.5, 0.0, 0.3])).tolist()
+    [75.0, 100.0, 0.0]
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100.0 * (
+            1.0 - np.asarray(rate, dtype=float) / np.asarray(reference_rate, dtype=float)
+        )
+
+
+def relative_responder(improvement: np.ndarray, settings: Settings) -> np.ndarray:
+    """Improvement above ``threshold_pct`` (at least, with ``inclusive``), SPEC §6.
+
+    Examples
+    --------
+    >>> relative_responder(np.array([25.0, 25.000000000001, 26.0]), Settings()).tolist()
+    [False, False, True]
+    >>> relative_responder(np.array([24.999999999999]), Settings(inclusive=True)).tolist()
+    [True]
+    """
+    imp = np.asarray(improvement, dtype=float)
+    with np.errstate(invalid="ignore"):
+        if settings.inclusive:
+            return imp >= settings.threshold_pct - THRESHOLD_TOLERANCE
+        return imp > settings.threshold_pct + THRESHOLD_TOLERANCE
+
+
+def absolute_responder(change: np.ndarray, settings: Settings) -> np.ndarray:
+    """Reference rate - period rate at least ``absolute_threshold`` points/month (SPEC §6).
+
+    Examples
+    --------
+    >>> absolute_responder(np.array([1.2499999999999, 1.0]), Settings()).tolist()
+    [True, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(change, dtype=float) >= settings.absolute_threshold - THRESHOLD_TOLERANCE
 
 
 def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
@@ -68,8 +126,7 @@ def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
     reason[no_decline] = "no decline before treatment (reference rate <= 0): improvement undefined"
     evaluable = (reason == "") & ~np.isnan(rate)
     pair = ~is_ref & evaluable
-    with np.errstate(invalid="ignore", divide="ignore"):
-        improvement = np.where(pair, 100.0 * (ref_rate - rate) / ref_rate, np.nan)
+    improvement = np.where(pair, improvement_pct(ref_rate, rate), np.nan)
     out["reference_rate"] = ref_rate
     out["improvement_pct"] = improvement
     out["absolute_change"] = np.where(pair, ref_rate - rate, np.nan)
@@ -101,10 +158,8 @@ def flag_responders(improved: pd.DataFrame, settings: Settings | None = None) ->
     imp = improved["improvement_pct"].to_numpy(dtype=float)
     absolute = improved["absolute_change"].to_numpy(dtype=float)
     known = ~np.isnan(imp)
-    with np.errstate(invalid="ignore"):
-        rel = imp >= s.threshold_pct if s.inclusive else imp > s.threshold_pct
-        # a tiny tolerance so that 1.25 computed as 1.2499999999 still counts (SPEC §6: >=)
-        ab = absolute >= s.absolute_threshold - 1e-9
+    rel = relative_responder(imp, s)
+    ab = absolute_responder(absolute, s)
     out = improved.copy()
     out["responder"] = pd.arrays.BooleanArray(np.where(known, rel, False), ~known)
     out["absolute_responder"] = pd.arrays.BooleanArray(np.where(known, ab, False), ~known)

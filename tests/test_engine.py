@@ -253,3 +253,13 @@ def test_outcome_summaries_cover_fvc_and_domains():
     )
     # the onset reference has no starting value for FVC: only bounded scores
     assert "fvc_pct" not in set(outcome_summaries(study, Settings(reference="onset")).outcome)
+
+
+def test_threshold_comparisons_are_exact_at_the_boundary():
+    # SPEC §6: a stable period (rate 0) is exactly 100 % improvement; at a 100 % strict
+    # threshold it is not a responder, at 100 % inclusive it is. Reference 3 / (90 / M).
+    v = [("H", -90, 44), ("H", 0, 41), ("H", 97, 41)]
+    r = analyze(study(v, [("H", 0), ("H", 97)]))
+    assert row(r, "H", "1-2").improvement_pct == 100.0
+    assert not row(reclassify(r, threshold_pct=100), "H", "1-2").responder
+    assert row(reclassify(r, threshold_pct=100, inclusive=True), "H", "1-2").responder
