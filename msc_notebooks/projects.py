@@ -642,6 +642,34 @@ def lab_command(directory: str | os.PathLike[str] = ".") -> list[str]:
     return [sys.executable, "-m", "jupyterlab", *OFFLINE_LAB_ARGS, f"--ServerApp.root_dir={root}"]
 
 
+def _serve(cmd: list[str]) -> int:
+    """Run a server until it stops; a SIGTERM or SIGINT sent to us is passed on to it.
+
+    Without this, stopping ``msc-notebooks lab`` (or ``app``) would leave the JupyterLab
+    (or Voilà) process running on its own.
+    """
+    import signal
+    import threading
+
+    proc = subprocess.Popen(cmd)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda signum, _frame: proc.send_signal(signum))
+    try:
+        return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
 def start_lab(directory: str | os.PathLike[str] = ".", extra_args: Sequence[str] = ()) -> int:
     """Start JupyterLab on a folder (blocks until it is stopped) and return its exit status.
 
@@ -664,7 +692,7 @@ def start_lab(directory: str | os.PathLike[str] = ".", extra_args: Sequence[str]
     root = Path(directory).expanduser().absolute()
     if not root.is_dir():
         raise MscError(f"folder {root} not found; create it or give an existing folder")
-    return subprocess.call([*lab_command(root), *extra_args])
+    return _serve([*lab_command(root), *extra_args])
 
 
 def _default_app_notebook() -> Path:
@@ -724,7 +752,7 @@ def start_app(
     ...
     msc_notebooks.errors.MscError: notebook .../missing.ipynb not found; give the .ipynb file to serve
     """
-    return subprocess.call([*app_command(notebook), *extra_args])
+    return _serve([*app_command(notebook), *extra_args])
 
 
 # --------------------------------------------------------------------------- the CLI

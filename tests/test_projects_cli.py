@@ -285,6 +285,17 @@ def serve(cmd: list[str], url: str, log: Path, timeout: float = 90):
     raise RuntimeError(log.read_text())
 
 
+def port_answers(port: int) -> bool:
+    """Whether anything still listens on 127.0.0.1:port (after a short grace period)."""
+    for _ in range(20):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -345,6 +356,7 @@ def test_lab_parity_cli_and_function(tmp_path):
             facts.append(lab_facts(base, token))
         finally:
             stop(proc)
+        assert not port_answers(port)  # stopping the command stops the server it started
     assert facts[0] == facts[1]
     assert facts[0]["news"] == {"disabled": True}  # no news feed fetched
     assert facts[0]["update"] == {"notification": None}  # no update check
@@ -376,6 +388,7 @@ def test_app_serves_notebook(tmp_path):
         page = get(f"{base}/", timeout=180)
     finally:
         stop(proc)
+    assert not port_answers(port)  # stopping the command stops the server it started
     assert "1-2: 15/19 responders" in page  # SPEC reference figures, on the demo cohort
     assert "read_project_config" not in page  # Voilà hides the code
 
