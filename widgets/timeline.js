@@ -11,7 +11,7 @@
 
 const WIDTH = 720;
 const HEIGHT = 190;
-const MARGIN = { left: 48, right: 16, top: 16, bottom: 38 };
+const MARGIN = { left: 48, right: 16, top: 30, bottom: 38 };
 const KEY_COMMIT_MS = 300;
 
 // The SVG namespace, taken from the parser rather than spelled out.
@@ -183,7 +183,7 @@ function render({ model, el }) {
       const label = make("text", { x: x(t), y: axisY + 18, class: "msc-timeline-tick-label", "text-anchor": "middle" }, svg);
       label.textContent = dayLabel(t, timeKind);
     }
-    const yLabel = make("text", { x: 4, y: MARGIN.top + 4, class: "msc-timeline-score-label" }, svg);
+    const yLabel = make("text", { x: 4, y: 12, class: "msc-timeline-score-label" }, svg);
     yLabel.textContent = model.get("score_label") || "score";
     for (const s of [s0, s1]) {
       const t = make("text", { x: MARGIN.left - 6, y: y(s) + 4, class: "msc-timeline-tick-label", "text-anchor": "end" }, svg);

@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InputError, ScheduleError
+from ..charts import outcome_label
 from .common import Step, note, table_html
 from .state import WizardState
 from .timeline import InjectionTimeline
@@ -287,7 +288,7 @@ class InjectionsStep(Step):
             with self.timeline.hold_sync():
                 self.timeline.patient_id = str(pid)
                 self.timeline.time_kind = self.time_kind
-                self.timeline.score_label = col
+                self.timeline.score_label = outcome_label(col)
                 self.timeline.assessments = assessments
                 self.timeline.injections = days
                 if self.timeline.selected >= len(days):
