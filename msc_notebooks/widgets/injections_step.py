@@ -7,8 +7,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import InputError, ScheduleError
 from ..charts import outcome_label
+from ..errors import InputError, ScheduleError
 from .common import Step, note, table_html
 from .state import WizardState
 from .timeline import InjectionTimeline
