@@ -107,7 +107,6 @@ def html_report(
 
         parts.append("<h2>Figures</h2>")
         import altair as alt
-
         import vl_convert as vlc
 
         # vegafusion pre-computes the data transforms, so large cohorts stay small
