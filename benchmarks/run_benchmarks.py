@@ -365,7 +365,7 @@ def markdown(res: dict) -> str:
         )
     for n, r in sorted(res["baseline"].items(), key=lambda kv: int(kv[0])):
         eng = res["engine_df"].get(n)
-        ratio = f"engine {r['best_s'] / eng['best_s']:.1f}× faster" if eng else ""
+        ratio = f"baseline time ÷ engine time = {r['best_s'] / eng['best_s']:.1f}" if eng else ""
         note = "EXTRAPOLATED linearly from " + r["from"] if r.get("extrapolated") else "measured"
         med = f"{r['median_s']:.3f} s" if "median_s" in r else "–"
         lines.append(
