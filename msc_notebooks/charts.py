@@ -774,7 +774,9 @@ def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin
         .encode(
             x=alt.X(
                 "patient_id:N",
-                sort=data["patient_id"].tolist(),
+                # "-y" (not an explicit list of ids): an 8,000-entry sort list crashes
+                # vegafusion; the order is the same, best improvement first
+                sort="-y",
                 title="Patient (sorted by improvement)",
                 axis=alt.Axis(labels=n_eval <= 60, labelAngle=0),
             ),

@@ -344,7 +344,8 @@ def test_improvement_waterfall(threshold, inclusive):
     top, listing = spec["vconcat"]
     bars, rule, label = top["layer"]
     assert bars["encoding"]["y"]["field"] == "improvement_pct"
-    assert bars["encoding"]["x"]["sort"] == ["P1", "P2"]  # 80 then -50
+    # bars sorted by improvement, best first: P1 (80) then P2 (-50)
+    assert bars["encoding"]["x"]["sort"] == "-y"
     assert bars["encoding"]["color"]["scale"] == {
         "domain": ["Responder", "Non-responder"],
         "range": ["#0072B2", "#E69F00"],
@@ -607,3 +608,28 @@ def test_public_surface_is_all():
     }
     assert public <= set(charts.__all__)
     assert all(hasattr(charts, name) for name in charts.__all__)
+
+
+def test_waterfall_of_thousands_of_patients_builds_under_vegafusion(tmp_path):
+    # an explicit 8,000-id sort list used to crash vegafusion (segfault): run in a subprocess
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, pandas as pd, altair as alt\n"
+        "from types import SimpleNamespace\n"
+        "from msc_notebooks import charts\n"
+        "from msc_notebooks.settings import Settings\n"
+        "n = 8000\n"
+        "rng = np.random.default_rng(0)\n"
+        "periods = pd.DataFrame({'patient_id': [f'{i:05d}' for i in range(n)], 'period': '1-2',\n"
+        "    'improvement_pct': rng.normal(50, 60, n), 'evaluable': True, 'reason': '',\n"
+        "    'responder': rng.random(n) > 0.5})\n"
+        "r = SimpleNamespace(periods=periods, settings=Settings())\n"
+        "with alt.data_transformers.enable('vegafusion'):\n"
+        "    spec = charts.improvement_waterfall(r, '1-2').to_dict(format='vega')\n"
+        "print('ok', len(spec['data']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("ok")
