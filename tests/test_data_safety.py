@@ -196,3 +196,18 @@ def test_headless_notebook_execution_makes_no_network_call(tmp_path):
     ]
     assert len(svgs) >= 5
     assert not log.exists() or log.read_text() == ""
+
+
+def test_cli_figures_are_written_offline(no_network, tmp_path):
+    from msc_notebooks.charts import all_figures
+    from msc_notebooks.cli import main
+
+    out = tmp_path / "results"
+    assert main(["analyze", "--demo", "--figures", "--out", str(out), "--quiet"]) == 0
+    names = set(all_figures(analyze(load_demo())))
+    assert len(names) >= 8
+    for name in names:
+        svg = (out / f"{name}.svg").read_text(encoding="utf-8")
+        assert "<svg" in svg
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert no_network == []
