@@ -159,12 +159,13 @@ def protocol_schedule(
     count = int(count)
     if count < 1:
         raise ScheduleError("the number of injections must be at least 1", fix="set count >= 1")
-    gaps = np.broadcast_to(np.asarray(interval_months, dtype=float), (max(count - 1, 0),))
-    if count > 1 and (np.asarray(interval_months, dtype=float).size not in (1, count - 1)):
+    given = np.atleast_1d(np.asarray(interval_months, dtype=float))
+    if count > 1 and given.size not in (1, count - 1):
         raise ScheduleError(
-            f"{np.asarray(interval_months).size} intervals given for {count} injections",
+            f"{given.size} intervals given for {count} injections",
             fix=f"give one interval or {count - 1}",
         )
+    gaps = np.broadcast_to(given, (max(count - 1, 0),)) if count > 1 else np.array([])
     if (gaps <= 0).any():
         raise ScheduleError("injection intervals must be positive", fix="use months > 0")
     offsets = np.concatenate([[0.0], np.round(np.cumsum(gaps) * month_days)])
