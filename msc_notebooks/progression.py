@@ -276,7 +276,7 @@ def compute_periods(
     md = float(s.month_days)
     span = float(s.min_span_days)
     # work on integer patient codes (sorted like the ids), not on text: grouping, merging and
-    # sorting are then several times faster; the ids are put back at the end
+    # sorting are then several times faster; the ids are put back once, at the end
     if outcome not in visits.columns:
         _assessments(visits, outcome)  # raises the SettingsError that lists the columns
     ids = pd.concat([visits["patient_id"], injections["patient_id"]], ignore_index=True)
@@ -298,53 +298,66 @@ def compute_periods(
             {"patient_id": object, "period": object, "rate_reason": object}
         )
 
-    # per-patient facts, aligned on the injection rows
-    first_pos = v.groupby("patient_id", sort=False)["pos"].min()
-    last_pos = v.groupby("patient_id", sort=False)["pos"].max()
-    n_inj = at.groupby("patient_id", sort=False)["injection_number"].transform("max").to_numpy()
-    at["first_pos"] = at["patient_id"].map(first_pos).fillna(-1).astype(np.int64).to_numpy()
-    at["last_pos"] = at["patient_id"].map(last_pos).fillna(-1).astype(np.int64).to_numpy()
-    at["n_inj"] = n_inj
-    t1 = at.groupby("patient_id", sort=False)["injection_day"].transform("first").to_numpy()
-    at["t1"] = t1
+    # everything below is plain numpy on the injection rows, sorted by patient and day
     day = v["day"].to_numpy(dtype=float)
     score = v["score"].to_numpy(dtype=float)
+    vcode = v["patient_id"].to_numpy()
+    pc = at["patient_id"].to_numpy()
+    k = at["injection_number"].to_numpy(dtype=np.int64)
+    pos = at["pos"].to_numpy(dtype=np.int64)
+    n = len(at)
+    is_first = np.ones(n, dtype=bool)  # a patient's first injection (injection_number 1)
+    is_first[1:] = pc[1:] != pc[:-1]
+    is_last = np.ones(n, dtype=bool)  # a patient's last injection
+    is_last[:-1] = pc[1:] != pc[:-1]
+    first_row = np.flatnonzero(is_first)
+    last_row = np.flatnonzero(is_last)
+    # per injection row: the patient's first injection row, and the patient's facts
+    patient_first = first_row[np.cumsum(is_first) - 1]
+    t1 = at["injection_day"].to_numpy(dtype=float)[patient_first]
+    n_inj = k[last_row][np.cumsum(is_first) - 1]
+    # first and last assessment of each patient (v is sorted by patient: binary search)
+    lo = np.searchsorted(vcode, pc[first_row], side="left")
+    hi = np.searchsorted(vcode, pc[first_row], side="right") - 1
+    has_v = hi >= lo
+    first_pos = np.where(has_v, lo, -1)  # one per patient, aligned with first_row
+    last_pos = np.where(has_v, hi, -1)
     win = f"{s.window_days:g}"
 
-    def missing_reason(k: pd.Series) -> np.ndarray:
-        return np.array([f"no assessment within {win} days of injection {int(x)}" for x in k])
+    def missing_reason(kk: np.ndarray) -> np.ndarray:
+        # the few distinct texts are built once and indexed (not one f-string per row)
+        u, inv = np.unique(np.asarray(kk, dtype=np.int64), return_inverse=True)
+        texts = np.array([f"no assessment within {win} days of injection {x}" for x in u] or [""])
+        return texts.astype(object)[inv.reshape(-1)] if len(u) else np.array([], dtype=object)
 
-    blocks = []
+    def at_pos(p: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.where(p >= 0, values[np.maximum(p, 0)], np.nan) if len(values) else p * np.nan
 
     # --- reference (SPEC §4) ---------------------------------------------------------
-    first = at[at["injection_number"] == 1].reset_index(drop=True)
-    has_t1 = first["pos"].to_numpy() >= 0
-    end_pos = first["pos"].to_numpy()
-    ref = pd.DataFrame(
-        {"patient_id": first["patient_id"], "period": "reference", "period_index": 0}
-    )
-    ref["end_day_abs"] = np.where(has_t1, day[np.maximum(end_pos, 0)], np.nan)
-    ref["end_score"] = np.where(has_t1, score[np.maximum(end_pos, 0)], np.nan)
-    reason = np.where(has_t1, "", missing_reason(first["injection_number"]) if len(first) else "")
+    ref_code = pc[first_row]
+    end_pos = pos[first_row]
+    has_t1 = end_pos >= 0
+    ref_end_day = at_pos(end_pos, day)
+    ref_end_score = at_pos(end_pos, score)
+    reason = np.full(len(first_row), "", dtype=object)
+    reason[~has_t1] = missing_reason(k[first_row][~has_t1])
     if s.reference == "run-in":
-        start_pos = first["first_pos"].to_numpy()
-        ref["start_day_abs"] = np.where(start_pos >= 0, day[np.maximum(start_pos, 0)], np.nan)
-        ref["start_score"] = np.where(start_pos >= 0, score[np.maximum(start_pos, 0)], np.nan)
-        short = has_t1 & (ref["end_day_abs"] - ref["start_day_abs"] < span).to_numpy()
-        reason = np.where(
-            (reason == "") & short,
+        start_pos = first_pos
+        ref_start_day = at_pos(start_pos, day)
+        ref_start_score = at_pos(start_pos, score)
+        short = has_t1 & (ref_end_day - ref_start_day < span)
+        reason[(reason == "") & short] = (
             f"run-in too short: fewer than two assessments at least {span:g} days apart "
-            "up to the first injection",
-            reason,
+            "up to the first injection"
         )
         ok = reason == ""
-        ref["months"] = (ref["end_day_abs"] - ref["start_day_abs"]) / md
+        ref_months = (ref_end_day - ref_start_day) / md
         if s.method == "ols":
-            rate = np.full(len(ref), np.nan)
+            rate = np.full(len(first_row), np.nan)
             rate[ok] = _ols_rates(v, start_pos[ok], end_pos[ok]) * md
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
-                rate = (ref["start_score"] - ref["end_score"]).to_numpy() / ref["months"].to_numpy()
+                rate = (ref_start_score - ref_end_score) / ref_months
     else:  # onset (ΔFS)
         top = OUTCOME_MAX.get(outcome)
         if top is None:
@@ -352,69 +365,57 @@ def compute_periods(
                 f"the onset reference needs a bounded score (ALSFRS-R or a domain); "
                 f"'{outcome}' has no known maximum. Use reference='run-in'"
             )
-        onset = pd.Series(np.nan, index=ref.index)
+        onset_by_code = np.full(len(uniques), np.nan)
         if patients is not None and "onset_day" in patients:
             known = pd.Index(uniques).get_indexer(patients["patient_id"])
-            onset_map = (
-                pd.DataFrame({"patient_id": known, "onset_day": patients["onset_day"].to_numpy()})
-                .loc[known >= 0]
-                .drop_duplicates("patient_id")
-                .set_index("patient_id")["onset_day"]
+            onset_day = patients["onset_day"].to_numpy(dtype=float, na_value=np.nan)
+            rows = np.flatnonzero(known >= 0)
+            _, once = np.unique(known[rows], return_index=True)  # first row of each patient
+            onset_by_code[known[rows[once]]] = onset_day[rows[once]]
+        onset = onset_by_code[ref_code] if len(uniques) else np.full(len(ref_code), np.nan)
+        ref_start_day = onset
+        ref_start_score = np.full(len(first_row), float(top))
+        reason[(reason == "") & np.isnan(onset)] = "no symptom-onset date"
+        with np.errstate(invalid="ignore"):
+            reason[(reason == "") & (ref_end_day <= ref_start_day)] = (
+                "symptom onset is not before the first injection"
             )
-            onset = ref["patient_id"].map(onset_map).astype(float)
-        ref["start_day_abs"] = onset.to_numpy()
-        ref["start_score"] = float(top)
-        reason = np.where((reason == "") & onset.isna().to_numpy(), "no symptom-onset date", reason)
-        reason = np.where(
-            (reason == "") & (ref["end_day_abs"] <= ref["start_day_abs"]).to_numpy(),
-            "symptom onset is not before the first injection",
-            reason,
-        )
         ok = reason == ""
-        ref["months"] = (ref["end_day_abs"] - ref["start_day_abs"]) / md
+        ref_months = (ref_end_day - ref_start_day) / md
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = (top - ref["end_score"]).to_numpy() / ref["months"].to_numpy()
-    ref["rate"] = np.where(reason == "", rate, np.nan)
-    ref["rate_reason"] = reason
-    ref["t1"] = first["t1"].to_numpy()
-    blocks.append(ref)
+            rate = (top - ref_end_score) / ref_months
+    ref_rate = np.where(reason == "", rate, np.nan)
+    ref_reason = reason
 
     # --- periods between injections, after-last, whole (SPEC §3, §5, §12) ---------------
-    nxt = at.groupby("patient_id", sort=False).shift(-1)
-    pairs = at[nxt["injection_day"].notna()].copy()
-    pairs["end_pos"] = nxt.loc[pairs.index, "pos"].astype(np.int64)
-    pairs["end_k"] = pairs["injection_number"] + 1
-    pairs["period"] = [f"{k}-{k + 1}" for k in pairs["injection_number"]]
-    pairs["period_index"] = pairs["injection_number"]
-
-    last = at[at["injection_number"] == at["n_inj"]].copy()
-    last["end_pos"] = last["last_pos"]
-    last["end_k"] = -1
-    last["period"] = "after-last"
-    last["period_index"] = 90
-
-    whole = last.copy()
-    whole["pos"] = first.set_index("patient_id").loc[whole["patient_id"], "pos"].to_numpy()
-    whole["injection_number"] = 1
-    whole["end_pos"] = last["pos"].to_numpy()
-    whole["end_k"] = last["injection_number"].to_numpy()
-    whole["period"] = "whole"
-    whole["period_index"] = 99
-
-    per = pd.concat([pairs, last, whole], ignore_index=True)
-    sp = per["pos"].to_numpy()
-    ep = per["end_pos"].to_numpy()
-    reason = np.full(len(per), "", dtype=object)
-    is_whole = per["period"].to_numpy() == "whole"
-    is_after = per["period"].to_numpy() == "after-last"
-    reason[is_whole & (per["n_inj"].to_numpy() < 2)] = (
-        "only one injection: no whole treatment period"
+    # the same three blocks (pairs, after-last, whole) in the same order as before
+    pair = np.flatnonzero(~is_last)  # an injection followed by another of the same patient
+    whole_first = first_row  # whole: first to last injection, one per patient
+    sp = np.concatenate([pos[pair], pos[last_row], pos[whole_first]])
+    ep = np.concatenate([pos[pair + 1], last_pos, pos[last_row]])
+    start_k = np.concatenate([k[pair], k[last_row], np.ones(len(last_row), dtype=np.int64)])
+    end_k = np.concatenate([k[pair] + 1, np.full(len(last_row), -1), k[last_row]])
+    kmax = int(k.max())
+    # period label codes into ["reference", "1-2", ..., f"{kmax-1}-{kmax}", after-last, whole]
+    label = np.concatenate(
+        [k[pair], np.full(len(last_row), kmax), np.full(len(last_row), kmax + 1)]
     )
+    period_index = np.concatenate([k[pair], np.full(len(last_row), 90), np.full(len(last_row), 99)])
+    per_code = np.concatenate([pc[pair], pc[last_row], pc[last_row]])
+    per_t1 = np.concatenate([t1[pair], t1[last_row], t1[last_row]])
+    per_n_inj = np.concatenate([n_inj[pair], n_inj[last_row], n_inj[last_row]])
+    m_pairs, m_last = len(pair), len(last_row)
+    is_after = np.zeros(len(sp), dtype=bool)
+    is_after[m_pairs : m_pairs + m_last] = True
+    is_whole = np.zeros(len(sp), dtype=bool)
+    is_whole[m_pairs + m_last :] = True
+    reason = np.full(len(sp), "", dtype=object)
+    reason[is_whole & (per_n_inj < 2)] = "only one injection: no whole treatment period"
     need = reason == ""
     miss_start = need & (sp < 0)
-    reason[miss_start] = missing_reason(per.loc[miss_start, "injection_number"])
+    reason[miss_start] = missing_reason(start_k[miss_start])
     miss_end = (reason == "") & (ep < 0) & ~is_after
-    reason[miss_end] = missing_reason(per.loc[miss_end, "end_k"])
+    reason[miss_end] = missing_reason(end_k[miss_end])
     ok = reason == ""
     sd = np.where(ok, day[np.maximum(sp, 0)], np.nan)
     ed = np.where(ok | ((reason == "") & (ep >= 0)), day[np.maximum(ep, 0)], np.nan)
@@ -424,28 +425,47 @@ def compute_periods(
         f"the two assessments used are not distinct and at least {span:g} days apart"
     )
     ok = reason == ""
-    per["start_day_abs"] = np.where(sp >= 0, day[np.maximum(sp, 0)], np.nan)
-    per["end_day_abs"] = np.where(ep >= 0, day[np.maximum(ep, 0)], np.nan)
-    per["start_score"] = np.where(sp >= 0, score[np.maximum(sp, 0)], np.nan)
-    per["end_score"] = np.where(ep >= 0, score[np.maximum(ep, 0)], np.nan)
     # where not computable, keep the assessments found (for display) but no rate
-    per["months"] = (per["end_day_abs"] - per["start_day_abs"]) / md
+    start_day_abs = at_pos(sp, day)
+    end_day_abs = at_pos(ep, day)
+    start_score = at_pos(sp, score)
+    end_score = at_pos(ep, score)
+    months = (end_day_abs - start_day_abs) / md
     if s.method == "ols":
-        rate = np.full(len(per), np.nan)
+        rate = np.full(len(sp), np.nan)
         rate[ok] = _ols_rates(v, sp[ok], ep[ok]) * md
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = (per["start_score"] - per["end_score"]).to_numpy() / per["months"].to_numpy()
-    per["rate"] = np.where(ok, rate, np.nan)
-    per["rate_reason"] = reason
-    blocks.append(per)
+            rate = (start_score - end_score) / months
+    rate = np.where(ok, rate, np.nan)
 
-    out = pd.concat(blocks, ignore_index=True)
-    out["start_day"] = out["start_day_abs"] - out["t1"]
-    out["end_day"] = out["end_day_abs"] - out["t1"]
-    rate = out["rate"].to_numpy(dtype=float, copy=True)
-    rate[np.abs(rate) < ZERO_RATE] = 0.0
-    out["rate"] = rate
-    out = _sort(out, "patient_id", "period_index").reset_index(drop=True)
-    out["patient_id"] = uniques.take(out["patient_id"].to_numpy())
-    return out[list(RATE_COLUMNS)]
+    # --- reference rows first, then the rest; sorted by patient and period (stable) ------
+    code = np.concatenate([ref_code, per_code])
+    pidx = np.concatenate([np.zeros(len(ref_code), dtype=np.int64), period_index])
+    order = np.lexsort((pidx, code))  # stable, like sort_values(kind="stable")
+    t1_all = np.concatenate([t1[first_row], per_t1])[order]
+    rate = np.concatenate([ref_rate, rate])[order]
+    rate[np.abs(rate) < ZERO_RATE] = 0.0  # SPEC §6
+    labels = ["reference", *[f"{a}-{a + 1}" for a in range(1, kmax)], "after-last", "whole"]
+    label = np.concatenate([np.zeros(len(ref_code), dtype=np.int64), label])[order]
+    reasons = np.concatenate([ref_reason, reason])[order]
+    return pd.DataFrame(
+        {
+            "patient_id": uniques.take(code[order]),
+            "period": pd.Index(labels).take(label),
+            "period_index": pidx[order],
+            "start_day": np.concatenate([ref_start_day, start_day_abs])[order] - t1_all,
+            "end_day": np.concatenate([ref_end_day, end_day_abs])[order] - t1_all,
+            "start_score": np.concatenate([ref_start_score, start_score])[order],
+            "end_score": np.concatenate([ref_end_score, end_score])[order],
+            "months": np.concatenate([ref_months, months])[order],
+            "rate": rate,
+            "rate_reason": _text(reasons),
+        }
+    )
+
+
+def _text(values: np.ndarray) -> pd.Index:
+    """Text column from an object array with few distinct strings (each converted once)."""
+    codes, uniques = pd.factorize(values)
+    return pd.Index(uniques).take(codes)
