@@ -116,7 +116,10 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
     # one stable sort of assessments and injections together (what merge_asof does, by
     # patient, without its per-call overhead)
     n_v = len(v)
-    pk = pd.factorize(pd.concat([v["patient_id"], inj["patient_id"]], ignore_index=True))[0]
+    pk = np.concatenate([v["patient_id"].to_numpy(), inj["patient_id"].to_numpy()])
+    if pk.dtype.kind not in "iu" or (len(pk) and pk.min() < 0):
+        # text ids: integer codes (compute_periods passes codes already: nothing to do)
+        pk = pd.factorize(pd.concat([v["patient_id"], inj["patient_id"]], ignore_index=True))[0]
     vday = v["day"].to_numpy(dtype=float)
     iday = inj["injection_day"].to_numpy(dtype=float)
     days = np.concatenate([vday, iday])

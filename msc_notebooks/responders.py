@@ -102,10 +102,17 @@ def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
     >>> improvement_table(r)[["period", "improvement_pct", "absolute_change"]].values.tolist()
     [['reference', nan, nan], ['1-2', 75.0, 1.5]]
     """
-    out = rates.copy()
-    is_ref = out["period"].to_numpy() == "reference"
+    out = rates.copy(deep=False)  # copy-on-write: the rate columns are shared, not copied
+    is_ref = (out["period"] == "reference").to_numpy(dtype=bool, na_value=False)
     rate = out["rate"].to_numpy(dtype=float)
-    own = out["rate_reason"].fillna("").to_numpy(dtype=object)
+    # reasons as codes into their few distinct texts (missing = no reason); texts are built
+    # once per distinct value, never per row
+    own, texts = pd.factorize(out["rate_reason"])
+    texts = list(texts)
+    if "" not in texts:
+        texts.append("")
+    blank = texts.index("")
+    own = np.where(own < 0, blank, own)
     # each row's reference row (the patient's first): integer codes, not a map over text
     codes = pd.factorize(out["patient_id"])[0]
     ref_rows = np.flatnonzero(is_ref & (codes >= 0))
@@ -115,23 +122,25 @@ def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
     at = np.where(codes >= 0, first_ref[np.maximum(codes, 0)] if len(first_ref) else -1, -1)
     has = at >= 0
     ref_rate = np.where(has, rate[np.maximum(at, 0)] if len(rate) else np.nan, np.nan)
-    ref_reason = np.where(has, own[np.maximum(at, 0)] if len(own) else "", "").astype(object)
+    ref_reason = np.where(has, own[np.maximum(at, 0)] if len(own) else blank, blank)
 
     reason = own.copy()
-    no_ref = ~is_ref & (reason == "") & np.isnan(ref_rate)
-    reason[no_ref] = np.array(
-        [f"reference rate not evaluable ({r})" for r in ref_reason[no_ref]], dtype=object
-    )
-    no_decline = ~is_ref & (reason == "") & (ref_rate <= ZERO_RATE)
-    reason[no_decline] = "no decline before treatment (reference rate <= 0): improvement undefined"
-    evaluable = (reason == "") & ~np.isnan(rate)
+    no_ref = ~is_ref & (reason == blank) & np.isnan(ref_rate)
+    for r in np.unique(ref_reason[no_ref]):
+        texts.append(f"reference rate not evaluable ({texts[r]})")
+        reason[no_ref & (ref_reason == r)] = len(texts) - 1
+    no_decline = ~is_ref & (reason == blank) & (ref_rate <= ZERO_RATE)
+    texts.append("no decline before treatment (reference rate <= 0): improvement undefined")
+    reason[no_decline] = len(texts) - 1
+    reason_text = pd.Index(texts).take(reason)
+    evaluable = (reason == blank) & ~np.isnan(rate)
     pair = ~is_ref & evaluable
     improvement = np.where(pair, improvement_pct(ref_rate, rate), np.nan)
     out["reference_rate"] = ref_rate
     out["improvement_pct"] = improvement
     out["absolute_change"] = np.where(pair, ref_rate - rate, np.nan)
     out["evaluable"] = evaluable
-    out["reason"] = reason
+    out["reason"] = reason_text
     return out
 
 
@@ -160,7 +169,7 @@ def flag_responders(improved: pd.DataFrame, settings: Settings | None = None) ->
     known = ~np.isnan(imp)
     rel = relative_responder(imp, s)
     ab = absolute_responder(absolute, s)
-    out = improved.copy()
+    out = improved.copy(deep=False)  # copy-on-write: only the two new columns are new
     out["responder"] = pd.arrays.BooleanArray(np.where(known, rel, False), ~known)
     out["absolute_responder"] = pd.arrays.BooleanArray(np.where(known, ab, False), ~known)
     return out

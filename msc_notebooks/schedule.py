@@ -220,23 +220,47 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
     >>> round(interval_table(inj).months.iloc[0], 4)   # 91 / 30.4375
     2.9897
     """
-    inj = injections.sort_values(["patient_id", "day"], kind="stable")
-    pid = inj["patient_id"].to_numpy()
-    day = inj["day"].to_numpy(dtype=float)
-    same = pid[1:] == pid[:-1] if len(pid) else np.array([], dtype=bool)
-    k = inj.groupby("patient_id", sort=False).cumcount().to_numpy() + 1
+    if not len(injections):
+        out = pd.DataFrame(
+            {
+                "patient_id": np.array([], dtype=object),
+                "interval": pd.Series([], dtype=object),
+                "start_day": np.array([], dtype=float),
+                "end_day": np.array([], dtype=float),
+                "days": np.array([], dtype=float),
+            }
+        )
+        out["months"] = out["days"] / month_days
+        return out
+    # integer patient codes in id order instead of text: the same order as sorting by
+    # patient_id then day (stable), without comparing strings
+    codes, uniques = pd.factorize(injections["patient_id"], sort=True)
+    missing = len(uniques)
+    codes = np.where(codes < 0, missing, codes)  # missing ids last, like sort_values
+    day = injections["day"].to_numpy(dtype=float)
+    order = np.lexsort((day, codes))  # stable; NaN days last
+    codes, day = codes[order], day[order]
+    same = (codes[1:] == codes[:-1]) & (codes[:-1] != missing)  # a missing id is no patient
+    # injection number within the patient: position minus the patient's first position
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = ~same
+    at = np.arange(len(codes))
+    k = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
     start, end, kk = day[:-1][same], day[1:][same], k[:-1][same]
+    # the few interval labels are built once and indexed (not one f-string per row)
+    labels = np.array([f"{a}-{a + 1}" for a in range(1, int(k.max()))] or [""], dtype=object)
+    ids = pd.Index(uniques).take(codes[:-1][same])
     out = pd.DataFrame(
         {
-            "patient_id": pid[:-1][same] if len(pid) else np.array([], dtype=object),
-            "interval": pd.Series([f"{a}-{a + 1}" for a in kk], dtype=object),
+            "patient_id": ids,
+            "interval": pd.Series(labels[kk - 1], dtype=object),
             "start_day": start,
             "end_day": end,
             "days": end - start,
         }
     )
     out["months"] = out["days"] / month_days
-    return out.reset_index(drop=True)
+    return out
 
 
 def set_injections(study: StudyData, patient_id: str, days: Iterable[float]) -> StudyData:

@@ -76,6 +76,15 @@ def _bootstrap_ci(
     return out
 
 
+def _evaluable_periods(periods: pd.DataFrame) -> tuple[np.ndarray, list, np.ndarray]:
+    """Period codes, the period names (first-seen order) and the evaluable non-reference mask."""
+    pcode, names = pd.factorize(periods["period"])
+    names = list(names)
+    ref = names.index("reference") if "reference" in names else -2
+    ev = periods["evaluable"].to_numpy(dtype=bool, na_value=False) & (pcode != ref)
+    return pcode, names, ev
+
+
 def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
     """Threshold-free statistics of each period over its evaluable patients (SPEC §7).
 
@@ -110,19 +119,29 @@ def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -
     from scipy import stats
 
     s = settings or Settings()
-    ev = periods[periods["evaluable"].astype(bool) & (periods["period"] != "reference")]
-    order = period_order(periods["period"])
-    groups = {name: g["improvement_pct"].to_numpy(dtype=float) for name, g in ev.groupby("period")}
-    groups = {name: groups.get(name, np.array([])) for name in order}
+    # period codes (few distinct names) instead of grouping and filtering on text; each
+    # period's values stay in row order, as with groupby
+    pcode, names, ev = _evaluable_periods(periods)
+    order = period_order(pd.Series(names, dtype=object))
+    code_of = {name: i for i, name in enumerate(names)}
+    imp = periods["improvement_pct"].to_numpy(dtype=float)
+    ref_rate = periods["reference_rate"].to_numpy(dtype=float)
+    rate = periods["rate"].to_numpy(dtype=float)
+    members = {
+        name: np.flatnonzero(ev & (pcode == code_of[name]))
+        if name in code_of
+        else np.array([], dtype=np.int64)
+        for name in order
+    }
+    groups = {name: imp[rows] for name, rows in members.items()}
     cis = _bootstrap_ci(groups, int(s.bootstrap_samples), int(s.seed))
     rows = []
     for name in order:
         vals = groups[name]
-        g = ev[ev["period"] == name]
         stat, p = np.nan, np.nan
-        diff = (g["reference_rate"] - g["rate"]).to_numpy(dtype=float)
+        diff = ref_rate[members[name]] - rate[members[name]]
         if np.count_nonzero(diff) >= 2:
-            res = stats.wilcoxon(g["reference_rate"].to_numpy(float), g["rate"].to_numpy(float))
+            res = stats.wilcoxon(ref_rate[members[name]], rate[members[name]])
             stat, p = float(res.statistic), float(res.pvalue)
         rows.append(
             {
@@ -167,15 +186,16 @@ def responder_counts(periods: pd.DataFrame) -> pd.DataFrame:
     >>> responder_counts(p).values.tolist()
     [['1-2', 1, 50.0, 0]]
     """
-    ev = periods[periods["evaluable"].astype(bool) & (periods["period"] != "reference")]
-    resp = ev["responder"].fillna(False).astype(bool).to_numpy()
-    absr = ev["absolute_responder"].fillna(False).astype(bool).to_numpy()
+    pcode, names, ev = _evaluable_periods(periods)
+    rows = np.flatnonzero(ev)
+    resp = periods["responder"].to_numpy(dtype=float, na_value=0.0)[rows] > 0
+    absr = periods["absolute_responder"].to_numpy(dtype=float, na_value=0.0)[rows] > 0
     frame = pd.DataFrame(
         {
-            "period": ev["period"].to_numpy(),
+            "period": pcode[rows],  # integer codes: the same sums and means, no text keys
             "r": resp.astype(int),
             "a": absr.astype(int),
-            "imp_r": np.where(resp, ev["improvement_pct"].to_numpy(dtype=float), np.nan),
+            "imp_r": np.where(resp, periods["improvement_pct"].to_numpy(dtype=float)[rows], np.nan),
         }
     )
     g = frame.groupby("period", sort=False).agg(
@@ -183,7 +203,8 @@ def responder_counts(periods: pd.DataFrame) -> pd.DataFrame:
         mean_improvement_responders_pct=("imp_r", "mean"),
         n_absolute_responders=("a", "sum"),
     )
-    order = period_order(periods["period"])
+    g.index = pd.Index(np.asarray(names, dtype=object)[g.index.to_numpy()], dtype=object)
+    order = period_order(pd.Series(names, dtype=object))
     g = g.reindex(order)
     g["n_responders"] = g["n_responders"].fillna(0).astype("int64")
     g["n_absolute_responders"] = g["n_absolute_responders"].fillna(0).astype("int64")
@@ -269,23 +290,26 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
     t1[codes[known_ref]] = end_score[known_ref]
     rows = np.flatnonzero(~(is_ref | (period == "whole").to_numpy(dtype=bool)))
     rows = rows[np.lexsort((rates["period_index"].to_numpy()[rows], codes[rows]))]  # stable
-    cyc = rates.iloc[rows]
     c = codes[rows]
     first = np.ones(len(c), dtype=bool)
     first[1:] = c[1:] != c[:-1]
     at = np.arange(len(c))
-    cyc = cyc.assign(cycle=at - np.maximum.accumulate(np.where(first, at, 0)) + 1)
+    cycle = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
     base = np.where(c >= 0, t1[np.maximum(c, 0)], np.nan) if len(t1) else np.full(len(c), np.nan)
-    ok = (cyc["rate_reason"].fillna("") == "").to_numpy() & ~np.isnan(base)
-    change = np.where(ok, cyc["end_score"].to_numpy(dtype=float) - base, np.nan)
-    reason = np.where(
-        ok, "", np.where(np.isnan(base), "no score at the first injection", cyc["rate_reason"])
-    )
+    # the row's own reason as codes into its few distinct texts (no per-row strings)
+    rcode, rtexts = pd.factorize(rates["rate_reason"].take(rows))  # missing -> -1
+    own_ok = rcode == -1
+    if "" in rtexts:
+        own_ok |= rcode == list(rtexts).index("")
+    ok = own_ok & ~np.isnan(base)
+    change = np.where(ok, rates["end_score"].to_numpy(dtype=float)[rows] - base, np.nan)
+    texts = pd.Index([*rtexts, "", "no score at the first injection"])
+    reason = texts.take(np.where(ok, len(rtexts), np.where(np.isnan(base), len(rtexts) + 1, rcode)))
     out = pd.DataFrame(
         {
-            "patient_id": cyc["patient_id"].to_numpy(),
-            "cycle": cyc["cycle"].to_numpy(dtype="int64"),
-            "period": cyc["period"].to_numpy(),
+            "patient_id": rates["patient_id"].array.take(rows),
+            "cycle": cycle.astype("int64"),
+            "period": rates["period"].array.take(rows),
             "change": change,
         }
     )
@@ -293,7 +317,7 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
         np.where(ok, change >= s.clinical_points - 1e-9, False), ~ok
     )
     out["reason"] = reason
-    return out.reset_index(drop=True)
+    return out
 
 
 def clinical_summary(clinical: pd.DataFrame) -> pd.DataFrame:
@@ -329,6 +353,50 @@ def clinical_summary(clinical: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
+def _join_intervals(
+    periods: pd.DataFrame, left: np.ndarray, intervals: pd.DataFrame
+) -> pd.DataFrame:
+    """Rows ``left`` of ``periods`` with the length of their interval (inner join, left order).
+
+    The same as merging on (patient_id, period = interval), on integer keys instead of text.
+    """
+    right = intervals[["patient_id", "interval", "months"]]
+
+    def codes(lvals: pd.Series, rvals: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+        lc, lu = pd.factorize(lvals)
+        rc, ru = pd.factorize(rvals)
+        to_left = (
+            pd.Index(lu).get_indexer(pd.Index(ru)) if len(ru) else np.array([], dtype=np.int64)
+        )
+        rc = np.where(rc >= 0, to_left[np.maximum(rc, 0)] if len(ru) else -1, -1)
+        return lc, rc, len(lu) + 1
+
+    lp, rp, n_p = codes(periods["patient_id"].take(left), right["patient_id"])
+    lk, rk, n_k = codes(periods["period"].take(left), right["interval"])
+    lkey = np.where((lp >= 0) & (lk >= 0), lp.astype(np.int64) * n_k + lk, -1)
+    rkey = np.where((rp >= 0) & (rk >= 0), rp.astype(np.int64) * n_k + rk, -2)
+    valid = np.flatnonzero(rkey >= 0)  # intervals of patients and periods on the left
+    rindex = pd.Index(rkey[valid])
+    if not rindex.is_unique:  # several intervals with one key: the general merge
+        return periods.iloc[left][["patient_id", "period", "improvement_pct"]].merge(
+            right.rename(columns={"interval": "period", "months": "interval_months"}),
+            on=["patient_id", "period"],
+            how="inner",
+        )
+    found = rindex.get_indexer(lkey)
+    match = np.full(len(lkey), -1, dtype=np.int64)
+    match[found >= 0] = valid[found[found >= 0]]
+    hit = match >= 0
+    rows = left[hit]
+    return pd.DataFrame(
+        {
+            "period": periods["period"].array.take(rows),
+            "improvement_pct": periods["improvement_pct"].to_numpy(dtype=float)[rows],
+            "interval_months": right["months"].to_numpy(dtype=float)[match[hit]],
+        }
+    )
+
+
 def interval_correlation(periods: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     """Spearman correlation of interval length with improvement (SPEC §8).
 
@@ -358,16 +426,9 @@ def interval_correlation(periods: pd.DataFrame, intervals: pd.DataFrame) -> pd.D
     """
     from scipy import stats
 
-    ev = periods.loc[
-        periods["evaluable"].astype(bool).to_numpy(), ["patient_id", "period", "improvement_pct"]
-    ]  # only the columns used: the merge then moves far less data
-    joined = ev.merge(
-        intervals[["patient_id", "interval", "months"]].rename(
-            columns={"interval": "period", "months": "interval_months"}
-        ),
-        on=["patient_id", "period"],
-        how="inner",
-    )
+    ev = periods["evaluable"].to_numpy(dtype=bool, na_value=False)
+    left = np.flatnonzero(ev)
+    joined = _join_intervals(periods, left, intervals)
     rows = []
 
     def corr(scope: str, frame: pd.DataFrame) -> None:
@@ -380,6 +441,8 @@ def interval_correlation(periods: pd.DataFrame, intervals: pd.DataFrame) -> pd.D
         rows.append({"scope": scope, "rho": rho, "p": p, "n": len(x)})
 
     corr("all", joined)
-    for name in period_order(joined["period"]) if len(joined) else []:
-        corr(name, joined[joined["period"] == name])
+    if len(joined):
+        pcode, names = pd.factorize(joined["period"])
+        for name in period_order(pd.Series(names, dtype=object)):
+            corr(name, joined[pcode == list(names).index(name)])
     return pd.DataFrame(rows, columns=["scope", "rho", "p", "n"]).astype({"n": "int64"})
