@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .columns import CANONICAL, PROACT, TABLES
@@ -126,7 +127,15 @@ def _numbered(df: pd.DataFrame, first: int = 2) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     df.columns = [str(c) for c in df.columns]
     row = pd.RangeIndex(first, first + len(df)).to_numpy()
-    empty = (df.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    # a line is empty when every cell is blank: look at the next column only for the
+    # lines still blank so far (usually none after the first column)
+    empty = np.ones(len(df), bool)
+    for col in range(df.shape[1]):
+        at = np.flatnonzero(empty)
+        if len(at) == 0:
+            break
+        cells = df.iloc[at, col].astype(str).str.strip()
+        empty[at] = (cells == "").to_numpy(dtype=bool, na_value=False)
     if "row" in df.columns:
         df = df.rename(columns={"row": "row_in_file"})
     df["row"] = row
@@ -162,7 +171,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
     text = _decode(data, name)
     stripped = text.lstrip("\r\n")
     skipped = text[: len(text) - len(stripped)].count("\n")
-    first_line = stripped.splitlines()[0] if stripped.strip() else ""
+    # the first line, without splitting the whole file (splitlines ends a line at \n or
+    # earlier, e.g. at \r)
+    newline = stripped.find("\n")
+    head = stripped if newline < 0 else stripped[: newline + 1]
+    first_line = head.splitlines()[0] if stripped.strip() else ""
     if not first_line.strip():
         raise InputError("the file is empty", source=name, fix="add a header row and data rows")
     counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}

@@ -161,6 +161,20 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
         bad = np.isinf(v)
         v = np.where(bad, np.nan, v)
         return v, missing, bad
+    if text is values:  # text: read each distinct cell once (a score column has ~50)
+        codes, uniques = pd.factorize(values)
+        v, missing, bad = _parse_number_text(pd.Series(uniques))
+        # code -1 (NaN/None) is a missing cell
+        return (
+            np.append(v, np.nan)[codes],
+            np.append(missing, True)[codes],
+            np.append(bad, False)[codes],
+        )
+    return _parse_number_text(values)
+
+
+def _parse_number_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`parse_numbers` for cells that are (or are read as) text."""
     clean = _clean_text(values)
     missing = clean.isna().to_numpy()
     numbers = pd.to_numeric(
@@ -249,8 +263,11 @@ def parse_dates(
     strict = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(bool)
     is_iso = strict.copy()
     if strict.any():
-        s = text[strict]
-        parsed[strict] = _from_parts(s.str.slice(0, 4), s.str.slice(5, 7), s.str.slice(8, 10))
+        # each distinct date once (a study has a few thousand dates, repeated)
+        codes, uniques = pd.factorize(text[strict])
+        s = pd.Series(uniques)
+        parts = _from_parts(s.str.slice(0, 4), s.str.slice(5, 7), s.str.slice(8, 10))
+        parsed[strict] = parts[codes]
     others = ~strict & ~missing
     if others.any():
         iso = text[others].str.extract(_ISO.pattern)
@@ -611,7 +628,11 @@ def _guess(want: str, found: list[str]) -> str | None:
 
 
 def _filled(df: pd.DataFrame, col: str) -> bool:
-    return col in df.columns and len(df) > 0 and not is_missing(df[col]).all()
+    """Whether the column has any cell that is not missing (the first rows usually tell)."""
+    if col not in df.columns or len(df) == 0:
+        return False
+    head = df[col].iloc[:1000]
+    return not is_missing(head).all() or not is_missing(df[col]).all()
 
 
 def _time_kind(df: pd.DataFrame, date_col: str, day_col: str, label: str) -> str | None:
