@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .columns import OUTCOME_MAX
-from .progression import compute_periods
+from .progression import _compute_periods, patient_codes
 from .responders import classify, flag_responders
-from .schedule import interval_table
+from .schedule import _interval_table
 from .settings import Settings
 from .study import StudyData
 from .summary import (
@@ -151,13 +151,16 @@ def analyze(
     s = settings or Settings()
     if overrides:
         s = s.replace(**overrides)
-    rates = compute_periods(study.visits, study.injections, study.patients, s)
-    periods = classify(rates, s)
+    # patients as integer codes (in id order), computed once and passed to every step: no
+    # step groups, joins or sorts on the text ids
+    coded = patient_codes(study.visits, study.injections)
+    rates, codes = _compute_periods(study.visits, study.injections, study.patients, s, coded)
+    periods = classify(rates, s, patient_codes=codes)
     statistics = period_statistics(periods, s)
     summary = summarize(periods, s, statistics)
-    clinical_patients = clinical_improvement(rates, s)
-    lengths = interval_table(study.injections, s.month_days)
-    intervals = interval_correlation(periods, lengths)
+    clinical_patients = clinical_improvement(rates, s, patient_codes=codes)
+    lengths, length_codes = _interval_table(study.injections, s.month_days, coded[1:])
+    intervals = interval_correlation(periods, lengths, patient_codes=(codes, length_codes))
     safety_result = None
     if safety and study.adverse_events is not None:
         from .safety import analyze_safety

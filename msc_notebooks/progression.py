@@ -14,7 +14,7 @@ from .columns import OUTCOME_MAX
 from .errors import SettingsError
 from .settings import Settings
 
-__all__ = ["scores_at_injections", "compute_periods", "ZERO_RATE", "RATE_COLUMNS"]
+__all__ = ["scores_at_injections", "compute_periods", "patient_codes", "ZERO_RATE", "RATE_COLUMNS"]
 
 #: A rate within this many points/month of zero is zero (SPEC §6).
 ZERO_RATE = 1e-9
@@ -274,7 +274,40 @@ def compute_periods(
     >>> p.rate_reason.iloc[2]
     'no assessment at least 28 days after the last injection'
     """
-    s = settings or Settings()
+    return _compute_periods(visits, injections, patients, settings or Settings())[0]
+
+
+def patient_codes(
+    visits: pd.DataFrame, injections: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Integer codes of the patients of visits and injections, in patient_id order.
+
+    Returns the codes of the visit rows, of the injection rows, and the ids (code -> id).
+    The analysis works on these codes, not on the text ids: grouping, joining and sorting
+    integers is several times faster, and the ids are put back once, at the end.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"patient_id": ["b", "a", "b"]})
+    >>> i = pd.DataFrame({"patient_id": ["a", "c"]})
+    >>> vc, ic, ids = patient_codes(v, i)
+    >>> vc.tolist(), ic.tolist(), ids.tolist()
+    ([1, 0, 1], [0, 2], ['a', 'b', 'c'])
+    """
+    ids = pd.concat([visits["patient_id"], injections["patient_id"]], ignore_index=True)
+    codes, uniques = pd.factorize(ids, sort=True)
+    return codes[: len(visits)], codes[len(visits) :], pd.Index(uniques)
+
+
+def _compute_periods(
+    visits: pd.DataFrame,
+    injections: pd.DataFrame,
+    patients: pd.DataFrame | None,
+    s: Settings,
+    coded: tuple[np.ndarray, np.ndarray, pd.Index] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`compute_periods` and the patient code of each row (``coded``: from
+    :func:`patient_codes`, when the caller has them already)."""
     outcome = s.outcome
     md = float(s.month_days)
     span = float(s.min_span_days)
@@ -282,24 +315,28 @@ def compute_periods(
     # sorting are then several times faster; the ids are put back once, at the end
     if outcome not in visits.columns:
         _assessments(visits, outcome)  # raises the SettingsError that lists the columns
-    ids = pd.concat([visits["patient_id"], injections["patient_id"]], ignore_index=True)
-    codes, uniques = pd.factorize(ids, sort=True)
-    visits = pd.DataFrame(
+    vcodes, icodes, uniques = coded if coded is not None else patient_codes(visits, injections)
+    # the assessments (rows where the outcome is missing are not assessments), sorted; built
+    # from the few columns used, without copying the visits table
+    has = visits[outcome].notna().to_numpy()
+    v = pd.DataFrame(
         {
-            "patient_id": codes[: len(visits)],
-            "day": visits["day"].reset_index(drop=True),
-            outcome: visits[outcome].reset_index(drop=True),
+            "patient_id": vcodes[has],
+            "day": visits["day"].to_numpy()[has],
+            "score": visits[outcome].to_numpy()[has],
         }
     )
+    v = _sort(v, "patient_id", "day").reset_index(drop=True)
+    v["pos"] = np.arange(len(v))
     injections = pd.DataFrame(
-        {"patient_id": codes[len(visits) :], "day": injections["day"].reset_index(drop=True)}
+        {"patient_id": icodes, "day": injections["day"].reset_index(drop=True)}
     )
-    v = _assessments(visits, outcome)
     at = _scores_at(v, injections, s.window_days)
     if not len(at):
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in RATE_COLUMNS}).astype(
+        empty = pd.DataFrame({c: pd.Series(dtype=float) for c in RATE_COLUMNS}).astype(
             {"patient_id": object, "period": object, "rate_reason": object}
         )
+        return empty, np.array([], dtype=np.int64)
 
     # everything below is plain numpy on the injection rows, sorted by patient and day
     day = v["day"].to_numpy(dtype=float)
@@ -327,11 +364,19 @@ def compute_periods(
     last_pos = np.where(has_v, hi, -1)
     win = f"{s.window_days:g}"
 
+    # reasons are integer codes into `texts` (0 = no reason): each distinct text is built
+    # once, and the text column once at the end (not one Python string per row)
+    texts = [""]
+
+    def say(text: str) -> int:
+        if text not in texts:
+            texts.append(text)
+        return texts.index(text)
+
     def missing_reason(kk: np.ndarray) -> np.ndarray:
-        # the few distinct texts are built once and indexed (not one f-string per row)
         u, inv = np.unique(np.asarray(kk, dtype=np.int64), return_inverse=True)
-        texts = np.array([f"no assessment within {win} days of injection {x}" for x in u] or [""])
-        return texts.astype(object)[inv.reshape(-1)] if len(u) else np.array([], dtype=object)
+        said = np.array([say(f"no assessment within {win} days of injection {x}") for x in u])
+        return said[inv.reshape(-1)] if len(u) else np.array([], dtype=np.int64)
 
     def at_pos(p: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(p >= 0, values[np.maximum(p, 0)], np.nan) if len(values) else p * np.nan
@@ -342,18 +387,18 @@ def compute_periods(
     has_t1 = end_pos >= 0
     ref_end_day = at_pos(end_pos, day)
     ref_end_score = at_pos(end_pos, score)
-    reason = np.full(len(first_row), "", dtype=object)
+    reason = np.zeros(len(first_row), dtype=np.int64)
     reason[~has_t1] = missing_reason(k[first_row][~has_t1])
     if s.reference == "run-in":
         start_pos = first_pos
         ref_start_day = at_pos(start_pos, day)
         ref_start_score = at_pos(start_pos, score)
         short = has_t1 & (ref_end_day - ref_start_day < span)
-        reason[(reason == "") & short] = (
+        reason[(reason == 0) & short] = say(
             f"run-in too short: fewer than two assessments at least {span:g} days apart "
             "up to the first injection"
         )
-        ok = reason == ""
+        ok = reason == 0
         ref_months = (ref_end_day - ref_start_day) / md
         if s.method == "ols":
             rate = np.full(len(first_row), np.nan)
@@ -378,16 +423,16 @@ def compute_periods(
         onset = onset_by_code[ref_code] if len(uniques) else np.full(len(ref_code), np.nan)
         ref_start_day = onset
         ref_start_score = np.full(len(first_row), float(top))
-        reason[(reason == "") & np.isnan(onset)] = "no symptom-onset date"
+        reason[(reason == 0) & np.isnan(onset)] = say("no symptom-onset date")
         with np.errstate(invalid="ignore"):
-            reason[(reason == "") & (ref_end_day <= ref_start_day)] = (
+            reason[(reason == 0) & (ref_end_day <= ref_start_day)] = say(
                 "symptom onset is not before the first injection"
             )
-        ok = reason == ""
+        ok = reason == 0
         ref_months = (ref_end_day - ref_start_day) / md
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = (top - ref_end_score) / ref_months
-    ref_rate = np.where(reason == "", rate, np.nan)
+    ref_rate = np.where(reason == 0, rate, np.nan)
     ref_reason = reason
 
     # --- periods between injections, after-last, whole (SPEC §3, §5, §12) ---------------
@@ -412,22 +457,24 @@ def compute_periods(
     is_after[m_pairs : m_pairs + m_last] = True
     is_whole = np.zeros(len(sp), dtype=bool)
     is_whole[m_pairs + m_last :] = True
-    reason = np.full(len(sp), "", dtype=object)
-    reason[is_whole & (per_n_inj < 2)] = "only one injection: no whole treatment period"
-    need = reason == ""
+    reason = np.zeros(len(sp), dtype=np.int64)
+    reason[is_whole & (per_n_inj < 2)] = say("only one injection: no whole treatment period")
+    need = reason == 0
     miss_start = need & (sp < 0)
     reason[miss_start] = missing_reason(start_k[miss_start])
-    miss_end = (reason == "") & (ep < 0) & ~is_after
+    miss_end = (reason == 0) & (ep < 0) & ~is_after
     reason[miss_end] = missing_reason(end_k[miss_end])
-    ok = reason == ""
+    ok = reason == 0
     sd = np.where(ok, day[np.maximum(sp, 0)], np.nan)
-    ed = np.where(ok | ((reason == "") & (ep >= 0)), day[np.maximum(ep, 0)], np.nan)
+    ed = np.where(ok | ((reason == 0) & (ep >= 0)), day[np.maximum(ep, 0)], np.nan)
     too_short = ok & ((ep <= sp) | (ed - sd < span))
-    reason[too_short & is_after] = f"no assessment at least {span:g} days after the last injection"
-    reason[too_short & ~is_after] = (
+    reason[too_short & is_after] = say(
+        f"no assessment at least {span:g} days after the last injection"
+    )
+    reason[too_short & ~is_after] = say(
         f"the two assessments used are not distinct and at least {span:g} days apart"
     )
-    ok = reason == ""
+    ok = reason == 0
     # where not computable, keep the assessments found (for display) but no rate
     start_day_abs = at_pos(sp, day)
     end_day_abs = at_pos(ep, day)
@@ -441,6 +488,8 @@ def compute_periods(
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = (start_score - end_score) / months
     rate = np.where(ok, rate, np.nan)
+    # free what is no longer needed before the output table is assembled (peak memory)
+    del v, day, score, vcode, at, pc, k, pos, sp, ep, sd, ed, start_k, end_k, per_n_inj
 
     # --- reference rows first, then the rest; sorted by patient and period (stable) ------
     code = np.concatenate([ref_code, per_code])
@@ -452,9 +501,10 @@ def compute_periods(
     labels = ["reference", *[f"{a}-{a + 1}" for a in range(1, kmax)], "after-last", "whole"]
     label = np.concatenate([np.zeros(len(ref_code), dtype=np.int64), label])[order]
     reasons = np.concatenate([ref_reason, reason])[order]
-    return pd.DataFrame(
+    code = code[order]
+    table = pd.DataFrame(
         {
-            "patient_id": uniques.take(code[order]),
+            "patient_id": uniques.take(code),
             "period": pd.Index(labels).take(label),
             "period_index": pidx[order],
             "start_day": np.concatenate([ref_start_day, start_day_abs])[order] - t1_all,
@@ -463,12 +513,7 @@ def compute_periods(
             "end_score": np.concatenate([ref_end_score, end_score])[order],
             "months": np.concatenate([ref_months, months])[order],
             "rate": rate,
-            "rate_reason": _text(reasons),
+            "rate_reason": pd.Index(texts).take(reasons),
         }
     )
-
-
-def _text(values: np.ndarray) -> pd.Index:
-    """Text column from an object array with few distinct strings (each converted once)."""
-    codes, uniques = pd.factorize(values)
-    return pd.Index(uniques).take(codes)
+    return table, code

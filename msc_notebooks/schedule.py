@@ -220,6 +220,16 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
     >>> round(interval_table(inj).months.iloc[0], 4)   # 91 / 30.4375
     2.9897
     """
+    return _interval_table(injections, month_days)[0]
+
+
+def _interval_table(
+    injections: pd.DataFrame,
+    month_days: float,
+    coded: tuple[np.ndarray, pd.Index] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`interval_table` and the patient code of each row; ``coded``: the injections'
+    patient codes in patient_id order and the ids (code -> id), when the caller has them."""
     if not len(injections):
         out = pd.DataFrame(
             {
@@ -231,15 +241,20 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
             }
         )
         out["months"] = out["days"] / month_days
-        return out
+        return out, np.array([], dtype=np.int64)
     # integer patient codes in id order instead of text: the same order as sorting by
     # patient_id then day (stable), without comparing strings
-    codes, uniques = pd.factorize(injections["patient_id"], sort=True)
+    if coded is None:
+        codes, uniques = pd.factorize(injections["patient_id"], sort=True)
+    else:
+        codes, uniques = coded
     missing = len(uniques)
     codes = np.where(codes < 0, missing, codes)  # missing ids last, like sort_values
     day = injections["day"].to_numpy(dtype=float)
-    order = np.lexsort((day, codes))  # stable; NaN days last
-    codes, day = codes[order], day[order]
+    dc = np.diff(codes)
+    if not ((dc > 0) | ((dc == 0) & (day[1:] >= day[:-1]))).all():  # usually in order already
+        order = np.lexsort((day, codes))  # stable; NaN days last
+        codes, day = codes[order], day[order]
     same = (codes[1:] == codes[:-1]) & (codes[:-1] != missing)  # a missing id is no patient
     # injection number within the patient: position minus the patient's first position
     first = np.ones(len(codes), dtype=bool)
@@ -249,7 +264,8 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
     start, end, kk = day[:-1][same], day[1:][same], k[:-1][same]
     # the few interval labels are built once and indexed (not one f-string per row)
     labels = np.array([f"{a}-{a + 1}" for a in range(1, int(k.max()))] or [""], dtype=object)
-    ids = pd.Index(uniques).take(codes[:-1][same])
+    row_codes = codes[:-1][same]
+    ids = pd.Index(uniques).take(row_codes)
     out = pd.DataFrame(
         {
             "patient_id": ids,
@@ -260,7 +276,7 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
         }
     )
     out["months"] = out["days"] / month_days
-    return out
+    return out, row_codes
 
 
 def set_injections(study: StudyData, patient_id: str, days: Iterable[float]) -> StudyData:

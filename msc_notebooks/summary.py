@@ -256,13 +256,28 @@ def summarize(
     return out[list(SUMMARY_COLUMNS)]
 
 
-def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
+def clinical_improvement(
+    rates: pd.DataFrame,
+    settings: Settings | None = None,
+    *,
+    patient_codes: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Score change since the first injection at the end of each cycle, per patient (SPEC §6).
 
     Cycle k ends where treatment period k ends: at the assessment used for injection k+1
     (period ``k-(k+1)``), or, for the last injection, at the patient's last assessment
     (period ``after-last``). Change = end score - score at the first injection (points;
     positive = better). Clinically improved: change >= ``clinical_points`` (default +1).
+
+    Parameters
+    ----------
+    rates : pandas.DataFrame
+        Output of :func:`msc_notebooks.progression.compute_periods`.
+    settings : Settings, optional
+        ``clinical_points``.
+    patient_codes : numpy.ndarray, optional
+        Integer patient codes of the rows in patient_id order (as
+        :func:`msc_notebooks.progression.patient_codes` gives); computed when omitted.
 
     Returns
     -------
@@ -281,7 +296,9 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
     """
     s = settings or Settings()
     # integer patient codes in id order: sorting, numbering and the T1 lookup without text
-    codes = pd.factorize(rates["patient_id"], sort=True)[0]
+    codes = (
+        pd.factorize(rates["patient_id"], sort=True)[0] if patient_codes is None else patient_codes
+    )
     period = rates["period"]
     is_ref = (period == "reference").to_numpy(dtype=bool)
     end_score = rates["end_score"].to_numpy(dtype=float)
@@ -354,7 +371,10 @@ def clinical_summary(clinical: pd.DataFrame) -> pd.DataFrame:
 
 
 def _join_intervals(
-    periods: pd.DataFrame, left: np.ndarray, intervals: pd.DataFrame
+    periods: pd.DataFrame,
+    left: np.ndarray,
+    intervals: pd.DataFrame,
+    patient_codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Rows ``left`` of ``periods`` with the length of their interval (inner join, left order).
 
@@ -371,7 +391,10 @@ def _join_intervals(
         rc = np.where(rc >= 0, to_left[np.maximum(rc, 0)] if len(ru) else -1, -1)
         return lc, rc, len(lu) + 1
 
-    lp, rp, n_p = codes(periods["patient_id"].take(left), right["patient_id"])
+    if patient_codes is None:
+        lp, rp, _ = codes(periods["patient_id"].take(left), right["patient_id"])
+    else:  # integer codes given for both tables: no text to compare
+        lp, rp = patient_codes[0][left], patient_codes[1]
     lk, rk, n_k = codes(periods["period"].take(left), right["interval"])
     lkey = np.where((lp >= 0) & (lk >= 0), lp.astype(np.int64) * n_k + lk, -1)
     rkey = np.where((rp >= 0) & (rk >= 0), rp.astype(np.int64) * n_k + rk, -2)
@@ -397,7 +420,12 @@ def _join_intervals(
     )
 
 
-def interval_correlation(periods: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+def interval_correlation(
+    periods: pd.DataFrame,
+    intervals: pd.DataFrame,
+    *,
+    patient_codes: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Spearman correlation of interval length with improvement (SPEC §8).
 
     Parameters
@@ -407,6 +435,10 @@ def interval_correlation(periods: pd.DataFrame, intervals: pd.DataFrame) -> pd.D
     intervals : pandas.DataFrame
         :func:`msc_notebooks.schedule.interval_table` (``patient_id``, ``interval``,
         ``months``).
+
+    patient_codes : (numpy.ndarray, numpy.ndarray), optional
+        Integer patient codes of the rows of ``periods`` and of ``intervals``, in one code
+        space (:func:`msc_notebooks.progression.patient_codes`); computed when omitted.
 
     Returns
     -------
@@ -428,7 +460,7 @@ def interval_correlation(periods: pd.DataFrame, intervals: pd.DataFrame) -> pd.D
 
     ev = periods["evaluable"].to_numpy(dtype=bool, na_value=False)
     left = np.flatnonzero(ev)
-    joined = _join_intervals(periods, left, intervals)
+    joined = _join_intervals(periods, left, intervals, patient_codes)
     rows = []
 
     def corr(scope: str, frame: pd.DataFrame) -> None:
