@@ -101,7 +101,9 @@ def read_table(
         df = source.copy(deep=False)  # copy-on-write: the caller's frame is never changed
         df.columns = [str(c) for c in df.columns]
         if "row" not in df.columns:
-            df["row"] = df.index.to_numpy()
+            index = df.index  # RangeIndex.to_numpy would cache an array on the caller's frame
+            rng = isinstance(index, pd.RangeIndex)
+            df["row"] = np.arange(index.start, index.stop, index.step) if rng else index.to_numpy()
         df = df.reset_index(drop=True)
     else:
         path = Path(source)

@@ -452,7 +452,8 @@ class _Ids:
         offset = 0
         for t, clean in zip(per_table, cleaned, strict=True):
             raw_codes = per_table[t]
-            to_global = np.append(codes[offset : offset + len(clean)], -1)
+            # int32: half the memory of int64 for a million rows
+            to_global = np.append(codes[offset : offset + len(clean)], -1).astype(np.int32)
             self.codes[t] = to_global[raw_codes]  # raw code -1 (missing) -> last entry, -1
             offset += len(clean)
 
@@ -952,6 +953,7 @@ def _validate_visits(raw, label, kind, date_format, known, known_where, rep, war
             cols[dom] = sum(item_arrays[ITEMS.index(c)] for c in its)
     cols.update(extras)
     cols["row"] = raw["row"].to_numpy()
+    del day, date, total  # only cols holds them now: _build_frame lets go of each once taken
     return _one_per_day(
         cols, rep, kind if kind in raw.columns else None, "merged (mean used)", merge=True
     )
@@ -963,16 +965,24 @@ def _sorted_rows(
     """Positions ``keep`` sorted by patient code, day, then ``order`` (stable).
 
     Tables usually arrive sorted already: that is checked in one pass, and then nothing
-    is sorted.
+    is sorted (and nothing copied when ``keep`` is every row).
     """
-    c, d, o = codes[keep], day[keep], order[keep]
     if len(keep) < 2:
         return keep
+    c, d, o = (codes, day, order) if len(keep) == len(codes) else _take(keep, codes, day, order)
     c0, c1, d0, d1 = c[:-1], c[1:], d[:-1], d[1:]
     in_order = (c0 < c1) | ((c0 == c1) & ((d0 < d1) | ((d0 == d1) & (o[:-1] <= o[1:]))))
     if in_order.all():
         return keep
     return keep[np.lexsort((o, d, c))]
+
+
+def _take(idx: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
+    """``[a[idx] for a in arrays]``, or the arrays themselves when ``idx`` is every row."""
+    n = len(arrays[0])
+    if len(idx) == n and (n == 0 or (idx[0] == 0 and idx[-1] == n - 1)):
+        return list(arrays)  # idx is sorted and distinct, so it is 0, 1, ..., n - 1
+    return [a[idx] for a in arrays]
 
 
 def _one_per_day(
@@ -991,36 +1001,37 @@ def _one_per_day(
     day = cols["day"]
     order = _order_key(pd.Series(cols["row"]))
     sel = _sorted_rows(codes, day, order, keep)
-    del order
-    c, d = codes[sel], day[sel]
+    del order, keep
     same = np.zeros(len(sel), bool)
     if len(sel) > 1:
+        c, d = _take(sel, codes, day)
         same[1:] = (c[1:] == c[:-1]) & (d[1:] == d[:-1])
-    del c, d
+        del c, d
     final = sel
     updates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if same.any():
-        first_at = np.flatnonzero(~same)
         later = np.flatnonzero(same)
-        group_of_later = np.cumsum(~same)[later] - 1
-        first_pos = first_at[group_of_later]
+        # the first row of a group is just before its first later row
+        starts_run = np.ones(len(later), bool)
+        starts_run[1:] = later[1:] != later[:-1] + 1
+        first_pos = np.maximum.accumulate(np.where(starts_run, later - 1, 0))
         if merge:
             # rows in a group of two or more: the later rows and the first row before them
-            involved = same.copy()
-            involved[:-1] |= same[1:]
-            at = np.flatnonzero(involved)
+            at = np.union1d(later, first_pos)
             numeric = [
                 k
                 for k, v in cols.items()
                 if k not in ("day", "row") and isinstance(v, np.ndarray) and v.dtype.kind in "fb"
             ]
             sub = pd.DataFrame({k: cols[k][sel[at]] for k in numeric})
-            sub["_g"] = np.cumsum(~same)[at] - 1
+            # a group is labelled by the position of its first row
+            sub["_g"] = first_pos[np.searchsorted(later, at)]
             agg = sub.groupby("_g", sort=True).agg(
                 {k: ("max" if cols[k].dtype.kind == "b" else "mean") for k in numeric}
             )
-            # the kept (first) row of group g is at position g of the result
-            targets = agg.index.to_numpy()
+            # the first row of a group stays; it moves up by the later rows before it
+            first = agg.index.to_numpy()
+            targets = first - np.searchsorted(later, first)
             updates = {k: (targets, agg[k].to_numpy()) for k in numeric}
         rows = np.asarray(cols["row"])
         firsts = rows[sel[first_pos]]
@@ -1029,6 +1040,7 @@ def _one_per_day(
         reasons = np.array([f"same-day duplicate of row {r}: {what}" for r in firsts], object)
         rep.exclude_at(excluded[by_row], reasons[by_row], time_col)
         final = sel[~same]
+    del sel, same, day
     return _build_frame({"patient_id": rep.ids.text(codes[final])}, cols, final, updates)
 
 
@@ -1042,7 +1054,8 @@ def _build_frame(
 
     ``first`` holds columns already taken. Runs of float columns are taken straight into
     one 2-D block; ``updates`` (positions, values) are written into the result before it
-    is wrapped, so nothing is copied twice.
+    is wrapped, so nothing is copied twice. Each column is removed from ``cols`` once
+    taken, so that the caller's arrays can be freed while the result is built.
     """
     parts: list[pd.DataFrame] = [pd.DataFrame({k: v}, copy=False) for k, v in first.items()]
     run: list[str] = []
@@ -1062,18 +1075,18 @@ def _build_frame(
             return
         block = np.empty((len(run), len(take)))
         for i, k in enumerate(run):
-            np.take(cols[k], take, out=block[i])
+            np.take(cols.pop(k), take, out=block[i])
             if k in updates:
                 block[i][updates[k][0]] = updates[k][1]
         parts.append(pd.DataFrame(block.T, columns=list(run), copy=False))
         run.clear()
 
-    for k, v in cols.items():
-        if isinstance(v, np.ndarray) and v.dtype == np.float64:
+    for k in list(cols):
+        if isinstance(cols[k], np.ndarray) and cols[k].dtype == np.float64:
             run.append(k)
             continue
         flush()
-        taken = v[take]
+        taken = cols.pop(k)[take]
         if k in updates:
             taken = np.array(taken, copy=True)
             taken[updates[k][0]] = updates[k][1]
@@ -1110,6 +1123,7 @@ def _validate_injections(raw, label, kind, date_format, known, known_where, rep,
     c, d = codes[sel], day[sel]
     dup = np.zeros(len(sel), bool)
     dup[1:] = (c[1:] == c[:-1]) & (d[1:] == d[:-1])
+    del d
     if dup.any():
         later = sel[dup]
         first_at = np.maximum.accumulate(np.where(dup, 0, np.arange(len(sel))))
@@ -1127,13 +1141,15 @@ def _validate_injections(raw, label, kind, date_format, known, known_where, rep,
         )
         sel, c = sel[~dup], c[~dup]
     # 1, 2, ... in time order within each patient
+    position = np.arange(len(sel))
     starts = np.ones(len(sel), bool)
     starts[1:] = c[1:] != c[:-1]
-    number = np.arange(len(sel)) - np.maximum.accumulate(np.where(starts, np.arange(len(sel)), 0))
-    number += 1
-    has = ~np.isnan(given[sel])
+    number = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    del position, starts
+    given = given[sel]
+    has = ~np.isnan(given)
     if has.any():
-        sc, sg = c[has], given[sel][has]
+        sc, sg = c[has], given[has]
         number_sub = number[has]
         prev_ok = np.zeros(len(sc), bool)
         prev_ok[1:] = sc[1:] == sc[:-1]
@@ -1162,17 +1178,17 @@ def _validate_injections(raw, label, kind, date_format, known, known_where, rep,
         route = route.take(sel).reset_index(drop=True)
     else:
         route = pd.Series([None] * len(sel), dtype=object)
-    return pd.DataFrame(
-        {
-            "patient_id": rep.ids.text(c),
-            "day": day[sel],
-            "date": date[sel],
-            "injection_number": number.astype("int64"),
-            "dose_million_cells": dose[sel],
-            "route": route,
-            "row": rows[sel],
-        }
-    )
+    columns = {
+        "patient_id": rep.ids.text(c),
+        "day": day[sel],
+        "date": date[sel],
+        "injection_number": number.astype("int64", copy=False),
+        "dose_million_cells": dose[sel],
+        "route": route,
+        "row": rows[sel],
+    }
+    # one frame per column, joined: DataFrame(columns) would copy same-type columns again
+    return pd.concat([pd.DataFrame({k: v}, copy=False) for k, v in columns.items()], axis=1)
 
 
 def empty_injections(time_kind: str = "date") -> pd.DataFrame:
