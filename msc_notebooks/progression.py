@@ -111,7 +111,14 @@ def scores_at_injections(
 def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) -> pd.DataFrame:
     inj = injections[["patient_id", "day"]].rename(columns={"day": "injection_day"})
     inj = _sort(inj, "patient_id", "injection_day").reset_index(drop=True)
-    inj["injection_number"] = inj.groupby("patient_id", sort=False).cumcount() + 1
+    pid = inj["patient_id"].to_numpy()
+    if pid.dtype.kind in "iu":  # integer codes, sorted: number the runs without grouping
+        first = np.ones(len(pid), dtype=bool)
+        first[1:] = pid[1:] != pid[:-1]
+        at = np.arange(len(pid))
+        inj["injection_number"] = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
+    else:
+        inj["injection_number"] = inj.groupby("patient_id", sort=False).cumcount() + 1
     # nearest assessment before (or on) and after (or on) each injection of the same patient:
     # one stable sort of assessments and injections together (what merge_asof does, by
     # patient, without its per-call overhead)
@@ -123,7 +130,6 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
     vday = v["day"].to_numpy(dtype=float)
     iday = inj["injection_day"].to_numpy(dtype=float)
     days = np.concatenate([vday, iday])
-    is_inj = np.arange(n_v + len(inj)) >= n_v
     window = float(window_days)
 
     def nearest(backward: bool) -> np.ndarray:
@@ -132,6 +138,7 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
         if n_v == 0 or len(inj) == 0:
             return cand
         # on equal days an assessment sorts before (backward) or after (forward) the injection
+        is_inj = np.arange(n_v + len(inj)) >= n_v
         order = np.lexsort((is_inj if backward else ~is_inj, days, pk))
         at = np.arange(len(order))
         if backward:
@@ -173,27 +180,24 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
     fast = nearest_fast()
     b_idx, f_idx = fast if fast is not None else (nearest(True), nearest(False))
     score_v = v["score"].to_numpy(dtype=float)
-    pos_v = v["pos"].to_numpy(dtype=float)
 
     def pick(idx: np.ndarray, values: np.ndarray) -> np.ndarray:
         if n_v == 0:
             return np.full(len(idx), np.nan)
         return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
 
-    back = {
-        "score_day": pick(b_idx, vday),
-        "score": pick(b_idx, score_v),
-        "pos": pick(b_idx, pos_v),
-    }
-    fwd = {"score_day": pick(f_idx, vday), "score": pick(f_idx, score_v), "pos": pick(f_idx, pos_v)}
+    back = {"score_day": pick(b_idx, vday), "score": pick(b_idx, score_v)}
+    fwd = {"score_day": pick(f_idx, vday), "score": pick(f_idx, score_v)}
     b_dist = iday - back["score_day"]
     f_dist = fwd["score_day"] - iday
     use_fwd = np.isnan(b_dist) | (f_dist < b_dist)  # NaN comparisons are False: ties -> back
     use_fwd &= ~np.isnan(f_dist)
-    out = inj.copy()
-    for col in ("score_day", "score", "pos"):
+    out = inj.copy(deep=False)
+    for col in ("score_day", "score"):
         out[col] = np.where(use_fwd, fwd[col], back[col])
-    out["pos"] = np.nan_to_num(out["pos"].to_numpy(), nan=-1).astype(np.int64)
+    row = np.where(use_fwd, f_idx, b_idx)  # the assessment used, -1 if none in the window
+    pos_v = v["pos"].to_numpy(dtype=np.int64)
+    out["pos"] = np.where(row >= 0, pos_v[np.maximum(row, 0)], -1) if n_v else np.full(len(row), -1)
     return out
 
 
@@ -319,12 +323,14 @@ def _compute_periods(
     # the assessments (rows where the outcome is missing are not assessments), sorted; built
     # from the few columns used, without copying the visits table
     has = visits[outcome].notna().to_numpy()
+    keep = slice(None) if has.all() else has  # every row an assessment: no copy at all
     v = pd.DataFrame(
         {
-            "patient_id": vcodes[has],
-            "day": visits["day"].to_numpy()[has],
-            "score": visits[outcome].to_numpy()[has],
-        }
+            "patient_id": vcodes[keep],
+            "day": visits["day"].to_numpy()[keep],
+            "score": visits[outcome].to_numpy()[keep],
+        },
+        copy=False,
     )
     v = _sort(v, "patient_id", "day").reset_index(drop=True)
     v["pos"] = np.arange(len(v))
@@ -502,6 +508,7 @@ def _compute_periods(
     label = np.concatenate([np.zeros(len(ref_code), dtype=np.int64), label])[order]
     reasons = np.concatenate([ref_reason, reason])[order]
     code = code[order]
+    # copy=False: the columns are fresh arrays; no copy into one 2-D block (time, memory)
     table = pd.DataFrame(
         {
             "patient_id": uniques.take(code),
@@ -514,6 +521,7 @@ def _compute_periods(
             "months": np.concatenate([ref_months, months])[order],
             "rate": rate,
             "rate_reason": pd.Index(texts).take(reasons),
-        }
+        },
+        copy=False,
     )
     return table, code

@@ -273,7 +273,8 @@ def _interval_table(
             "start_day": start,
             "end_day": end,
             "days": end - start,
-        }
+        },
+        copy=False,
     )
     out["months"] = out["days"] / month_days
     return out, row_codes

@@ -196,7 +196,8 @@ def responder_counts(periods: pd.DataFrame) -> pd.DataFrame:
             "r": resp.astype(int),
             "a": absr.astype(int),
             "imp_r": np.where(resp, periods["improvement_pct"].to_numpy(dtype=float)[rows], np.nan),
-        }
+        },
+        copy=False,
     )
     g = frame.groupby("period", sort=False).agg(
         n_responders=("r", "sum"),
@@ -328,7 +329,8 @@ def clinical_improvement(
             "cycle": cycle.astype("int64"),
             "period": rates["period"].array.take(rows),
             "change": change,
-        }
+        },
+        copy=False,
     )
     out["improved"] = pd.arrays.BooleanArray(
         np.where(ok, change >= s.clinical_points - 1e-9, False), ~ok
@@ -355,7 +357,8 @@ def clinical_summary(clinical: pd.DataFrame) -> pd.DataFrame:
     {'cycle': 1, 'n_evaluable': 3, 'n_improved': 2, 'improved_change_min': 2.0,
      'improved_change_max': 4.0, 'change_min': -1.0, 'change_max': 4.0}
     """
-    ev = clinical[clinical["improved"].notna()].copy()
+    # only the three columns used: the text columns are not copied
+    ev = clinical.loc[clinical["improved"].notna().to_numpy(), ["cycle", "change", "improved"]]
     ev["imp"] = ev["improved"].astype(bool)
     ev["imp_change"] = ev["change"].where(ev["imp"])
     g = ev.groupby("cycle").agg(
@@ -416,7 +419,8 @@ def _join_intervals(
             "period": periods["period"].array.take(rows),
             "improvement_pct": periods["improvement_pct"].to_numpy(dtype=float)[rows],
             "interval_months": right["months"].to_numpy(dtype=float)[match[hit]],
-        }
+        },
+        copy=False,
     )
 
 
