@@ -71,7 +71,8 @@ class AnalysisResult:
     study : StudyData
         The study analysed.
     rates : pandas.DataFrame
-        The rate table before classification (for :func:`reclassify`).
+        The rate table before classification (for :func:`reclassify` and the null model);
+        its columns are the same arrays as those of ``periods`` (copy-on-write), not copies.
     """
 
     periods: pd.DataFrame

@@ -129,7 +129,6 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
         pk = pd.factorize(pd.concat([v["patient_id"], inj["patient_id"]], ignore_index=True))[0]
     vday = v["day"].to_numpy(dtype=float)
     iday = inj["injection_day"].to_numpy(dtype=float)
-    days = np.concatenate([vday, iday])
     window = float(window_days)
 
     def nearest(backward: bool) -> np.ndarray:
@@ -139,6 +138,7 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
             return cand
         # on equal days an assessment sorts before (backward) or after (forward) the injection
         is_inj = np.arange(n_v + len(inj)) >= n_v
+        days = np.concatenate([vday, iday])
         order = np.lexsort((is_inj if backward else ~is_inj, days, pk))
         at = np.arange(len(order))
         if backward:
@@ -156,15 +156,26 @@ def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) ->
 
     def nearest_fast() -> tuple[np.ndarray, np.ndarray] | None:
         """Both neighbours by binary search on one integer key (whole days, v sorted)."""
-        if n_v == 0 or len(inj) == 0 or not np.isfinite(days).all():
+        if n_v == 0 or len(inj) == 0:
             return None
-        if not (days == np.round(days)).all() or (np.diff(pk[:n_v]) < 0).any():
+        lo = min(vday.min(), iday.min())
+        hi = max(vday.max(), iday.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or infinite days
             return None
-        lo, span_days = days.min(), days.max() - days.min() + 1
-        if (pk.max() + 1) * span_days >= 2**62:
+        vpk, ipk = pk[:n_v], pk[n_v:]
+        if (vpk[1:] < vpk[:-1]).any():
             return None
-        key = pk.astype(np.int64) * np.int64(span_days) + (days - lo).astype(np.int64)
-        vkey, ikey = key[:n_v], key[n_v:]
+        # whole days only (checked on the integer copies, which then make the keys)
+        vint, iint = vday.astype(np.int64), iday.astype(np.int64)
+        if not ((vint == vday).all() and (iint == iday).all()):
+            return None
+        span_days = int(hi) - int(lo) + 1
+        if (int(pk.max()) + 1) * span_days >= 2**62:
+            return None
+        vkey = vpk.astype(np.int64) * np.int64(span_days)
+        vkey += vint - np.int64(lo)
+        ikey = ipk.astype(np.int64) * np.int64(span_days)
+        ikey += iint - np.int64(lo)
         found = (
             np.searchsorted(vkey, ikey, side="right") - 1,  # last on or before
             np.searchsorted(vkey, ikey, side="left"),  # first on or after

@@ -263,13 +263,13 @@ def _interval_table(
     k = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
     start, end, kk = day[:-1][same], day[1:][same], k[:-1][same]
     # the few interval labels are built once and indexed (not one f-string per row)
-    labels = np.array([f"{a}-{a + 1}" for a in range(1, int(k.max()))] or [""], dtype=object)
+    labels = pd.Index([f"{a}-{a + 1}" for a in range(1, int(k.max()))] or [""])
     row_codes = codes[:-1][same]
     ids = pd.Index(uniques).take(row_codes)
     out = pd.DataFrame(
         {
             "patient_id": ids,
-            "interval": pd.Series(labels[kk - 1], dtype=object),
+            "interval": labels.take(kk - 1),  # text like the ids (no Python string per row)
             "start_day": start,
             "end_day": end,
             "days": end - start,
