@@ -11,6 +11,7 @@ Users' files are only ever opened for reading.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -144,9 +145,10 @@ def _numbered(df: pd.DataFrame, first: int = 2) -> pd.DataFrame:
     return df.loc[~empty].reset_index(drop=True)
 
 
-def _decode(data: bytes, name: str) -> str:
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """The text of a file and its encoding (``utf-16``, ``utf-8-sig`` or ``latin-1``)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        return data.decode("utf-16"), "utf-16"
     sample = data[:4096]
     controls = sum(b < 32 and b not in (9, 10, 13) for b in sample)
     if b"\x00" in sample or controls > len(sample) * 0.01:
@@ -156,9 +158,9 @@ def _decode(data: bytes, name: str) -> str:
             fix="export the table as CSV (comma or semicolon separated), .xlsx or .parquet",
         )
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data.decode("latin-1"), "latin-1"
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -170,7 +172,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             source=name,
             fix="export the table with a header row and one row per record",
         )
-    text = _decode(data, name)
+    text, encoding = _decode(data, name)
     stripped = text.lstrip("\r\n")
     skipped = text[: len(text) - len(stripped)].count("\n")
     # the first line, without splitting the whole file (splitlines ends a line at \n or
@@ -182,9 +184,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise InputError("the file is empty", source=name, fix="add a header row and data rows")
     counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
     sep = max(counts, key=counts.get) if max(counts.values()) else ","
+    if encoding == "utf-8-sig":
+        # the parser reads the UTF-8 bytes as they are: no second copy of the text
+        body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+        source, options = io.BytesIO(body.lstrip(b"\r\n")), {"encoding": "utf-8"}
+    else:
+        source, options = io.StringIO(stripped), {}
+    del text, stripped, data
     try:
         df = pd.read_csv(
-            io.StringIO(stripped),
+            source,
+            **options,
             sep=sep,
             dtype=str,
             keep_default_na=False,
