@@ -156,11 +156,12 @@ def analyze(
     # step groups, joins or sorts on the text ids
     coded = patient_codes(study.visits, study.injections)
     rates, codes = _compute_periods(study.visits, study.injections, study.patients, s, coded)
+    coded = coded[1:]  # the visits' codes are no longer needed (peak memory)
     periods = classify(rates, s, patient_codes=codes)
     statistics = period_statistics(periods, s)
     summary = summarize(periods, s, statistics)
     clinical_patients = clinical_improvement(rates, s, patient_codes=codes)
-    lengths, length_codes = _interval_table(study.injections, s.month_days, coded[1:])
+    lengths, length_codes = _interval_table(study.injections, s.month_days, coded)
     intervals = interval_correlation(periods, lengths, patient_codes=(codes, length_codes))
     safety_result = None
     if safety and study.adverse_events is not None:

@@ -311,6 +311,8 @@ def patient_codes(
     """
     ids = pd.concat([visits["patient_id"], injections["patient_id"]], ignore_index=True)
     codes, uniques = pd.factorize(ids, sort=True)
+    if len(uniques) < 2**31 - 1:  # half the memory of int64 codes
+        codes = codes.astype(np.int32)
     return codes[: len(visits)], codes[len(visits) :], pd.Index(uniques)
 
 
@@ -513,26 +515,32 @@ def _compute_periods(
     pidx = np.concatenate([np.zeros(len(ref_code), dtype=np.int64), period_index])
     order = np.lexsort((pidx, code))  # stable, like sort_values(kind="stable")
     t1_all = np.concatenate([t1[first_row], per_t1])[order]
-    rate = np.concatenate([ref_rate, rate])[order]
-    rate[np.abs(rate) < ZERO_RATE] = 0.0  # SPEC §6
-    labels = ["reference", *[f"{a}-{a + 1}" for a in range(1, kmax)], "after-last", "whole"]
-    label = np.concatenate([np.zeros(len(ref_code), dtype=np.int64), label])[order]
-    reasons = np.concatenate([ref_reason, reason])[order]
+
+    def put(ref_part: np.ndarray, per_part: np.ndarray) -> np.ndarray:
+        return np.concatenate([ref_part, per_part])[order]
+
+    # one output column at a time, each block array freed once used (peak memory)
     code = code[order]
+    cols = {"patient_id": uniques.take(code)}
+    labels = ["reference", *[f"{a}-{a + 1}" for a in range(1, kmax)], "after-last", "whole"]
+    cols["period"] = pd.Index(labels).take(put(np.zeros(len(ref_code), dtype=np.int64), label))
+    del label
+    cols["period_index"] = pidx[order]
+    del pidx
+    cols["start_day"] = put(ref_start_day, start_day_abs) - t1_all
+    del start_day_abs
+    cols["end_day"] = put(ref_end_day, end_day_abs) - t1_all
+    del end_day_abs, t1_all
+    cols["start_score"] = put(ref_start_score, start_score)
+    del start_score
+    cols["end_score"] = put(ref_end_score, end_score)
+    del end_score
+    cols["months"] = put(ref_months, months)
+    del months
+    rate = put(ref_rate, rate)
+    rate[np.abs(rate) < ZERO_RATE] = 0.0  # SPEC §6
+    cols["rate"] = rate
+    cols["rate_reason"] = pd.Index(texts).take(put(ref_reason, reason))
     # copy=False: the columns are fresh arrays; no copy into one 2-D block (time, memory)
-    table = pd.DataFrame(
-        {
-            "patient_id": uniques.take(code),
-            "period": pd.Index(labels).take(label),
-            "period_index": pidx[order],
-            "start_day": np.concatenate([ref_start_day, start_day_abs])[order] - t1_all,
-            "end_day": np.concatenate([ref_end_day, end_day_abs])[order] - t1_all,
-            "start_score": np.concatenate([ref_start_score, start_score])[order],
-            "end_score": np.concatenate([ref_end_score, end_score])[order],
-            "months": np.concatenate([ref_months, months])[order],
-            "rate": rate,
-            "rate_reason": pd.Index(texts).take(reasons),
-        },
-        copy=False,
-    )
+    table = pd.DataFrame(cols, copy=False)
     return table, code
