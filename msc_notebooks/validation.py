@@ -461,6 +461,20 @@ class _Ids:
         """The ids of ``codes`` (NA for -1), as a ``str`` array."""
         return self.uniques.take(codes, allow_fill=True)
 
+    def column(
+        self, codes: np.ndarray, typed_by: np.ndarray | None = None
+    ) -> pd.api.extensions.ExtensionArray | np.ndarray:
+        """:meth:`text` for a table's ``patient_id`` column.
+
+        Its type is that of a column built from the ids as Python strings, then filtered:
+        ``str`` when there is an id among ``typed_by`` (default: ``codes``), else
+        ``object``.
+        """
+        typed_by = codes if typed_by is None else typed_by
+        if len(codes) or (typed_by >= 0).any():
+            return self.text(codes)
+        return np.array([], dtype=object)
+
     def mask(self, codes: np.ndarray) -> np.ndarray:
         """Boolean array over all ids: True for the ids in ``codes`` (-1 ignored)."""
         out = np.zeros(len(self.uniques), bool)
@@ -496,8 +510,9 @@ class _Rows:
         if not m.any():
             return
         idx = np.flatnonzero(m)
-        self.exclude_at(idx, reason[idx] if isinstance(reason, np.ndarray) else reason, column,
-                        values)  # fmt: skip
+        if isinstance(reason, np.ndarray):  # one reason per row of the table
+            reason = reason[idx]
+        self.exclude_at(idx, reason, column, values)
 
     def exclude_at(self, idx: np.ndarray, reason, column: str | None = None, values=None) -> None:
         """Exclude the rows at positions ``idx`` (none of them excluded yet)."""
@@ -750,7 +765,7 @@ def _validate_patients(raw, label, kind, date_format, rep, warnings) -> pd.DataF
             later[order_later], np.array(reasons, dtype=object)[order_later], "patient_id"
         )
     keep = sorted_idx[~dup]  # sorted by id: one row per patient
-    out = {"patient_id": rep.ids.text(codes[keep])}
+    out = {"patient_id": rep.ids.column(codes[keep])}
     for what in ("onset", "diagnosis"):
         days = np.full(len(raw), np.nan)
         dates = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -969,20 +984,15 @@ def _sorted_rows(
     """
     if len(keep) < 2:
         return keep
-    c, d, o = (codes, day, order) if len(keep) == len(codes) else _take(keep, codes, day, order)
+    if len(keep) == len(codes):  # every row: keep is 0, 1, ..., n - 1
+        c, d, o = codes, day, order
+    else:
+        c, d, o = codes[keep], day[keep], order[keep]
     c0, c1, d0, d1 = c[:-1], c[1:], d[:-1], d[1:]
     in_order = (c0 < c1) | ((c0 == c1) & ((d0 < d1) | ((d0 == d1) & (o[:-1] <= o[1:]))))
     if in_order.all():
         return keep
     return keep[np.lexsort((o, d, c))]
-
-
-def _take(idx: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
-    """``[a[idx] for a in arrays]``, or the arrays themselves when ``idx`` is every row."""
-    n = len(arrays[0])
-    if len(idx) == n and (n == 0 or (idx[0] == 0 and idx[-1] == n - 1)):
-        return list(arrays)  # idx is sorted and distinct, so it is 0, 1, ..., n - 1
-    return [a[idx] for a in arrays]
 
 
 def _one_per_day(
@@ -1001,10 +1011,11 @@ def _one_per_day(
     day = cols["day"]
     order = _order_key(pd.Series(cols["row"]))
     sel = _sorted_rows(codes, day, order, keep)
+    every_row_in_order = sel is keep and len(keep) == len(codes)  # sel is 0, 1, ..., n - 1
     del order, keep
     same = np.zeros(len(sel), bool)
     if len(sel) > 1:
-        c, d = _take(sel, codes, day)
+        c, d = (codes, day) if every_row_in_order else (codes[sel], day[sel])
         same[1:] = (c[1:] == c[:-1]) & (d[1:] == d[:-1])
         del c, d
     final = sel
@@ -1179,7 +1190,7 @@ def _validate_injections(raw, label, kind, date_format, known, known_where, rep,
     else:
         route = pd.Series([None] * len(sel), dtype=object)
     columns = {
-        "patient_id": rep.ids.text(c),
+        "patient_id": rep.ids.column(c, typed_by=codes),
         "day": day[sel],
         "date": date[sel],
         "injection_number": number.astype("int64", copy=False),
