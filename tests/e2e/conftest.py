@@ -44,9 +44,15 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[object]:
-    """One headless Chromium for the session, launched from the Debian binary."""
+    """One headless Chromium per test module, launched from the Debian binary.
+
+    Module scope, not session: Playwright's sync API runs its own event loop in this thread
+    while it is open, so a session-long instance would make every later test that opens
+    its own ``sync_playwright()`` (tests/test_widgets_browser.py, ...) fail with "using
+    Playwright Sync API inside the asyncio loop".
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
