@@ -44,6 +44,7 @@ _LAZY = {
     "simulate_null": "null_model",
     "attach_null": "null_model",
     "natural_history": "natural_history",
+    "natural_history_cohort": "synthetic",
     "SafetyResult": "safety",
     "run_analysis": "pipeline",
     "html_report": "report",
