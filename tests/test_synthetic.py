@@ -34,6 +34,20 @@ def test_tables_are_valid_and_seeded():
     assert "q1" not in natural_history_cohort(5, items=False).visits
 
 
+def consecutive(result, a: str = "reference", b: str = "1-2"):
+    """Rate differences (b - a) and the two periods' months, patients with both rates."""
+    r = result.rates
+    w = r.pivot(index="patient_id", columns="period", values="rate")
+    m = r.pivot(index="patient_id", columns="period", values="months")
+    ok = w[a].notna() & w[b].notna()
+    return (w[b] - w[a])[ok], m[a][ok], m[b][ok]
+
+
+def noise_only(s2: float, m0, m1) -> float:
+    """SPEC §13: s²(1/m0² + (1/m0 + 1/m1)² + 1/m1²), averaged over patients."""
+    return float((s2 * (1 / m0**2 + (1 / m0 + 1 / m1) ** 2 + 1 / m1**2)).mean())
+
+
 @pytest.fixture(scope="module")
 def cohort_90():
     """1,500 patients, virtual injections at day 90 then every 90 days, up to 4, 21-day
@@ -63,14 +77,9 @@ def test_reference_rate_and_noise_like_real_natural_history(cohort_90):
 def test_rate_changes_beyond_noise(cohort_90):
     # SPEC §13, G = 90, reference vs 1-2: observed variance 2.54, noise only
     # s²(1/m0² + (1/m0 + 1/m1)² + 1/m1²) with s² = sigma² + 1/12, extra 1.33
-    r = cohort_90.rates
-    w = r.pivot(index="patient_id", columns="period", values="rate")
-    m = r.pivot(index="patient_id", columns="period", values="months")
-    ok = w["reference"].notna() & w["1-2"].notna()
-    d = (w["1-2"] - w["reference"])[ok]
-    m0, m1 = m["reference"][ok], m["1-2"][ok]
+    d, m0, m1 = consecutive(cohort_90)
     sigma, _ = estimate_sigma(cohort_90.study.visits, cohort_90.study.injections)
-    noise = ((sigma**2 + 1 / 12) * (1 / m0**2 + (1 / m0 + 1 / m1) ** 2 + 1 / m1**2)).mean()
+    noise = noise_only(sigma**2 + 1 / 12, m0, m1)
     assert d.var() == pytest.approx(2.54, abs=0.4)
     assert d.var() - noise == pytest.approx(1.33, abs=0.35)
     assert abs(d.mean()) < 0.15  # SPEC: mean differences -0.15 to +0.01
@@ -83,9 +92,8 @@ def test_trend_speeds_decline_up():
     res = natural_history_result(
         study, protocol=(90, 90 / MONTH, 2), settings=Settings(window_days=21)
     )
-    w = res.rates.pivot(index="patient_id", columns="period", values="rate")
-    ok = w["reference"].notna() & w["1-2"].notna()
-    assert (w["1-2"] - w["reference"])[ok].mean() == pytest.approx(0.3, abs=0.1)
+    d, _, _ = consecutive(res)
+    assert d.mean() == pytest.approx(0.3, abs=0.1)
 
 
 def test_normal_noise_and_no_wander_gives_noise_only_variance():
@@ -95,12 +103,5 @@ def test_normal_noise_and_no_wander_gives_noise_only_variance():
     res = natural_history_result(
         study, protocol=(90, 90 / MONTH, 2), settings=Settings(window_days=21)
     )
-    r = res.rates
-    w = r.pivot(index="patient_id", columns="period", values="rate")
-    m = r.pivot(index="patient_id", columns="period", values="months")
-    ok = w["reference"].notna() & w["1-2"].notna()
-    d = (w["1-2"] - w["reference"])[ok]
-    m0, m1 = m["reference"][ok], m["1-2"][ok]
-    s2 = 1.2**2 + 1 / 12
-    noise = (s2 * (1 / m0**2 + (1 / m0 + 1 / m1) ** 2 + 1 / m1**2)).mean()
-    assert d.var() == pytest.approx(noise, rel=0.15)
+    d, m0, m1 = consecutive(res)
+    assert d.var() == pytest.approx(noise_only(1.2**2 + 1 / 12, m0, m1), rel=0.15)
