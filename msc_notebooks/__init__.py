@@ -51,10 +51,41 @@ _LAZY = {
     "Wizard": "widgets",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+# submodules reachable as ``msc.charts`` etc. (imported on first use). ``natural_history``
+# is also a function above: ``msc.natural_history`` is the function.
+_SUBMODULES = (
+    "analysis",
+    "charts",
+    "cli",
+    "columns",
+    "demo",
+    "errors",
+    "export",
+    "loading",
+    "notebook",
+    "notebook_runs",
+    "null_model",
+    "pipeline",
+    "progression",
+    "projects",
+    "report",
+    "responders",
+    "safety",
+    "schedule",
+    "servers",
+    "settings",
+    "study",
+    "summary",
+    "validation",
+    "widgets",
+)
+
+__all__ = sorted([*_LAZY, *_SUBMODULES]) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'msc_notebooks' has no attribute {name!r}")

@@ -1,21 +1,32 @@
 """The ``msc-notebooks`` command: the batch face of the same functions the notebooks call.
 
-Subcommands: ``analyze``, ``demo-data`` (here) and ``new``, ``run``, ``lab``, ``app``
-(:mod:`msc_notebooks.projects`). Bad input exits with status 2 and a message naming the
-file, the column, the rows and the fix; never a Python traceback (set ``MSC_DEBUG=1`` to
-see one for an unexpected error).
+Subcommands: ``analyze`` (:func:`msc_notebooks.pipeline.run_analysis`), ``demo-data``,
+``new`` (:mod:`msc_notebooks.projects`), ``run`` (:mod:`msc_notebooks.notebook_runs`),
+``lab`` and ``app`` (:mod:`msc_notebooks.servers`). This is the only module that knows
+argparse. Bad input exits with status 2 and a message naming the file, the column, the
+rows and the fix, written with command-line options (``--map OLD=NEW``); never a Python
+traceback (set ``MSC_DEBUG=1`` to see one for an unexpected error).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, get_type_hints
 
-from .settings import SETTING_HELP, Settings
+from .errors import InputError, MscError, SettingsError
+from .projects import TEMPLATES
+from .settings import SETTING_CHOICES, SETTING_HELP, Settings
 
-__all__ = ["main", "build_parser", "settings_from_args", "parse_map"]
+__all__ = ["main", "build_parser", "settings_from_args", "parse_map", "EXIT_CODES"]
+
+#: Exit status of each outcome: success, bad input or settings, internal error, Ctrl-C.
+EXIT_CODES = {"ok": 0, "internal error": 1, "bad input": 2, "interrupted": 130}
 
 
 def parse_map(pairs: Sequence[str] | None) -> dict[str, str]:
@@ -26,8 +37,6 @@ def parse_map(pairs: Sequence[str] | None) -> dict[str, str]:
     >>> parse_map(["Subject=patient_id", "Visit date=date"])
     {'Subject': 'patient_id', 'Visit date': 'date'}
     """
-    from .errors import InputError
-
     out = {}
     for pair in pairs or []:
         old, sep, new = pair.partition("=")
@@ -39,57 +48,35 @@ def parse_map(pairs: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
+def _help(text: str) -> str:
+    """argparse formats help with %: a literal percent sign must be doubled."""
+    return text.replace("%", "%%")
+
+
+def _setting_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(Settings) if f.name in SETTING_HELP]
+
+
 def _add_settings(p: argparse.ArgumentParser) -> None:
-    d = Settings()
-    g = p.add_argument_group("settings (SPEC.md)")
-    g.add_argument(
-        "--reference",
-        choices=("run-in", "onset"),
-        default=d.reference,
-        help=SETTING_HELP["reference"],
-    )
-    g.add_argument(
-        "--method", choices=("endpoints", "ols"), default=d.method, help=SETTING_HELP["method"]
-    )
-    g.add_argument(
-        "--window-days", type=float, default=d.window_days, help=SETTING_HELP["window_days"]
-    )
-    g.add_argument(
-        "--min-span-days", type=float, default=d.min_span_days, help=SETTING_HELP["min_span_days"]
-    )
-    g.add_argument(
-        "--threshold-pct", type=float, default=d.threshold_pct, help=SETTING_HELP["threshold_pct"]
-    )
-    g.add_argument("--inclusive", action="store_true", help=SETTING_HELP["inclusive"])
-    g.add_argument(
-        "--absolute-threshold",
-        type=float,
-        default=d.absolute_threshold,
-        help=SETTING_HELP["absolute_threshold"],
-    )
-    g.add_argument(
-        "--month-days", type=float, default=d.month_days, help=SETTING_HELP["month_days"]
-    )
-    g.add_argument("--outcome", default=d.outcome, help=SETTING_HELP["outcome"])
-    g.add_argument(
-        "--clinical-points",
-        type=float,
-        default=d.clinical_points,
-        help=SETTING_HELP["clinical_points"],
-    )
-    g.add_argument(
-        "--bootstrap-samples",
-        type=int,
-        default=d.bootstrap_samples,
-        help=SETTING_HELP["bootstrap_samples"],
-    )
-    g.add_argument("--seed", type=int, default=d.seed, help=SETTING_HELP["seed"])
-    g.add_argument(
-        "--ae-window-days",
-        type=float,
-        default=d.ae_window_days,
-        help=SETTING_HELP["ae_window_days"],
-    )
+    """One option per :class:`Settings` field, with its help, type and choices."""
+    defaults = Settings()
+    types = get_type_hints(Settings)
+    group = p.add_argument_group("settings (SPEC.md)")
+    for field in _setting_fields():
+        flag = "--" + field.name.replace("_", "-")
+        default = getattr(defaults, field.name)
+        help_text = _help(SETTING_HELP[field.name])
+        kind = types[field.name]
+        if kind is bool:
+            group.add_argument(flag, action="store_true", default=default, help=help_text)
+        else:
+            group.add_argument(
+                flag,
+                type=kind if kind in (int, float) else str,
+                default=default,
+                choices=SETTING_CHOICES.get(field.name),
+                help=help_text + " (default: %(default)s)",
+            )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -101,21 +88,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     >>> settings_from_args(args).threshold_pct
     30.0
     """
-    return Settings(
-        reference=args.reference,
-        method=args.method,
-        window_days=args.window_days,
-        min_span_days=args.min_span_days,
-        threshold_pct=args.threshold_pct,
-        inclusive=args.inclusive,
-        absolute_threshold=args.absolute_threshold,
-        month_days=args.month_days,
-        outcome=args.outcome,
-        clinical_points=args.clinical_points,
-        bootstrap_samples=args.bootstrap_samples,
-        seed=args.seed,
-        ae_window_days=args.ae_window_days,
-    )
+    return Settings(**{f.name: getattr(args, f.name) for f in _setting_fields()})
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -158,7 +131,6 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _demo_data(args: argparse.Namespace) -> int:
     import shutil
-    from pathlib import Path
 
     from .demo import demo_paths
 
@@ -170,13 +142,132 @@ def _demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+_KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
+
+
+def _key_values(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        match = _KEY_VALUE.match(item)
+        if not match:
+            raise SettingsError(f"expected key=value, got {item!r} (for example threshold_pct=30)")
+        out[match.group(1)] = match.group(2)
+    return out
+
+
+def _parse_value(text: str) -> Any:
+    """A ``-p`` value: int, float, true/false/none, else the text itself (as papermill)."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _new_arguments(p: argparse.ArgumentParser, with_context: bool = False) -> None:
+    p.add_argument("dest", help="the folder to create (must not exist)")
+    p.add_argument("--template", choices=TEMPLATES, default=None, help="default: msc-study")
+    if with_context:
+        p.add_argument("context", nargs="*", default=[])
+    else:
+        p.usage = (
+            "msc-notebooks new DEST [--template {msc-study,msc-teaching}] "
+            "[key=value ...] [--no-input | --input]"
+        )
+        p.epilog = "key=value: template variables, e.g. study_title='My trial' threshold_pct=30"
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--no-input",
+        dest="no_input",
+        action="store_true",
+        default=None,
+        help="do not ask for the other variables (default)",
+    )
+    group.add_argument(
+        "--input", dest="no_input", action="store_false", help="ask for each variable not given"
+    )
+
+
+def _new_options(args: argparse.Namespace) -> argparse.Namespace:
+    """Merge the options given before DEST with those (and key=value) after it."""
+    inner = argparse.ArgumentParser(prog="msc-notebooks new", add_help=False)
+    _new_arguments(inner, with_context=True)
+    try:
+        later = inner.parse_intermixed_args([args.dest, *args.rest])
+    except SystemExit:
+        raise SettingsError(f"could not read the arguments {' '.join(args.rest)!r}") from None
+    template = later.template or args.template or "msc-study"
+    no_input = later.no_input if later.no_input is not None else args.no_input
+    return argparse.Namespace(
+        dest=args.dest,
+        template=template,
+        context=later.context,
+        no_input=True if no_input is None else no_input,
+    )
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from .projects import new_project
+
+    opts = _new_options(args)
+    path = new_project(
+        opts.dest, template=opts.template, context=_key_values(opts.context), no_input=opts.no_input
+    )
+    print(f"Created {path}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .notebook_runs import run_notebook
+
+    params = {key: _parse_value(value) for key, value in args.parameters}
+    out = run_notebook(args.notebook, params, output=args.output, html=args.html)
+    print(f"Executed notebook: {out}")
+    if args.html:
+        print(f"HTML report: {Path(args.html).absolute()}")
+    return 0
+
+
+def _extra(args: argparse.Namespace) -> list[str]:
+    extra = list(args.extra)
+    return extra[1:] if extra[:1] == ["--"] else extra
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from .servers import start_lab
+
+    return start_lab(args.directory, extra_args=_extra(args))
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from .servers import start_app
+
+    return start_app(args.notebook, extra_args=_extra(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``msc-notebooks`` (all subcommands).
+
+    Each subcommand's ``func`` default takes the parsed namespace and returns an exit
+    status; :func:`main` turns errors into messages and exit statuses.
 
     Examples
     --------
     >>> build_parser().parse_args(["demo-data", "--out", "d"]).out
     'd'
+    >>> args = build_parser().parse_args(["new", "x", "--template", "msc-teaching", "lesson_title=L1"])
+    >>> opts = _new_options(args)
+    >>> opts.template, opts.context, opts.no_input
+    ('msc-teaching', ['lesson_title=L1'], True)
+    >>> args = build_parser().parse_args(["run", "a.ipynb", "-p", "threshold_pct", "30", "--html", "r.html"])
+    >>> args.parameters, args.html
+    ([['threshold_pct', '30']], 'r.html')
     """
     parser = argparse.ArgumentParser(
         prog="msc-notebooks",
@@ -240,50 +331,87 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write into")
     p.set_defaults(func=_demo_data)
 
-    try:
-        from .projects import add_subcommands
-    except ImportError:  # pragma: no cover - projects ships with the package
-        pass
-    else:
-        add_subcommands(sub)
+    p = sub.add_parser(
+        "new",
+        help="create a study or lesson folder from a template",
+        description="Create a study (msc-study) or lesson (msc-teaching) folder. "
+        "Values given as key=value go into study.yaml / lesson.yaml. "
+        "Options and key=value pairs may come in any order after DEST.",
+    )
+    _new_arguments(p)
+    # Anything after DEST (options and key=value, in any order) is parsed again by
+    # _cmd_new: argparse cannot interleave options with a variable-length positional.
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_new)
+
+    p = sub.add_parser(
+        "run",
+        help="execute a notebook (papermill), optionally export an HTML report",
+        description="Execute a notebook in its own folder with papermill.",
+    )
+    p.add_argument("notebook", help="the .ipynb to run (it is not modified)")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        dest="parameters",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="set a parameter (numbers, true/false and none are converted)",
+    )
+    p.add_argument("-o", "--output", help="executed notebook (default NAME.executed.ipynb)")
+    p.add_argument("--html", help="also write an HTML report without code, with static figures")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "lab", help="start JupyterLab on a folder (no news, no update checks, 127.0.0.1)"
+    )
+    p.add_argument("directory", nargs="?", default=".", help="folder to open (default: .)")
+    p.add_argument("extra", nargs=argparse.REMAINDER, help="more JupyterLab options after --")
+    p.set_defaults(func=_cmd_lab)
+
+    p = sub.add_parser("app", help="serve a notebook as a Voilà app (code hidden)")
+    p.add_argument("notebook", nargs="?", default=None, help="default: ./guided.ipynb")
+    p.add_argument("extra", nargs=argparse.REMAINDER, help="more Voilà options after --")
+    p.set_defaults(func=_cmd_app)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad input, 1 internal error).
+    """Run the command line; return the exit status (see :data:`EXIT_CODES`).
+
+    0 on success; 2 for bad input or settings (the message, with the fix written as
+    command-line options, on stderr); 1 for an internal error; 130 for Ctrl-C.
 
     Examples
     --------
     >>> main(["analyze", "--visits", "no-such-file.csv", "--quiet"])
     2
     """
-    from .errors import MscError
-
     parser = build_parser()
     args = parser.parse_args(argv)
+    prog = f"msc-notebooks {args.command}"
     try:
         return int(args.func(args) or 0)
     except MscError as err:
-        print(f"msc-notebooks: error: {err}", file=sys.stderr)
-        return 2
+        print(f"{prog}: error: {err.render('cli')}", file=sys.stderr)
+        return EXIT_CODES["bad input"]
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
         name = getattr(err, "filename", None) or ""
-        print(
-            f"msc-notebooks: error: {name}: {err.strerror or err}. Fix: check the path",
-            file=sys.stderr,
-        )
-        return 2
+        print(f"{prog}: error: {name}: {err.strerror or err}. Fix: check the path", file=sys.stderr)
+        return EXIT_CODES["bad input"]
     except KeyboardInterrupt:
-        return 130
+        return EXIT_CODES["interrupted"]
     except Exception as err:  # noqa: BLE001 - last line of defence: no traceback for users
         if os.environ.get("MSC_DEBUG"):
             raise
         print(
-            f"msc-notebooks: internal error: {type(err).__name__}: {err}. "
+            f"{prog}: internal error: {type(err).__name__}: {err}. "
             "Set MSC_DEBUG=1 to see the traceback, and please report it.",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_CODES["internal error"]
 
 
 if __name__ == "__main__":  # pragma: no cover

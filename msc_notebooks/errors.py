@@ -8,9 +8,139 @@ in the step's own message area. Nothing here ever prints a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import shlex
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["MscError", "InputError", "ScheduleError", "SettingsError", "format_rows"]
+__all__ = [
+    "FACES",
+    "Fix",
+    "InputError",
+    "MscError",
+    "Option",
+    "ScheduleError",
+    "SettingsError",
+    "face",
+    "format_rows",
+]
+
+#: The faces a fix can be written for: Python calls, the command line, a study's
+#: ``study.yaml`` (the template notebooks).
+FACES = ("python", "cli", "yaml")
+
+#: Command-line options whose name is not the keyword with ``-`` for ``_``.
+_CLI_FLAGS = {"column_map": "--map", "n_simulations": "--null-simulations"}
+
+_FACE: ContextVar[str] = ContextVar("msc_notebooks_face", default="python")
+
+
+@contextmanager
+def face(name: str) -> Iterator[None]:
+    """Write every error's fix in the words of one face while the block runs.
+
+    Parameters
+    ----------
+    name : {'python', 'cli', 'yaml'}
+        The face showing the error.
+
+    Examples
+    --------
+    >>> err = InputError("ambiguous dates", fix=Fix("give ", Option("date_format", "%d/%m/%Y")))
+    >>> with face("cli"):
+    ...     print(err)
+    ambiguous dates. Fix: give --date-format %d/%m/%Y
+    """
+    if name not in FACES:
+        raise ValueError(f"face must be one of {FACES}, not {name!r}")
+    token = _FACE.set(name)
+    try:
+        yield
+    finally:
+        _FACE.reset(token)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting named in a fix, written as each face spells it.
+
+    Parameters
+    ----------
+    name : str
+        The Python keyword (``column_map``, ``date_format``, ``sigma``, a ``Settings``
+        field); the command-line option is the same name with dashes (``--date-format``),
+        except ``column_map`` (``--map OLD=NEW``) and ``n_simulations``
+        (``--null-simulations``); in a study it is a key of ``study.yaml``.
+    value : object
+        An example value (a dict for ``column_map``).
+
+    Examples
+    --------
+    >>> o = Option("column_map", {"Subject": "patient_id"})
+    >>> [o.render(f) for f in FACES]
+    ["column_map={'Subject': 'patient_id'}", '--map Subject=patient_id', 'column_map: {Subject: patient_id} in study.yaml']
+    >>> Option("sigma", 1.5).render("cli")
+    '--sigma 1.5'
+    """
+
+    name: str
+    value: Any
+
+    def render(self, face: str = "python") -> str:
+        """Return the option as the face writes it (see the class examples)."""
+        if face == "cli":
+            flag = _CLI_FLAGS.get(self.name, "--" + self.name.replace("_", "-"))
+            if isinstance(self.value, Mapping):
+                return " ".join(f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in self.value.items())
+            if self.value is True:
+                return flag
+            return f"{flag} {shlex.quote(str(self.value))}"
+        if face == "yaml":
+            if isinstance(self.value, Mapping):
+                text = "{" + ", ".join(f"{k}: {v}" for k, v in self.value.items()) + "}"
+            elif isinstance(self.value, str):
+                text = f"'{self.value}'"
+            else:
+                text = str(self.value)
+            return f"{self.name}: {text} in study.yaml"
+        return f"{self.name}={self.value!r}"
+
+
+class Fix:
+    """The fix of an error, whose settings are written in the words of the face showing it.
+
+    Parameters
+    ----------
+    *parts : str or Option
+        Text and settings, joined in order.
+
+    Examples
+    --------
+    >>> fix = "correct the dates, or " + Fix("give ", Option("date_format", "%d/%m/%Y"))
+    >>> fix.render("python"), fix.render("yaml")
+    ("correct the dates, or give date_format='%d/%m/%Y'", "correct the dates, or give date_format: '%d/%m/%Y' in study.yaml")
+    """
+
+    def __init__(self, *parts: str | Option) -> None:
+        self.parts = parts
+
+    def render(self, face: str = "python") -> str:
+        """Return the fix as one face writes it."""
+        return "".join(p if isinstance(p, str) else p.render(face) for p in self.parts)
+
+    def __add__(self, other: str | Fix) -> Fix:
+        return Fix(*self.parts, *(other.parts if isinstance(other, Fix) else (other,)))
+
+    def __radd__(self, other: str) -> Fix:
+        return Fix(other, *self.parts)
+
+    def __str__(self) -> str:
+        return self.render(_FACE.get())
+
+    def __repr__(self) -> str:
+        return f"Fix{self.parts!r}"
 
 
 def format_rows(rows: Iterable[object], limit: int = 10) -> str:
@@ -48,6 +178,21 @@ def format_rows(rows: Iterable[object], limit: int = 10) -> str:
 class MscError(ValueError):
     """Base class of every error msc-notebooks raises for bad input or settings."""
 
+    def render(self, face: str = "python") -> str:
+        """Return the message as one face writes it (``python``, ``cli`` or ``yaml``).
+
+        Examples
+        --------
+        >>> err = InputError("no sigma", fix=Fix("give ", Option("sigma", 1.5)))
+        >>> err.render("cli")
+        'no sigma. Fix: give --sigma 1.5'
+        """
+        token = _FACE.set(face)
+        try:
+            return str(self)
+        finally:
+            _FACE.reset(token)
+
 
 class InputError(MscError):
     """A problem in the data a user brought, with where it is and how to fix it.
@@ -62,15 +207,19 @@ class InputError(MscError):
         The column concerned.
     rows : sequence, optional
         The rows concerned (spreadsheet row numbers for files, index labels for DataFrames).
-    fix : str, optional
-        What to do about it.
+    fix : str or Fix, optional
+        What to do about it. A :class:`Fix` names settings with :class:`Option`, so that
+        the command line shows ``--date-format %d/%m/%Y`` where Python shows
+        ``date_format='%d/%m/%Y'`` (see :func:`face`).
 
     Examples
     --------
     >>> err = InputError("ambiguous dates", source="visits.csv", column="date",
-    ...                  rows=[2, 3], fix="pass date_format='%d/%m/%Y'")
+    ...                  rows=[2, 3], fix=Fix("give ", Option("date_format", "%d/%m/%Y")))
     >>> print(err)
-    visits.csv, column 'date', rows 2, 3: ambiguous dates. Fix: pass date_format='%d/%m/%Y'
+    visits.csv, column 'date', rows 2, 3: ambiguous dates. Fix: give date_format='%d/%m/%Y'
+    >>> print(err.render("cli"))
+    visits.csv, column 'date', rows 2, 3: ambiguous dates. Fix: give --date-format %d/%m/%Y
     """
 
     def __init__(
@@ -80,14 +229,14 @@ class InputError(MscError):
         source: str | None = None,
         column: str | None = None,
         rows: Sequence[object] | None = None,
-        fix: str | None = None,
+        fix: str | Fix | None = None,
     ) -> None:
         self.problem = problem
         self.source = source
         self.column = column
         self.rows = list(rows) if rows is not None else []
         self.fix = fix
-        super().__init__(str(self))
+        super().__init__(problem)
 
     def __str__(self) -> str:
         where = []

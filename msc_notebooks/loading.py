@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import CANONICAL, PROACT, TABLES
-from .errors import InputError
+from .errors import Fix, InputError, Option
 from .study import StudyData
 
 __all__ = ["read_table", "read_study", "Source"]
@@ -323,7 +323,10 @@ def _rename(
                 f"two columns both mean '{n}': '{seen[n]}' and '{old}'",
                 source=source if source != "DataFrame" else f"DataFrame '{table}'",
                 column=n,
-                fix="delete one of them, or rename one with column_map",
+                fix=Fix(
+                    "delete one of them, or rename one: ",
+                    Option("column_map", {str(old): "<new name>"}),
+                ),
             )
         seen[n] = str(old)
     return df.set_axis(new, axis=1)

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import OUTCOME_MAX
-from .errors import InputError
+from .errors import Fix, InputError, Option
 from .progression import ZERO_RATE, compute_periods
 from .responders import absolute_responder, classify, improvement_pct, relative_responder
 from .settings import Settings
@@ -196,7 +196,7 @@ def estimate_sigma(
             "assessments up to the first injection",
             source="visits",
             column=outcome,
-            fix="give sigma yourself, e.g. simulate_null(result, sigma=1.5)",
+            fix=Fix("give sigma yourself, e.g. ", Option("sigma", 1.5)),
         )
     var = float(use["rss"].sum() / (use["n"] - 2).sum())
     if _whole_numbers(a["score"].to_numpy(dtype=float)):
@@ -250,7 +250,7 @@ def true_rate_distribution(
             "no patient has an evaluable reference (pre-treatment) rate, so the no-effect "
             "rates cannot be estimated",
             source="visits",
-            fix="check the run-in assessments (SPEC §4) or use reference='onset'",
+            fix=Fix("check the run-in assessments (SPEC §4) or use ", Option("reference", "onset")),
         )
     obs = ref["rate"].to_numpy(dtype=float)
     months = ref["months"].to_numpy(dtype=float)
@@ -453,7 +453,9 @@ def _parameters(result: AnalysisResult, sigma: float | None) -> tuple[float, int
     else:
         sigma_value, sigma_n = float(sigma), 0
         if not sigma_value >= 0:
-            raise InputError(f"sigma must be zero or more, not {sigma!r}", fix="e.g. sigma=1.5")
+            raise InputError(
+                f"sigma must be zero or more, not {sigma!r}", fix=Fix("e.g. ", Option("sigma", 1.5))
+            )
     mu, tau = true_rate_distribution(result.rates, study.visits, study.injections, sigma_value, s)
     return sigma_value, sigma_n, mu, tau
 
@@ -548,7 +550,9 @@ def simulate_null(
     """
     n_simulations = int(n_simulations)
     if n_simulations < 1:
-        raise InputError("n_simulations must be at least 1", fix="use e.g. 2000")
+        raise InputError(
+            "n_simulations must be at least 1", fix=Fix("use e.g. ", Option("n_simulations", 2000))
+        )
     s = result.settings
     sigma_value, sigma_n, mu, tau = _parameters(result, sigma)
     rng = np.random.default_rng(s.seed if seed is None else seed)

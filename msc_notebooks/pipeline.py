@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError
+from .errors import Fix, InputError, Option
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -80,7 +80,10 @@ def run_analysis(
 
     if demo:
         if visits is not None:
-            raise InputError("both --demo and a visits file were given", fix="use one or the other")
+            raise InputError(
+                "both the demo cohort and a visits file were given",
+                fix=Fix("give ", Option("demo", True), " or a visits file, not both"),
+            )
         from .demo import load_demo
 
         study = load_demo()
@@ -88,7 +91,15 @@ def run_analysis(
         if visits is None:
             raise InputError(
                 "no visits file given",
-                fix="pass --visits FILE (and --injections FILE), or --demo for the demo cohort",
+                fix=Fix(
+                    "give ",
+                    Option("visits", "visits.csv"),
+                    " (and ",
+                    Option("injections", "injections.csv"),
+                    "), or ",
+                    Option("demo", True),
+                    " for the demo cohort",
+                ),
             )
         from .loading import read_study
 

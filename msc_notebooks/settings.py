@@ -9,10 +9,17 @@ from typing import Any, Literal
 
 from .errors import SettingsError
 
-__all__ = ["Settings", "SETTING_HELP", "MONTH_DAYS"]
+__all__ = ["Settings", "SETTING_HELP", "SETTING_CHOICES", "MONTH_DAYS"]
 
 #: One month in days (SPEC §2): 365.25 / 12.
 MONTH_DAYS = 365.25 / 12
+
+#: The allowed values of every choice setting (the first is the default); the widgets,
+#: the command line and the templates take their options from here.
+SETTING_CHOICES: dict[str, tuple[str, ...]] = {
+    "reference": ("run-in", "onset"),
+    "method": ("endpoints", "ols"),
+}
 
 #: One-line explanation of every setting, shown by the widgets and ``--help``.
 SETTING_HELP: dict[str, str] = {
@@ -100,8 +107,7 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        choices = {"reference": ("run-in", "onset"), "method": ("endpoints", "ols")}
-        for name, allowed in choices.items():
+        for name, allowed in SETTING_CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
                 quoted = ", ".join(repr(a) for a in allowed)

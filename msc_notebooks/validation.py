@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import CANONICAL, DOMAINS, EXCLUSIONS_COLUMNS, ITEMS, LEDGER_COLUMNS, TABLES
-from .errors import InputError, format_rows
+from .errors import Fix, InputError, Option, format_rows
 from .study import StudyData
 
 __all__ = [
@@ -305,9 +305,12 @@ def parse_dates(
             sep0 = str(sep[0])
             fmt_d = f"%d{sep0}%m{sep0}%Y"
             fmt_m = f"%m{sep0}%d{sep0}%Y"
-            fix = (
-                f"pass date_format='{fmt_d}' (day first) or date_format='{fmt_m}' "
-                f"(month first); on the command line --date-format {fmt_d}"
+            fix = Fix(
+                "give ",
+                Option("date_format", fmt_d),
+                " (day first) or ",
+                Option("date_format", fmt_m),
+                " (month first)",
             )
             if day_first.any() and month_first.any():
                 i, j = np.flatnonzero(day_first)[0], np.flatnonzero(month_first)[0]
@@ -343,11 +346,11 @@ def parse_dates(
             source=source,
             column=column,
             rows=list(np.asarray(rows)[~missing][:5]),
-            fix=(
-                "use ISO dates (YYYY-MM-DD) or pass date_format, e.g. date_format='%d/%m/%Y' "
-                "(%y for two-digit years) "
-                "(command line --date-format %d/%m/%Y); if the column holds day offsets, "
-                "map it to 'day' with column_map"
+            fix=Fix(
+                "use ISO dates (YYYY-MM-DD) or give the format, e.g. ",
+                Option("date_format", "%d/%m/%Y"),
+                " (%y for two-digit years); if the column holds day offsets, map it to 'day': ",
+                Option("column_map", {column: "day"}),
             ),
         )
     return _epoch_days(parsed), parsed, missing, bad
@@ -364,7 +367,12 @@ def _check_format(date_format: str, source: str, column: str) -> None:
             f"date_format {date_format!r} is not a usable strftime format ({err})",
             source=source,
             column=column,
-            fix="use codes such as date_format='%d/%m/%Y' or '%Y-%m-%d'",
+            fix=Fix(
+                "use codes such as ",
+                Option("date_format", "%d/%m/%Y"),
+                " or ",
+                Option("date_format", "%Y-%m-%d"),
+            ),
         ) from err
 
 
@@ -616,17 +624,17 @@ def _check_columns(df: pd.DataFrame, table: str, label: str) -> None:
                 break
     if guesses:
         hint = "; ".join(f"column '{g}' looks like '{w}'" for g, w in guesses.items())
-        example = ", ".join(f"'{g}': '{w}'" for g, w in guesses.items())
+        example = {str(g): w for g, w in guesses.items()}
     else:
         hint = ""
-        example = f"'<your column>': '{missing[0][0]}'"
+        example = {"<your column>": missing[0][0]}
     extra = " (or the 12 items q1..q12)" if ("alsfrs_r_total",) in missing else ""
     raise InputError(
         f"missing required column(s) {', '.join(repr(n) for n in names)}{extra}; columns found: "
         f"{found}" + (f"; {hint}" if hint else ""),
         source=label,
         column=names[0],
-        fix=f"rename the column in the file, or pass column_map={{{example}}}",
+        fix=Fix("rename the column in the file, or map it: ", Option("column_map", example)),
     )
 
 

@@ -23,3 +23,42 @@ def test_import_does_not_load_heavy_libraries():
 def test_load_ipython_extension_is_reachable_from_the_package():
     # %load_ext msc_notebooks looks the function up on the package object
     assert callable(msc_notebooks.load_ipython_extension)
+
+
+def _package_modules() -> set[str]:
+    import pkgutil
+
+    return {m.name for m in pkgutil.iter_modules(msc_notebooks.__path__) if m.name[0] != "_"}
+
+
+def test_all_is_complete():
+    # like altair's tests/test_toplevel.py: the public surface is exactly __all__ ...
+    assert msc_notebooks.__all__ == sorted(set(msc_notebooks.__all__) - {"__version__"}) + [
+        "__version__"
+    ]
+    assert sorted(dir(msc_notebooks)) == sorted(msc_notebooks.__all__)
+    # ... and every public module of the package is in it (a new module must be added to
+    # msc_notebooks._SUBMODULES); "launcher" and "data" are folders of files, not modules
+    missing = _package_modules() - set(msc_notebooks.__all__) - {"launcher", "data"}
+    assert not missing, f"add {sorted(missing)} to msc_notebooks._SUBMODULES"
+
+
+def test_every_submodule_is_reachable_in_a_fresh_interpreter():
+    # msc.charts used to raise AttributeError in a fresh kernel
+    names = sorted(set(msc_notebooks._SUBMODULES))
+    code = (
+        "import types, msc_notebooks as msc; "
+        f"bad = [n for n in {names!r} if not isinstance(getattr(msc, n), types.ModuleType)]; "
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_each_module_all_names_exist():
+    import importlib
+
+    for name in msc_notebooks._SUBMODULES:
+        module = importlib.import_module(f"msc_notebooks.{name}")
+        for public in getattr(module, "__all__", ()):
+            assert hasattr(module, public), f"msc_notebooks.{name}.__all__ names {public!r}"

@@ -175,3 +175,94 @@ def test_null_simulations_and_natural_history_files(tmp_path):
     assert null.loc["1-2", "expected_responders"] <= null.loc["1-2", "expected_high"] <= 19
     nh = pd.read_csv(out / "natural_history_summary.csv")
     assert {"period", "n_evaluable", "n_responders", "responder_pct"} <= set(nh.columns)
+
+
+def _subcommands() -> list[str]:
+    import argparse
+
+    from msc_notebooks.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(sub.choices)
+
+
+@pytest.mark.parametrize("command", _subcommands())
+def test_every_subcommand_help_exits_0(command, capsys):
+    # analyze --help used to crash on a literal '%' in a setting's help ("95% CI")
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: msc-notebooks {command}")
+
+
+def test_settings_options_come_from_settings_fields():
+    import dataclasses
+
+    from msc_notebooks.cli import build_parser
+    from msc_notebooks.settings import SETTING_CHOICES
+
+    analyze = build_parser()._subparsers._group_actions[0].choices["analyze"]
+    options = {a.dest: a for a in analyze._actions}
+    for field in dataclasses.fields(Settings):
+        if field.name == "extra":
+            continue
+        assert field.name in options, f"--{field.name.replace('_', '-')} is missing"
+        if field.name in SETTING_CHOICES:
+            assert tuple(options[field.name].choices) == SETTING_CHOICES[field.name]
+
+
+def test_cli_errors_give_the_fix_as_command_line_options(tmp_path, capsys):
+    # an ambiguous date column: the fix names --date-format, not date_format='...'
+    visits = tmp_path / "visits.csv"
+    visits.write_text(
+        "patient_id,date,alsfrs_r_total\n1,03/04/2020,40\n1,05/06/2020,39\n", encoding="utf-8"
+    )
+    injections = tmp_path / "injections.csv"
+    injections.write_text("patient_id,date\n1,04/05/2020\n", encoding="utf-8")
+    assert main(["analyze", "--visits", str(visits), "--injections", str(injections)]) == 2
+    err = capsys.readouterr().err
+    assert "--date-format %d/%m/%Y" in err and "date_format=" not in err
+    # the same error from Python gives the keyword argument
+    from msc_notebooks import InputError, read_study
+
+    with pytest.raises(InputError) as info:
+        read_study(visits, injections)
+    assert "date_format='%d/%m/%Y'" in str(info.value) and "--date-format" not in str(info.value)
+
+
+def test_cli_missing_column_fix_is_a_map_option(tmp_path, capsys):
+    visits = tmp_path / "visits.csv"
+    visits.write_text("Patient,date,alsfrs_r_total\n1,2020-01-01,40\n", encoding="utf-8")
+    assert main(["analyze", "--visits", str(visits)]) == 2
+    err = capsys.readouterr().err
+    assert "--map " in err and "column_map" not in err
+
+
+def test_cli_sigma_fix_is_an_option():
+    from msc_notebooks.errors import Fix, InputError, Option
+
+    err = InputError("sigma cannot be estimated", fix=Fix("give ", Option("sigma", 1.5)))
+    assert err.render("cli").endswith("Fix: give --sigma 1.5")
+    assert str(err).endswith("Fix: give sigma=1.5")
+    assert err.render("yaml").endswith("Fix: give sigma: 1.5 in study.yaml")
+
+
+def test_every_cli_flag_an_error_can_name_exists():
+    # the flags Option writes for the command line are real options of `analyze`
+    from msc_notebooks.cli import build_parser
+    from msc_notebooks.errors import Option
+
+    analyze = build_parser()._subparsers._group_actions[0].choices["analyze"]
+    flags = {s for a in analyze._actions for s in a.option_strings}
+    for name, value in [
+        ("column_map", {"a": "b"}),
+        ("date_format", "%d/%m/%Y"),
+        ("sigma", 1.5),
+        ("n_simulations", 100),
+        ("reference", "onset"),
+        ("visits", "v.csv"),
+        ("demo", True),
+    ]:
+        assert Option(name, value).render("cli").split()[0] in flags, name

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,57 +18,24 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from msc_notebooks.cli import build_parser, main
 from msc_notebooks.errors import MscError
-from msc_notebooks.projects import (
-    add_subcommands,
-    app_command,
-    lab_command,
-    new_project,
-    notebook_parameters,
-    run_notebook,
-    start_lab,
-    templates_dir,
-)
-
-TINY_MAIN = (
-    "import argparse, sys\n"
-    "from msc_notebooks.projects import add_subcommands\n"
-    "p = argparse.ArgumentParser(prog='msc-notebooks')\n"
-    "add_subcommands(p.add_subparsers(dest='command', required=True))\n"
-    "a = p.parse_args(sys.argv[1:])\n"
-    "sys.exit(a.func(a))\n"
-)
-
-
-def has_cli() -> bool:
-    try:
-        from msc_notebooks import cli  # noqa: F401
-    except ImportError:
-        return False
-    return True
+from msc_notebooks.notebook_runs import notebook_parameters, run_notebook
+from msc_notebooks.projects import new_project, templates_dir
+from msc_notebooks.servers import app_command, lab_command, start_lab
 
 
 def cli(argv: list[str]) -> int:
-    """Run the command line in-process: the lead's cli.main once it exists."""
-    if has_cli():
-        from msc_notebooks.cli import main
-
-        try:
-            return main(argv) or 0
-        except SystemExit as exit_:
-            return int(exit_.code or 0)
-    parser = argparse.ArgumentParser(prog="msc-notebooks")
-    add_subcommands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    """Run the command line in-process."""
+    try:
+        return main(argv) or 0
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
 
 
 def cli_command() -> list[str]:
-    """The command line as a separate process (the installed entry point once cli exists)."""
-    exe = shutil.which("msc-notebooks")
-    if has_cli() and exe:
-        return [exe]
-    return [sys.executable, "-c", TINY_MAIN]
+    """The command line as a separate process."""
+    return [sys.executable, "-m", "msc_notebooks.cli"]
 
 
 def same_tree(a: Path, b: Path) -> None:
@@ -347,7 +313,7 @@ def test_lab_parity_cli_and_function(tmp_path):
         if how == "cli":
             cmd = [*cli_command(), "lab", str(tmp_path), "--", *extra]
         else:
-            code = "import sys; from msc_notebooks.projects import start_lab; "
+            code = "import sys; from msc_notebooks.servers import start_lab; "
             code += "sys.exit(start_lab(sys.argv[1], extra_args=sys.argv[2:]))"
             cmd = [sys.executable, "-c", code, str(tmp_path), *extra]
         base = f"http://127.0.0.1:{port}"
@@ -394,10 +360,9 @@ def test_app_serves_notebook(tmp_path):
 
 
 def test_subcommands_registered():
-    parser = argparse.ArgumentParser(prog="msc-notebooks")
-    sub = parser.add_subparsers(dest="command")
-    add_subcommands(sub)
-    assert set(sub.choices) == {"new", "run", "lab", "app"}
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == {"analyze", "demo-data", "new", "run", "lab", "app"}
     args = parser.parse_args(["lab"])
     assert args.directory == "." and args.extra == []
     args = parser.parse_args(["app"])

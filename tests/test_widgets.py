@@ -78,8 +78,8 @@ def responders_1_2(wizard: Wizard) -> str:
 
 # -- the front-end module ----------------------------------------------------------------------
 def test_es_module_is_local_valid_esm():
-    js = ROOT / "widgets" / "timeline.js"
-    css = ROOT / "widgets" / "timeline.css"
+    js = ROOT / "msc_notebooks" / "widgets" / "static" / "timeline.js"
+    css = ROOT / "msc_notebooks" / "widgets" / "static" / "timeline.css"
     assert js.is_file() and css.is_file()
     text = js.read_text()
     assert "export default" in text and "render" in text
@@ -104,7 +104,7 @@ def test_es_module_is_local_valid_esm():
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_es_module_parses_with_node(tmp_path):
     module = tmp_path / "timeline.mjs"  # .mjs: parsed as an ES module whatever node's default
-    shutil.copy(ROOT / "widgets" / "timeline.js", module)
+    shutil.copy(ROOT / "msc_notebooks" / "widgets" / "static" / "timeline.js", module)
     done = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 

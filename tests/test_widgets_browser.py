@@ -61,7 +61,9 @@ def page():
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.set_content("<html><body></body></html>")
-        page.add_style_tag(content=(ROOT / "widgets" / "timeline.css").read_text())
+        page.add_style_tag(
+            content=(ROOT / "msc_notebooks" / "widgets" / "static" / "timeline.css").read_text()
+        )
         state = {
             "patient_id": "A",
             "assessments": [
@@ -75,7 +77,10 @@ def page():
             "time_kind": "day",
             "score_label": "alsfrs_r_total",
         }
-        kind = page.evaluate(HARNESS, [(ROOT / "widgets" / "timeline.js").read_text(), state])
+        kind = page.evaluate(
+            HARNESS,
+            [(ROOT / "msc_notebooks" / "widgets" / "static" / "timeline.js").read_text(), state],
+        )
         assert kind == "function"
         yield page
         assert errors == [], errors

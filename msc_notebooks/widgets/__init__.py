@@ -9,7 +9,7 @@ Each step also works alone, on its own or on a shared :class:`WizardState`::
     LoadStep(state); SettingsStep(state); ResultsStep(state)
 
 The interactive injection timeline is :class:`InjectionTimeline` (an anywidget whose front
-end is ``widgets/timeline.js``, no build step, nothing from the internet).
+end is ``widgets/static/timeline.js``, no build step, nothing from the internet).
 """
 
 from __future__ import annotations

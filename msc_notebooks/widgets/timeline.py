@@ -1,8 +1,7 @@
 """The interactive injection timeline: an anywidget drawing one patient's schedule.
 
-The front end is the plain ES module ``widgets/timeline.js`` at the top of the repository
-(shipped in the wheel as ``msc_notebooks/widgets/static/``); no build step, nothing loaded
-from the internet. Everything the view shows and edits is a synced traitlet, so the
+The front end is the plain ES module ``msc_notebooks/widgets/static/timeline.js`` (the
+usual anywidget layout); no build step, nothing loaded from the internet. Everything the view shows and edits is a synced traitlet, so the
 widget is driven from Python exactly as the browser drives it.
 """
 
@@ -13,19 +12,20 @@ from pathlib import Path
 import anywidget
 import traitlets
 
-__all__ = ["InjectionTimeline", "static_file"]
+__all__ = ["InjectionTimeline", "STATIC", "static_file"]
+
+
+#: The front-end files (ES module and CSS), shipped inside the package as anywidget expects.
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def static_file(name: str) -> Path:
     """Return the path of a front-end file (``timeline.js``, ``timeline.css``).
 
-    Looks in the installed package first (``msc_notebooks/widgets/static/``, where the wheel
-    puts the top-level ``widgets/`` folder), then in the repository (editable install).
-
     Parameters
     ----------
     name : str
-        File name inside the ``widgets/`` folder.
+        File name inside :data:`STATIC` (``msc_notebooks/widgets/static/``).
 
     Returns
     -------
@@ -37,15 +37,12 @@ def static_file(name: str) -> Path:
     >>> static_file("timeline.js").name
     'timeline.js'
     """
-    here = Path(__file__).resolve().parent
-    for folder in (here / "static", here.parent.parent / "widgets"):
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"front-end file {name!r} not found in {here / 'static'} or {here.parent.parent / 'widgets'}; "
-        "reinstall msc-notebooks"
-    )
+    path = STATIC / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"front-end file {name!r} not found in {STATIC}; reinstall msc-notebooks"
+        )
+    return path
 
 
 class InjectionTimeline(anywidget.AnyWidget):
