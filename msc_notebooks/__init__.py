@@ -76,6 +76,7 @@ _SUBMODULES = (
     "settings",
     "study",
     "summary",
+    "synthetic",
     "validation",
     "widgets",
 )
