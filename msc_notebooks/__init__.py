@@ -45,6 +45,8 @@ _LAZY = {
     "attach_null": "null_model",
     "natural_history": "natural_history",
     "natural_history_cohort": "synthetic",
+    "matched_controls": "matched_controls",
+    "MatchedControls": "matched_controls",
     "SafetyResult": "safety",
     "run_analysis": "pipeline",
     "html_report": "report",
