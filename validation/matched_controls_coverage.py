@@ -110,6 +110,13 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def markdown(table: pd.DataFrame) -> str:
+    """A Markdown table (no extra dependency)."""
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.to_numpy()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replicates", type=int, default=200)
@@ -120,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     table = run(args.replicates, args.seed, args.effect, args.generator)
     out = summarise(table)
-    print(out.to_markdown(index=False) if hasattr(out, "to_markdown") else out.to_string())
+    print(markdown(out))
     print(f"{time.perf_counter() - t0:.0f} s")
     return 0
 
