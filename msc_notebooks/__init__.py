@@ -51,6 +51,10 @@ _LAZY = {
     "run_analysis": "pipeline",
     "html_report": "report",
     "Wizard": "widgets",
+    "stage_tables": "stages",
+    "assessment_stages": "stages",
+    "progression_strata": "strata",
+    "strata_summary": "strata",
 }
 
 # submodules reachable as ``msc.charts`` etc. (imported on first use). ``natural_history``

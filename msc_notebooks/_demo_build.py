@@ -54,17 +54,20 @@ PLANS: list[tuple[int, int, int, list[int], list[int], int, int]] = [
 
 
 def _items(total: np.ndarray, priority: list[int]) -> np.ndarray:
-    """Distribute the deficit 48 - total over the 12 items in a patient's priority order."""
+    """Distribute the deficit 48 - total over the 12 items in a patient's priority order.
+
+    The deficit spreads the way ALS does: two points from each item in the patient's order
+    of spread (onset region first, breathing last), then two more from each (so King's and
+    MiToS stages derived from the items rise with the deficit, respiratory items last).
+    """
     items = np.full((len(total), 12), 4, dtype=int)
     deficit = 48 - total.astype(int)
     for r, d in enumerate(deficit):
-        k = 0
-        while d > 0:
-            i = priority[k % len(priority)]
-            if items[r, i] > 0:
-                items[r, i] -= 1
-                d -= 1
-            k += 1
+        for _wave in range(2):
+            for i in priority:
+                take = min(2, d)
+                items[r, i] -= take
+                d -= take
     return items
 
 
@@ -73,8 +76,10 @@ def build(seed: int = 20211020) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     start = pd.Timestamp("2016-01-04")
     visits, injections, patients, events = [], [], [], []
-    limb = [3, 4, 5, 6, 7, 8, 0, 1, 2, 9, 10, 11]
-    bulbar = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    # order of spread (item index 0 = q1): limb onset hands, legs, bulbar, breathing;
+    # bulbar onset speech, swallowing, salivation, hands, legs, breathing
+    limb = [3, 4, 5, 8, 7, 6, 0, 2, 1, 10, 9, 11]
+    bulbar = [0, 2, 1, 3, 4, 5, 8, 7, 6, 10, 9, 11]
     ae_terms = ["headache", "low back pain", "subfebrile fever", "leg pain", "nausea"]
     for i, plan in enumerate(PLANS + [None]):
         pid = f"{i + 1:03d}"

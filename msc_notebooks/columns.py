@@ -8,6 +8,8 @@ from __future__ import annotations
 __all__ = [
     "TABLES",
     "ITEMS",
+    "PATIENT_EVENTS",
+    "OPTIONAL_PATIENT_EVENTS",
     "DOMAINS",
     "DOMAIN_MAX",
     "OUTCOME_MAX",
@@ -39,6 +41,13 @@ DOMAIN_MAX = 12
 #: and by range checks). Unbounded outcomes (FVC %) are absent.
 OUTCOME_MAX = {"alsfrs_r_total": 48, **{d: DOMAIN_MAX for d in DOMAINS}}
 
+#: Dated events of the patients table, each read from ``<event>_date`` (calendar input) or
+#: ``<event>_day`` (day offsets): onset and diagnosis (SPEC §11), gastrostomy and death
+#: (optional, for King's 4A and stage 5: SPEC §16).
+PATIENT_EVENTS = ("onset", "diagnosis", "gastrostomy", "death")
+#: The events whose columns exist in the canonical patients table only when given.
+OPTIONAL_PATIENT_EVENTS = ("gastrostomy", "death")
+
 #: Canonical input columns per table (SPEC §11).
 CANONICAL = {
     "visits": ("patient_id", "date", "day", "alsfrs_r_total", *ITEMS, "q5a", "q5b", "fvc_pct"),
@@ -49,6 +58,10 @@ CANONICAL = {
         "onset_day",
         "diagnosis_date",
         "diagnosis_day",
+        "gastrostomy_date",
+        "gastrostomy_day",
+        "death_date",
+        "death_day",
         "sex",
         "age",
         "site_of_onset",

@@ -42,6 +42,12 @@ SETTING_HELP: dict[str, str] = {
     "seed": "Random seed of the bootstrap and the no-effect simulations (reproducible).",
     "ae_window_days": "An adverse event is attributed to the injection it follows within this "
     "many days. SPEC §9.",
+    "stages_running_max": "Report each patient's highest King's and MiToS stage so far instead "
+    "of the stage as derived from that assessment's items (derived stages can go back). SPEC §16.",
+    "dfs_slow_below": "Progression strata: a pre-diagnosis slope (delta-FS, points/month) below "
+    "this is a slow progressor (0.47, Labra et al. 2016). SPEC §16.",
+    "dfs_fast_above": "Progression strata: a delta-FS above this is a fast progressor (1.11, "
+    "Labra et al. 2016); in between, intermediate. SPEC §16.",
 }
 
 
@@ -77,6 +83,11 @@ class Settings:
         Seed of every random draw.
     ae_window_days : float, default 30
         Adverse-event attribution window after an injection, days (SPEC §9).
+    stages_running_max : bool, default False
+        Report the running maximum of each patient's clinical stages (SPEC §16).
+    dfs_slow_below, dfs_fast_above : float, default 0.47 and 1.11
+        Progression strata cut-offs of the pre-diagnosis slope ΔFS, points/month
+        (slow < 0.47 <= intermediate <= 1.11 < fast; SPEC §16).
 
     Examples
     --------
@@ -104,6 +115,9 @@ class Settings:
     bootstrap_samples: int = 2000
     seed: int = 0
     ae_window_days: float = 30
+    stages_running_max: bool = False
+    dfs_slow_below: float = 0.47
+    dfs_fast_above: float = 1.11
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +130,11 @@ class Settings:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise SettingsError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if not 0 <= self.dfs_slow_below <= self.dfs_fast_above:
+            raise SettingsError(
+                "dfs_slow_below must be zero or more and at most dfs_fast_above, not "
+                f"{self.dfs_slow_below!r} and {self.dfs_fast_above!r}"
+            )
         for name in ("min_span_days", "ae_window_days", "absolute_threshold"):
             if not getattr(self, name) >= 0:
                 raise SettingsError(f"{name} must be zero or more, not {getattr(self, name)!r}")

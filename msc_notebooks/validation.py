@@ -21,7 +21,16 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .columns import CANONICAL, DOMAINS, EXCLUSIONS_COLUMNS, ITEMS, LEDGER_COLUMNS, TABLES
+from .columns import (
+    CANONICAL,
+    DOMAINS,
+    EXCLUSIONS_COLUMNS,
+    ITEMS,
+    LEDGER_COLUMNS,
+    OPTIONAL_PATIENT_EVENTS,
+    PATIENT_EVENTS,
+    TABLES,
+)
 from .errors import Fix, InputError, Option, format_rows
 from .study import StudyData
 
@@ -774,7 +783,11 @@ def _validate_patients(raw, label, kind, date_format, rep, warnings) -> pd.DataF
         )
     keep = sorted_idx[~dup]  # sorted by id: one row per patient
     out = {"patient_id": rep.ids.column(codes[keep])}
-    for what in ("onset", "diagnosis"):
+    for what in PATIENT_EVENTS:
+        if what in OPTIONAL_PATIENT_EVENTS and not (
+            f"{what}_date" in raw.columns or f"{what}_day" in raw.columns
+        ):
+            continue  # optional events (SPEC §16) are columns only when given
         days = np.full(len(raw), np.nan)
         dates = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
         if kind == "date" and f"{what}_date" in raw.columns:
@@ -831,6 +844,9 @@ def _finish_patients(df: pd.DataFrame, presorted: bool = False) -> pd.DataFrame:
         "withdrawn",
         "row",
     ]
+    # optional events (gastrostomy, death: SPEC §16) before ``row``, only when given
+    extra = [f"{w}_{k}" for w in OPTIONAL_PATIENT_EVENTS for k in ("day", "date")]
+    cols[-1:-1] = [c for c in extra if c in df.columns]
     df = df[cols]
     if not presorted:
         df = df.sort_values("patient_id", kind="stable")
@@ -1374,15 +1390,16 @@ def validate_study(
     kinds = {}
     for t, df in tables.items():
         if t == "patients":
-            k1 = _time_kind(df, "onset_date", "onset_day", labels[t])
-            k2 = _time_kind(df, "diagnosis_date", "diagnosis_day", labels[t])
-            if k1 and k2 and k1 != k2:
+            found = {w: _time_kind(df, f"{w}_date", f"{w}_day", labels[t]) for w in PATIENT_EVENTS}
+            found = {w: k for w, k in found.items() if k}
+            if len(set(found.values())) > 1:
                 raise InputError(
-                    "onset and diagnosis use different kinds of time (dates and day offsets)",
+                    "the patient dates use different kinds of time (dates and day offsets): "
+                    + ", ".join(f"{w}_{k}" for w, k in found.items()),
                     source=labels[t],
-                    fix="use dates in both columns, or day offsets in both",
+                    fix="use dates in every column, or day offsets in every column",
                 )
-            kinds[t] = k1 or k2
+            kinds[t] = next(iter(found.values()), None)
         else:
             kinds[t] = _time_kind(df, "date", "day", labels[t])
     kind = kinds["visits"] or ("date" if "date" in tables["visits"].columns else "day")
