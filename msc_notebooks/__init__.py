@@ -80,6 +80,8 @@ _SUBMODULES = (
     "schedule",
     "servers",
     "settings",
+    "stages",
+    "strata",
     "study",
     "summary",
     "synthetic",
