@@ -49,6 +49,8 @@ _LAZY = {
     "MatchedControls": "matched_controls",
     "SafetyResult": "safety",
     "run_analysis": "pipeline",
+    "fit_slopes": "slopes",
+    "SlopesResult": "slopes",
     "html_report": "report",
     "Wizard": "widgets",
     "stage_tables": "stages",

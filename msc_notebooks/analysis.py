@@ -28,6 +28,7 @@ from .summary import (
 
 if TYPE_CHECKING:
     from .safety import SafetyResult
+    from .slopes import SlopesResult
 
 __all__ = ["AnalysisResult", "analyze", "reclassify", "outcome_summaries", "DEFAULT_OUTCOMES"]
 
@@ -66,6 +67,9 @@ class AnalysisResult:
         Adverse events (SPEC §9), when an adverse-event table was given.
     null : pandas.DataFrame or None
         Responders expected with no treatment effect (SPEC §13), when simulated.
+    slopes : method
+        ``result.slopes(outcome=None)``: the broken-stick mixed model (SPEC §14), fitted on
+        first call and cached (``slopes.csv``; see :mod:`msc_notebooks.slopes`).
     settings : Settings
         The settings used (they travel with the result).
     study : StudyData
@@ -87,6 +91,27 @@ class AnalysisResult:
     statistics: pd.DataFrame = field(repr=False)
     safety: SafetyResult | None = None
     null: pd.DataFrame | None = None
+    _slopes: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def slopes(self, outcome: str | None = None, method: str = "auto") -> SlopesResult:
+        """The broken-stick mixed model of SPEC §14, fitted on first use and then cached.
+
+        Not part of :func:`analyze` (a mixed-model fit takes longer than the rest of the
+        analysis); :func:`msc_notebooks.slopes.fit_slopes` documents the parameters.
+
+        Examples
+        --------
+        >>> from msc_notebooks import analyze, load_demo
+        >>> r = analyze(load_demo())
+        >>> r.slopes().table.term.iloc[0], r.slopes() is r.slopes()
+        ('slope:reference', True)
+        """
+        from .slopes import fit_slopes
+
+        key = (outcome or self.settings.outcome, method)
+        if key not in self._slopes:
+            self._slopes[key] = fit_slopes(self, outcome=key[0], method=method)
+        return self._slopes[key]
 
     def responders(self, period: str) -> str:
         """Responders of one period as ``"n/N"``.

@@ -1,0 +1,200 @@
+"""The broken-stick mixed model (SPEC §14) against known truth and a direct statsmodels fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+from slopes_synth import MONTH_DAYS, slope_cohort, true_terms
+
+from msc_notebooks import analyze, load_demo, read_study
+from msc_notebooks.errors import InputError
+from msc_notebooks.slopes import (
+    SLOPES_COLUMNS,
+    STRUCTURES,
+    fit_slopes,
+    slope_design,
+    two_stage_slopes,
+)
+
+
+def _study(cohort):
+    return read_study(visits=cohort["visits"], injections=cohort["injections"])
+
+
+def _fit(cohort, **kw):
+    """The model on the generator's exact outcome (``score``: unrounded, unbounded)."""
+    return fit_slopes(_study(cohort), outcome="score", **kw)
+
+
+@pytest.fixture(scope="module")
+def cohort60():
+    return slope_cohort(60, seed=11)
+
+
+def test_design_by_hand():
+    """SPEC §14: t in months from T1; post_k = max(0, t - tau_k); 0 for a patient without a
+    k-th injection. Month = 30 days here (a setting, SPEC §2) so that days are whole."""
+    m = 30
+    visits = pd.DataFrame(
+        {
+            "patient_id": ["A"] * 4 + ["B"] * 3,
+            "day": [100 - m, 100, 100 + 2 * m, 100 + 4 * m, -m, 0, 2 * m],
+            "alsfrs_r_total": [40, 39, 38, 36, 30, 30, 29],
+        }
+    )
+    injections = pd.DataFrame(
+        {"patient_id": ["A", "A", "B"], "day": [100, 100 + 3 * m, 0], "injection_number": [1, 2, 1]}
+    )
+    d = slope_design(read_study(visits=visits, injections=injections), month_days=30)
+    a, b = d[d.patient_id == "A"], d[d.patient_id == "B"]
+    np.testing.assert_allclose(a.t, [-1, 0, 2, 4])
+    np.testing.assert_allclose(a.post1, [0, 0, 2, 4])
+    np.testing.assert_allclose(a.post2, [0, 0, 0, 1])  # 4 - 3 months
+    np.testing.assert_allclose(b.t, [-1, 0, 2])
+    np.testing.assert_allclose(b.post1, [0, 0, 2])
+    np.testing.assert_allclose(b.post2, [0, 0, 0])  # B has no second injection
+    assert d.y.tolist() == [40, 39, 38, 36, 30, 30, 29]
+
+
+def _direct_design(cohort):
+    """The model's data written out here, independently of slope_design."""
+    v = cohort["visits"].copy()
+    inj = cohort["injections"]
+    first = inj.groupby("patient_id").day.min()
+    v["t"] = (v.day - v.patient_id.map(first)) / MONTH_DAYS
+    for k in range(1, 5):
+        tau = inj[inj.injection_number == k].set_index("patient_id").day
+        tk = (v.patient_id.map(tau) - v.patient_id.map(first)) / MONTH_DAYS
+        v[f"post{k}"] = np.where(tk.isna(), 0.0, np.clip(v.t - tk, 0, None))
+    return v
+
+
+def test_agrees_with_direct_statsmodels_fit(cohort60):
+    """Estimates and SEs equal a statsmodels MixedLM fit written out here (REML, random
+    intercept, slope and change at injection 1, correlated), with the SPEC §14 contrasts:
+    slope:1-2 = -(b_t + b_post1), variance V_tt + V_pp + 2 V_tp."""
+    s = _fit(cohort60)
+    assert s.table.structure.iloc[0] == STRUCTURES[0][0] + "; REML"
+    v = _direct_design(cohort60)
+    fit = smf.mixedlm(
+        "score ~ t + post1 + post2 + post3 + post4",
+        v,
+        groups="patient_id",
+        re_formula="~t + post1",
+    ).fit(reml=True)
+    b, cov = fit.fe_params, fit.cov_params()
+    t = s.table.set_index("term")
+    expected = {
+        "slope:reference": (-b["t"], np.sqrt(cov.loc["t", "t"])),
+        "change:1": (-b["post1"], np.sqrt(cov.loc["post1", "post1"])),
+        "change:2": (-b["post2"], np.sqrt(cov.loc["post2", "post2"])),
+        "slope:1-2": (
+            -(b["t"] + b["post1"]),
+            np.sqrt(cov.loc["t", "t"] + cov.loc["post1", "post1"] + 2 * cov.loc["t", "post1"]),
+        ),
+    }
+    for term, (est, se) in expected.items():
+        assert t.loc[term, "estimate"] == pytest.approx(est, abs=1e-4), term
+        assert t.loc[term, "se"] == pytest.approx(se, rel=1e-3), term
+        assert t.loc[term, "ci_low"] == pytest.approx(est - 1.959964 * se, abs=1e-3)
+        assert t.loc[term, "ci_high"] == pytest.approx(est + 1.959964 * se, abs=1e-3)
+    assert t.n_patients.iloc[0] == 60 and t.n_visits.iloc[0] == len(v)
+    # per-patient BLUPs: fixed + the patient's predicted random effects (declines)
+    re = pd.DataFrame(fit.random_effects).T
+    p = s.patients.set_index("patient_id").loc[re.index]
+    np.testing.assert_allclose(p["slope:reference"], -(b["t"] + re["t"]), atol=1e-3)
+    np.testing.assert_allclose(p["change:1"], -(b["post1"] + re["post1"]), atol=1e-3)
+
+
+def test_recovers_known_slopes():
+    """300 patients from the model: every term within 3 SE of the truth (decline 1.0 before,
+    change -0.5 at injection 1, so 0.5 in 1-2; +0.1 at 2, so 0.6 in 2-3), and precise."""
+    c = slope_cohort(300, seed=5)
+    t = _fit(c).table.set_index("term")
+    truth = true_terms(c["truth"])
+    assert list(t.columns) == list(SLOPES_COLUMNS[1:])
+    for term in ["slope:reference", "slope:1-2", "slope:2-3", "change:1", "change:2"]:
+        est, se = t.loc[term, "estimate"], t.loc[term, "se"]
+        assert abs(est - truth[term]) < 3 * se, (term, est, truth[term], se)
+        assert se < 0.1
+    assert t.converged.all()
+
+
+def test_fallback_when_the_change_does_not_vary():
+    """No patient-to-patient variation of slope or change (SDs 0): the full structure sits on
+    the boundary, so the kit falls back in the documented order and says which it used."""
+    c = slope_cohort(40, seed=3, sd_slope=0.0, sd_change=0.0)
+    s = _fit(c)
+    names = [f"{n}; REML" for n, _, _ in STRUCTURES]
+    assert s.attempts.structure.tolist() == names[: len(s.attempts)]
+    assert len(s.attempts) > 1 and not s.attempts.converged.iloc[0]
+    assert s.table.structure.iloc[0] == s.attempts.structure.iloc[-1]
+    assert s.table.converged.iloc[0] == s.attempts.converged.iloc[-1]
+
+
+def test_two_stage_equals_mean_and_sem_when_designs_are_equal():
+    """Patients with identical visit and injection times: every v_i is equal, so the two-stage
+    estimate is the plain mean of the patients' own least-squares estimates and its robust SE
+    is their SD / sqrt(n) (ddof 1). Checked with numpy lstsq and scipy.stats.sem."""
+    rng = np.random.default_rng(4)
+    t = np.array([-4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6], float)
+    x = np.column_stack([np.ones_like(t), t, np.clip(t, 0, None), np.clip(t - 3, 0, None)])
+    rows, own = [], []
+    for i in range(25):
+        y = 40 - rng.normal(1, 0.4) * t + rng.normal(0.5, 0.3) * x[:, 2] + rng.normal(0, 1, t.size)
+        rows += [
+            (f"p{i}", yy, tt, p1, p2) for yy, tt, p1, p2 in zip(y, t, x[:, 2], x[:, 3], strict=True)
+        ]
+        own.append(np.linalg.lstsq(x, y, rcond=None)[0])
+    design = pd.DataFrame(rows, columns=["patient_id", "y", "t", "post1", "post2"])
+    table, patients = two_stage_slopes(design)
+    own = np.array(own)
+    tt = table.set_index("term")
+    for term, values in {
+        "slope:reference": -own[:, 1],
+        "change:1": -own[:, 2],
+        "slope:1-2": -(own[:, 1] + own[:, 2]),
+    }.items():
+        assert tt.loc[term, "estimate"] == pytest.approx(values.mean(), abs=1e-9)
+        assert tt.loc[term, "se"] == pytest.approx(stats.sem(values), rel=1e-9)
+        assert tt.loc[term, "n_patients"] == 25
+    assert len(patients) == 25
+
+
+def test_two_stage_recovers_truth_and_agrees_with_mixed():
+    """The large-cohort method on 400 patients: within 3 robust SEs of the truth, and within
+    0.1 points/month of the mixed model on the same cohort."""
+    c = slope_cohort(400, seed=8)
+    study = _study(c)
+    two = fit_slopes(study, outcome="score", method="two-stage").table.set_index("term")
+    mixed = fit_slopes(study, outcome="score", method="mixed").table.set_index("term")
+    truth = true_terms(c["truth"])
+    for term in ["slope:reference", "slope:1-2", "change:1", "change:2"]:
+        assert abs(two.loc[term, "estimate"] - truth[term]) < 3 * two.loc[term, "se"], term
+        assert abs(two.loc[term, "estimate"] - mixed.loc[term, "estimate"]) < 0.1, term
+    assert two.structure.iloc[0].startswith("two-stage")
+
+
+def test_every_outcome_goes_through_the_same_model():
+    study = load_demo()
+    for outcome in ["fvc_pct", "bulbar", "respiratory"]:
+        s = fit_slopes(study, outcome=outcome)
+        assert s.outcome == outcome
+        assert list(s.table.columns) == list(SLOPES_COLUMNS)
+        treated = study.visits.patient_id.isin(study.injections.patient_id)
+        assert s.table.n_visits.iloc[0] == study.visits.loc[treated, outcome].notna().sum()
+    with pytest.raises(InputError, match="'weight'.*choose one of"):
+        fit_slopes(study, outcome="weight")
+
+
+def test_result_caches_slopes():
+    r = analyze(load_demo())
+    s = r.slopes()
+    assert r.slopes() is s
+    assert s.table.n_patients.iloc[0] == 19
+    t = s.table.set_index("term")
+    # CI from the SE, SPEC §14: estimate ± 1.96 se
+    np.testing.assert_allclose(t.ci_high - t.estimate, 1.959964 * t.se, rtol=1e-5)
