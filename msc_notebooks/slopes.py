@@ -101,8 +101,9 @@ STRUCTURES = (
 )
 
 #: Above this many patients, ``method="auto"`` uses the two-stage estimate (BENCHMARKS.md:
-#: the mixed model takes about 3-4 ms per patient here, so 5,000 patients take ~20 s).
-MIXED_MAX_PATIENTS = 5000
+#: the mixed model takes about 10 ms per patient of 12 visits here, 2,000 patients ~21 s;
+#: the two-stage estimate 0.4 s, with the same figures to 0.002 points/month at that size).
+MIXED_MAX_PATIENTS = 1000
 
 #: Normal quantile of the 95 % intervals.
 Z95 = 1.959963984540054
