@@ -82,6 +82,7 @@ _SUBMODULES = (
     "schedule",
     "servers",
     "settings",
+    "slopes",
     "stages",
     "strata",
     "study",
