@@ -51,6 +51,8 @@ _LAZY = {
     "run_analysis": "pipeline",
     "fit_slopes": "slopes",
     "SlopesResult": "slopes",
+    "cohort_mean_table": "trajectory",
+    "outcome_quantiles": "trajectory",
     "html_report": "report",
     "Wizard": "widgets",
     "stage_tables": "stages",

@@ -11,10 +11,13 @@ the SPEC's conventions:
   so a visit on 2021-03-01 is drawn and labelled 2021-03-01 whatever the viewer's time zone;
 - colours come from the Okabe–Ito palette (safe for colour-blind readers);
 - data are aggregated in pandas where possible (cohort means, counts) so that a chart of a
-  large cohort ships a few hundred rows, not every visit. Per-patient trajectories of a
-  cohort above ``max_patients`` patients show a seeded random sample and say so in the
-  subtitle. Enable the VegaFusion data transformer (``setup_notebook()`` does) for data
-  above 5,000 rows.
+  large cohort ships a few hundred rows, not every visit;
+- every chart stays readable at any cohort size: each chart kind draws one mark per
+  patient (or term) up to a documented limit (``DETAIL_LIMITS``, one module constant per
+  kind) and a summary above it (quantile bands, a histogram, counts per reason), and says
+  so in its subtitle (:func:`size_switch`). Small cohorts keep every patient's detail.
+  Enable the VegaFusion data transformer (``setup_notebook()`` does) for data above 5,000
+  rows.
 
 Inputs are an ``AnalysisResult`` (``analysis.analyze``) or, for the trajectory charts,
 a ``StudyData``. Any object with the same attributes works (duck typing).
@@ -26,11 +29,10 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import InputError
-from .settings import MONTH_DAYS, Settings
+from .errors import InputError, require_columns
+from .settings import Settings
 
 if TYPE_CHECKING:
     import altair as alt
@@ -44,11 +46,20 @@ __all__ = [
     "OUTCOME_LABELS",
     "outcome_label",
     "rate_label",
+    "TRAJECTORIES_MAX_PATIENTS",
+    "TRAJECTORIES_SAMPLE",
+    "RATES_MAX_PATIENTS",
+    "WATERFALL_MAX_BARS",
+    "FOOTNOTE_MAX_LINES",
+    "INTERVAL_MAX_POINTS",
+    "SAFETY_MAX_TERMS",
+    "DETAIL_LIMITS",
+    "size_switch",
     "trajectories",
-    "cohort_mean_table",
     "cohort_mean",
     "rate_comparison",
     "improvement_waterfall",
+    "not_evaluable_footnote",
     "responders_by_period",
     "interval_vs_improvement",
     "safety_by_term",
@@ -119,6 +130,82 @@ _SHORT = {
 _EXTRA_OUTCOMES = ("fvc_pct", "bulbar", "fine_motor", "gross_motor", "respiratory")
 _WIDTH = 560
 _HEIGHT = 320
+
+# --------------------------------------------------------------------------- size switch
+# Each chart kind draws one mark per patient (or term) up to the size at which its marks
+# stay readable on a _WIDTH x _HEIGHT chart, and a summary above it. The limits are
+# module constants so that a reader, a test and a new chart kind find them in one place.
+
+#: Trajectories: one line per patient up to this many patients (100 lines on 560 px
+#: already overlap); above, 10-90 % and 25-75 % quantile bands and the median per month,
+#: with ``TRAJECTORIES_SAMPLE`` patients' lines drawn at random over them.
+TRAJECTORIES_MAX_PATIENTS = 100
+#: Individual lines drawn over the quantile bands of a large cohort.
+TRAJECTORIES_SAMPLE = 20
+#: Rate comparison (slope graph): one line per patient up to this many patients; above, a
+#: box per period (10th-90th and 25th-75th percentiles of the rates, median tick).
+RATES_MAX_PATIENTS = 100
+#: Improvement waterfall: one bar per evaluable patient up to this many (bars narrower
+#: than about 3.5 px at 560 px merge into an area); above, a histogram of improvement in
+#: 10 % bins stacked by responder status, with the threshold marked.
+WATERFALL_MAX_BARS = 150
+#: Footnote of the patients not evaluable for a period: one line per patient up to this
+#: many; above, one line per reason with its count.
+FOOTNOTE_MAX_LINES = 20
+#: Interval vs improvement: one point per patient and period up to this many points;
+#: above, a two-dimensional histogram (patient-periods per cell).
+INTERVAL_MAX_POINTS = 400
+#: Adverse events by term: one bar per term up to this many terms (18 px each); above,
+#: the most frequent terms and one bar for all the others.
+SAFETY_MAX_TERMS = 30
+
+#: The limit of every chart kind (``None``: the chart draws aggregates whatever the size,
+#: one mark per period, bin or injection number). A new chart kind adds its entry here
+#: and calls :func:`size_switch`.
+DETAIL_LIMITS: dict[str, int | None] = {
+    "trajectories": TRAJECTORIES_MAX_PATIENTS,
+    "cohort_mean": None,
+    "rate_comparison": RATES_MAX_PATIENTS,
+    "improvement_waterfall": WATERFALL_MAX_BARS,
+    "not_evaluable_footnote": FOOTNOTE_MAX_LINES,
+    "responders_by_period": None,
+    "interval_vs_improvement": INTERVAL_MAX_POINTS,
+    "safety_by_term": SAFETY_MAX_TERMS,
+    "safety_by_injection": None,
+    "null_comparison": None,
+}
+
+
+def size_switch(n: int, limit: int | None, summary: str, unit: str = "patients") -> str | None:
+    """Decide between per-item detail and a summary; return the subtitle line of a summary.
+
+    Parameters
+    ----------
+    n : int
+        Items the chart would draw one by one (patients, patient-periods, terms).
+    limit : int or None
+        The chart kind's limit (``DETAIL_LIMITS``); ``None`` = never summarised.
+    summary : str
+        What the chart shows instead, for the subtitle.
+    unit : str, default 'patients'
+        What ``n`` counts.
+
+    Returns
+    -------
+    str or None
+        ``None`` when ``n <= limit`` (draw every item); otherwise the sentence the chart
+        puts in its subtitle.
+
+    Examples
+    --------
+    >>> size_switch(80, WATERFALL_MAX_BARS, "a histogram") is None
+    True
+    >>> size_switch(3000, WATERFALL_MAX_BARS, "a histogram of improvement")
+    '3,000 patients (more than 150 to show one by one): a histogram of improvement.'
+    """
+    if limit is None or n <= limit:
+        return None
+    return f"{n:,} {unit} (more than {limit:,} to show one by one): {summary}."
 
 
 # --------------------------------------------------------------------------- labels
@@ -198,17 +285,6 @@ def _table(result: Any, name: str, what: str) -> pd.DataFrame:
     return table
 
 
-def _require_columns(table: pd.DataFrame, columns: Iterable[str], source: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}",
-            source=source,
-            column=missing[0],
-            fix=f"the table needs the columns {', '.join(columns)} (SPEC §11)",
-        )
-
-
 def _period_key(period: str) -> tuple[int, float, str]:
     """Sort key: reference, 1-2, 2-3, ..., after-last, whole, then anything else."""
     if period == "reference":
@@ -227,14 +303,6 @@ def _period_order(periods: Iterable[str]) -> list[str]:
     return sorted({str(p) for p in periods}, key=_period_key)
 
 
-def _date_strings(dates: pd.Series) -> pd.Series:
-    """Calendar dates as 'YYYY-MM-DD' text (no time zone, never shifted); '' where missing."""
-    import pandas as pd
-
-    parsed = pd.to_datetime(dates, errors="coerce")
-    return parsed.dt.strftime("%Y-%m-%d").fillna("")
-
-
 def _fmt_p(p: float) -> str:
     if p != p:  # NaN
         return "n/a"
@@ -250,52 +318,19 @@ def _outcome_of(data: Any, outcome: str | None) -> str:
     return _settings_of(data).outcome
 
 
-def _aligned_visits(data: Any, outcome: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Visits and injections with ``months`` from each patient's first injection.
+def _aligned(data: Any, outcome: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Aligned visits and injections (``trajectory``) and the patients left out.
 
-    Returns the visits (patient_id, day, date, months, score), the injections (patient_id,
-    day, date, months, injection_number) and the number of patients dropped because they
-    have no injection.
+    The last number counts the patients with the outcome but no injection (not drawn).
     """
-    import pandas as pd
+    from .trajectory import aligned_injections, aligned_visits
 
     study = _study_of(data)
     month_days = _settings_of(data).month_days
-    visits, injections = study.visits, study.injections
-    _require_columns(visits, ("patient_id", "day"), "visits")
-    _require_columns(injections, ("patient_id", "day"), "injections")
-    if outcome not in visits.columns:
-        numeric = [c for c in visits.columns if c in OUTCOME_LABELS or c.startswith("q")]
-        raise InputError(
-            f"no outcome column '{outcome}' in the visits",
-            source="visits",
-            column=outcome,
-            fix=f"choose one of {', '.join(numeric) or 'the numeric visit columns'}",
-        )
-    first = injections.groupby("patient_id", sort=False)["day"].min().rename("first_day")
-    v = visits[visits[outcome].notna()]
-    cols = ["patient_id", "day"] + (["date"] if "date" in v.columns else [])
-    v = v[cols].assign(score=visits.loc[v.index, outcome].astype(float))
-    n_all = v["patient_id"].nunique()
-    v = v.join(first, on="patient_id", how="inner")
-    dropped = n_all - v["patient_id"].nunique()
-    v["months"] = (v["day"] - v["first_day"]) / month_days
-    v["date"] = _date_strings(v["date"]) if "date" in v.columns else ""
-    inj = injections.join(first, on="patient_id")
-    inj = pd.DataFrame(
-        {
-            "patient_id": inj["patient_id"],
-            "day": inj["day"].astype(float),
-            "months": (inj["day"] - inj["first_day"]) / month_days,
-            "date": _date_strings(inj["date"]) if "date" in inj.columns else "",
-            "injection_number": (
-                inj["injection_number"]
-                if "injection_number" in inj.columns
-                else inj.groupby("patient_id")["day"].rank(method="first")
-            ),
-        }
-    )
-    return v.drop(columns="first_day").reset_index(drop=True), inj.reset_index(drop=True), dropped
+    visits = aligned_visits(study, outcome, month_days)
+    with_outcome = study.visits.loc[study.visits[outcome].notna(), "patient_id"].nunique()
+    dropped = int(with_outcome - visits["patient_id"].nunique())
+    return visits, aligned_injections(study, month_days), dropped
 
 
 def _score_at(visits: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
@@ -324,10 +359,16 @@ def trajectories(
     *,
     x: Literal["months", "date"] = "months",
     highlight: str | Sequence[str] | None = None,
-    max_patients: int = 200,
+    max_patients: int = TRAJECTORIES_MAX_PATIENTS,
+    sample: int = TRAJECTORIES_SAMPLE,
     seed: int = 0,
 ) -> alt.LayerChart:
     """Per-patient trajectories of an outcome, with a marker at every injection.
+
+    Up to ``max_patients`` patients every patient's line is drawn. Above, the chart shows
+    the cohort's 10-90 % and 25-75 % quantile bands and median per month from the first
+    injection (:func:`msc_notebooks.trajectory.outcome_quantiles`) with ``sample``
+    patients' lines drawn at random over them, and its subtitle says so.
 
     Parameters
     ----------
@@ -340,28 +381,30 @@ def trajectories(
     x : {'months', 'date'}
         ``'months'`` (default): months from each patient's first injection
         (days / ``settings.month_days``), so injection 1 is at 0. ``'date'``: calendar
-        date (only for studies with dates), on a UTC scale so dates never shift.
+        date (only for studies with dates), on a UTC scale so dates never shift; a large
+        cohort then shows the random sample only (bands need a common time origin).
     highlight : str or sequence of str, optional
-        Patient id(s) highlighted when the chart opens. Hovering a point highlights
-        that patient (selection ``patient`` on ``patient_id``, shown by opacity).
-    max_patients : int, default 200
-        Above this many patients a random sample of ``max_patients`` patients (seeded by
-        ``seed``, highlighted patients always kept) is drawn and the subtitle says so;
-        ``cohort_mean`` summarises every patient.
+        Patient id(s) highlighted when the chart opens (always drawn). Hovering a point
+        highlights that patient (selection ``patient`` on ``patient_id``, by opacity).
+    max_patients : int, default ``TRAJECTORIES_MAX_PATIENTS`` (100)
+        Above this many patients the chart summarises (see above).
+    sample : int, default ``TRAJECTORIES_SAMPLE`` (20)
+        Patients drawn one by one over the bands of a large cohort.
     seed : int, default 0
         Seed of that sample.
 
     Returns
     -------
     altair.LayerChart
-        Layers: lines, visit points (tooltips: patient id, date, study day, months, score)
-        and injection markers (triangles on the line at the injection time, interpolated
-        between the visits either side).
+        Small cohorts: lines, visit points (tooltips: patient id, date, study day, months,
+        score) and injection markers (triangles on the line, interpolated between the
+        visits either side). Large cohorts: the two bands and the median line first, then
+        the same three layers for the sample.
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> chart = trajectories(_example_result())
+    >>> import msc_notebooks as msc
+    >>> chart = trajectories(msc.analyze(msc.load_demo()))
     >>> chart.to_dict()["title"]["text"]
     'ALSFRS-R total (points, 0–48) per patient, aligned on the first injection'
     >>> chart.to_dict()["layer"][0]["encoding"]["x"]["title"]
@@ -373,7 +416,7 @@ def trajectories(
     outcome = _outcome_of(data, outcome)
     if x not in ("months", "date"):
         raise InputError(f"x must be 'months' or 'date', not {x!r}", fix="use x='months'")
-    visits, inj, dropped = _aligned_visits(data, outcome)
+    visits, inj, dropped = _aligned(data, outcome)
     if x == "date" and (visits["date"] == "").all():
         raise InputError(
             "the visits have no calendar dates (day offsets only)",
@@ -384,15 +427,21 @@ def trajectories(
     highlights = [highlight] if isinstance(highlight, str) else list(highlight or [])
     ids = visits["patient_id"].unique()
     n_patients = len(ids)
+    if x == "months":
+        shown = "10–90 % and 25–75 % bands and the median (black) per month"
+    else:
+        shown = "a random sample of them; cohort_mean() summarises all"
+    note = size_switch(n_patients, max_patients, shown)
     subtitle = []
-    if n_patients > max_patients:
+    if note is not None:
         rng = np.random.default_rng(seed)
-        keep = set(rng.choice(ids, size=max_patients, replace=False).tolist()) | set(highlights)
+        picked = rng.choice(ids, size=min(sample, n_patients), replace=False).tolist()
+        keep = set(picked) | set(highlights)
         visits = visits[visits["patient_id"].isin(keep)]
         inj = inj[inj["patient_id"].isin(keep)]
+        subtitle.append(note)
         subtitle.append(
-            f"Showing a random sample of {len(keep)} of {n_patients} patients (seed {seed});"
-            " cohort_mean() summarises all of them."
+            f"Lines: {len(keep)} patients drawn at random (seed {seed}); triangles mark injections."
         )
     else:
         subtitle.append(f"{n_patients} patients; triangles mark injections. Hover to highlight.")
@@ -404,7 +453,8 @@ def trajectories(
 
     y_title = outcome_label(outcome)
     if x == "months":
-        x_enc = alt.X("months:Q", title="Months from first injection")
+        x_title = "Months from first injection"
+        x_enc = alt.X("months:Q", title=x_title)
         title = f"{y_title} per patient, aligned on the first injection"
     else:
         visits = visits[visits["date"] != ""]
@@ -427,7 +477,7 @@ def trajectories(
         clear="dblclick",
         value=[{"patient_id": h} for h in highlights] or alt.Undefined,
     )
-    faded = alt.condition(sel, alt.value(0.9), alt.value(0.15))
+    faded = alt.condition(sel, alt.value(0.9), alt.value(0.15 if note is None else 0.4))
     y_enc = alt.Y("score:Q", title=y_title, scale=alt.Scale(zero=False))
     tooltip = [
         alt.Tooltip("patient_id:N", title="Patient"),
@@ -461,67 +511,50 @@ def trajectories(
             ],
         )
     )
-    return alt.layer(lines, points, markers).properties(
+    layers = [lines, points, markers]
+    if note is not None and x == "months":
+        # bands under the sample's lines, the median line over them
+        outer, inner, median = _quantile_bands(data, outcome, x_title, y_title)
+        layers = [outer, inner, *layers, median]
+    return alt.layer(*layers).properties(
         title=alt.TitleParams(title, subtitle=subtitle, anchor="start"),
         width=_WIDTH,
         height=_HEIGHT,
     )
 
 
+def _quantile_tooltips(fmt: str) -> list[Any]:
+    """Tooltips of the columns q10 ... q90 (10th percentile ... 90th percentile)."""
+    alt = _alt()
+    names = {"q10": "10th percentile", "q25": "25th percentile", "q50": "Median"}
+    names |= {"q75": "75th percentile", "q90": "90th percentile"}
+    return [alt.Tooltip(f"{q}:Q", title=title, format=fmt) for q, title in names.items()]
+
+
+def _quantile_bands(data: Any, outcome: str, x_title: str, y_title: str) -> list[Any]:
+    """Layers of the outcome's 10-90 % and 25-75 % bands and median per month."""
+    from .trajectory import outcome_quantiles
+
+    alt = _alt()
+    bands = outcome_quantiles(_study_of(data), outcome, month_days=_settings_of(data).month_days)
+    base = alt.Chart(bands).encode(x=alt.X("month:Q", title=x_title))
+    tooltip = [
+        alt.Tooltip("month:Q", title="Months from first injection", format=".0f"),
+        alt.Tooltip("n_patients:Q", title="Patients"),
+        *_quantile_tooltips(".1f"),
+    ]
+    y = alt.Y("q10:Q", title=y_title, scale=alt.Scale(zero=False))
+    outer = base.mark_area(color=OKABE_ITO["sky_blue"], opacity=0.25).encode(y=y, y2="q90:Q")
+    inner = base.mark_area(color=OKABE_ITO["sky_blue"], opacity=0.45).encode(
+        y=alt.Y("q25:Q", title=y_title), y2="q75:Q"
+    )
+    median = base.mark_line(color=OKABE_ITO["black"], strokeWidth=2.5).encode(
+        y=alt.Y("q50:Q", title=y_title), tooltip=tooltip
+    )
+    return [outer, inner, median]
+
+
 # --------------------------------------------------------------------------- cohort mean
-
-
-def cohort_mean_table(
-    data: Any, outcome: str | None = None, *, bin_months: float = 1.0
-) -> pd.DataFrame:
-    """Cohort mean of an outcome per monthly bin from the first injection, with a 95 % CI.
-
-    Each visit falls in bin ``k = floor(months / bin_months + 0.5)`` (months from the
-    patient's first injection, so bin k covers k ± 0.5 bins). A patient with several
-    visits in one bin contributes their mean once. Across patients:
-    ``mean``, ``sd`` (ddof = 1), ``se = sd / sqrt(n)`` and the 95 % t-interval
-    ``mean ± t(0.975, n − 1) · se`` (NaN when n < 2).
-
-    Parameters
-    ----------
-    data : StudyData or AnalysisResult
-    outcome : str, optional
-        Visits column (default: the result's outcome, else ``'alsfrs_r_total'``).
-    bin_months : float, default 1
-        Width of a bin, months.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``month`` (bin centre, months from the first injection), ``n_patients``, ``mean``,
-        ``sd``, ``se``, ``ci_low``, ``ci_high`` (outcome units), sorted by ``month``.
-
-    Examples
-    --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> table = cohort_mean_table(_example_result())
-    >>> table.loc[table.month == 0, ["n_patients", "mean"]].values.tolist()
-    [[3.0, 38.0]]
-    """
-    import numpy as np
-    import pandas as pd
-    from scipy import stats
-
-    outcome = _outcome_of(data, outcome)
-    visits, _, _ = _aligned_visits(data, outcome)
-    visits = visits.assign(month=np.floor(visits["months"] / bin_months + 0.5) * bin_months)
-    per_patient = visits.groupby(["month", "patient_id"], sort=True)["score"].mean()
-    grouped = per_patient.groupby(level="month")
-    table = pd.DataFrame(
-        {"n_patients": grouped.size(), "mean": grouped.mean(), "sd": grouped.std(ddof=1)}
-    ).reset_index()
-    n = table["n_patients"].astype(float)
-    table["n_patients"] = n
-    table["se"] = table["sd"] / np.sqrt(n)
-    t = pd.Series(stats.t.ppf(0.975, (n - 1).where(n >= 2)), index=table.index)
-    table["ci_low"] = table["mean"] - t * table["se"]
-    table["ci_high"] = table["mean"] + t * table["se"]
-    return table[["month", "n_patients", "mean", "sd", "se", "ci_low", "ci_high"]]
 
 
 def cohort_mean(
@@ -533,9 +566,9 @@ def cohort_mean(
 ) -> alt.LayerChart:
     """Cohort mean trajectory aligned on the first injection, with its 95 % interval band.
 
-    The numbers are those of :func:`cohort_mean_table` (monthly bins; band = mean ±
-    t(0.975, n − 1)·SE across patients). Only the aggregated bins are embedded in the
-    chart, so it stays small for any cohort size.
+    The numbers are those of :func:`msc_notebooks.trajectory.cohort_mean_table` (monthly
+    bins; band = mean ± t(0.975, n − 1)·SE across patients). Only the aggregated bins are
+    embedded in the chart, so it is the same chart for any cohort size (no size switch).
 
     Parameters
     ----------
@@ -555,15 +588,19 @@ def cohort_mean(
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> spec = cohort_mean(_example_result(), min_patients=2).to_dict()
+    >>> import msc_notebooks as msc
+    >>> spec = cohort_mean(msc.load_demo()).to_dict()
     >>> spec["layer"][1]["encoding"]["y"]["field"]
     'mean'
     """
+    from .trajectory import cohort_mean_table
+
     alt = _alt()
     outcome = _outcome_of(data, outcome)
-    table = cohort_mean_table(data, outcome, bin_months=bin_months)
-    n_total = int(_aligned_visits(data, outcome)[0]["patient_id"].nunique())
+    study = _study_of(data)
+    month_days = _settings_of(data).month_days
+    table = cohort_mean_table(study, outcome, bin_months=bin_months, month_days=month_days)
+    n_total = int(_aligned(data, outcome)[0]["patient_id"].nunique())
     table = table[table["n_patients"] >= min_patients]
     y_title = outcome_label(outcome)
     x_enc = alt.X("month:Q", title="Months from first injection")
@@ -604,8 +641,22 @@ def cohort_mean(
 # --------------------------------------------------------------------------- rates
 
 
-def rate_comparison(result: Any, *, include_whole: bool = False) -> alt.LayerChart:
+def _quantiles_by(data: pd.DataFrame, by: str, value: str) -> pd.DataFrame:
+    """Per group: n, 10th, 25th, 50th, 75th and 90th percentiles of ``value`` (drawing only)."""
+    grouped = data.groupby(by, sort=False)[value]
+    table = grouped.quantile([0.1, 0.25, 0.5, 0.75, 0.9]).unstack()
+    table.columns = ["q10", "q25", "q50", "q75", "q90"]
+    table.insert(0, "n", grouped.size())
+    return table.reset_index()
+
+
+def rate_comparison(
+    result: Any, *, include_whole: bool = False, max_patients: int = RATES_MAX_PATIENTS
+) -> alt.LayerChart:
     """Each patient's pre-treatment rate next to their rate in every period (slope graph).
+
+    Up to ``max_patients`` patients one line per patient; above, a box per period (bar:
+    25th-75th percentile, whisker: 10th-90th, black tick: median), and the subtitle says so.
 
     Parameters
     ----------
@@ -614,28 +665,31 @@ def rate_comparison(result: Any, *, include_whole: bool = False) -> alt.LayerCha
         each period's rate is ``rate`` (rows with a rate, evaluable or not).
     include_whole : bool, default False
         Also draw the ``whole`` period (T1 to Tn), which overlaps the others.
+    max_patients : int, default ``RATES_MAX_PATIENTS`` (100)
+        Above this many patients the chart shows boxes instead of lines.
 
     Returns
     -------
     altair.LayerChart
         x: period (reference first, in time order); y: points lost per month, positive =
-        decline (SPEC §2); one line per patient (hover highlights it), a black tick for
-        the median of each period and a rule at 0 (no decline).
+        decline (SPEC §2). Small cohorts: one line per patient (hover highlights it), a
+        black tick for the median of each period; large cohorts: whiskers, boxes and the
+        median tick. Both: a rule at 0 (no decline).
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> spec = rate_comparison(_example_result()).to_dict()
+    >>> import msc_notebooks as msc
+    >>> spec = rate_comparison(msc.analyze(msc.load_demo())).to_dict()
     >>> spec["layer"][0]["encoding"]["y"]["title"]
     'ALSFRS-R points lost per month (positive = decline)'
     >>> spec["layer"][0]["encoding"]["x"]["sort"]
-    ['reference', '1-2', '2-3']
+    ['reference', '1-2', '2-3', '3-4', 'after-last']
     """
     import pandas as pd
 
     alt = _alt()
     periods = _table(result, "periods", "the rate comparison")
-    _require_columns(periods, ("patient_id", "period", "rate", "reference_rate"), "periods")
+    require_columns(periods, ("patient_id", "period", "rate", "reference_rate"), "periods")
     outcome = _settings_of(result).outcome
     ref = (
         periods.dropna(subset=["reference_rate"])
@@ -652,11 +706,41 @@ def rate_comparison(result: Any, *, include_whole: bool = False) -> alt.LayerCha
     data["rate"] = data["rate"].astype(float)
     data["patient_id"] = data["patient_id"].astype(str)
     order = _period_order(data["period"])
-    median = data.groupby("period", as_index=False)["rate"].median()
     y_title = rate_label(outcome)
     x_enc = alt.X(
         "period:N", sort=order, title="Period (injection k to k+1)", axis=alt.Axis(labelAngle=0)
     )
+    n = data["patient_id"].nunique()
+    note = size_switch(
+        n,
+        max_patients,
+        "per period, bar = 25th–75th percentile, whisker = 10th–90th, black tick = median",
+    )
+    zero = alt.Chart(alt.Data(values=[{"rate": 0}])).mark_rule(strokeDash=[4, 4]).encode(y="rate:Q")
+    if note is None:
+        layers = _rate_lines(data, x_enc, y_title)
+        subtitle = [
+            f"{n} patients; one line per patient, black tick = median. "
+            "Above 0 = decline; lower = slower decline."
+        ]
+    else:
+        layers = _rate_boxes(_quantiles_by(data, "period", "rate"), x_enc, y_title)
+        subtitle = [note, "Above 0 = decline; lower = slower decline."]
+    return alt.layer(*layers, zero).properties(
+        title=alt.TitleParams(
+            "Progression rate before treatment (reference) and between injections",
+            subtitle=subtitle,
+            anchor="start",
+        ),
+        width=_WIDTH,
+        height=_HEIGHT,
+    )
+
+
+def _rate_lines(data: pd.DataFrame, x_enc: Any, y_title: str) -> list[Any]:
+    """One line per patient with points, and the median tick of each period."""
+    alt = _alt()
+    median = data.groupby("period", as_index=False)["rate"].median()
     sel = alt.selection_point(name="patient", fields=["patient_id"], on="pointerover")
     base = alt.Chart(data).encode(x=x_enc, y=alt.Y("rate:Q", title=y_title))
     lines = base.mark_line(color="#999999").encode(
@@ -686,20 +770,28 @@ def rate_comparison(result: Any, *, include_whole: bool = False) -> alt.LayerCha
             ],
         )
     )
-    zero = alt.Chart(alt.Data(values=[{"rate": 0}])).mark_rule(strokeDash=[4, 4]).encode(y="rate:Q")
-    n = data["patient_id"].nunique()
-    return alt.layer(lines, points, ticks, zero).properties(
-        title=alt.TitleParams(
-            "Progression rate before treatment (reference) and between injections",
-            subtitle=[
-                f"{n} patients; one line per patient, black tick = median. "
-                "Above 0 = decline; lower = slower decline."
-            ],
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
+    return [lines, points, ticks]
+
+
+def _rate_boxes(boxes: pd.DataFrame, x_enc: Any, y_title: str) -> list[Any]:
+    """Whisker (10th-90th), box (25th-75th) and median tick per period."""
+    alt = _alt()
+    tooltip = [
+        alt.Tooltip("period:N", title="Period"),
+        alt.Tooltip("n:Q", title="Patients"),
+        *_quantile_tooltips(".2f"),
+    ]
+    base = alt.Chart(boxes).encode(x=x_enc, tooltip=tooltip)
+    whisker = base.mark_rule(color=OKABE_ITO["blue"]).encode(
+        y=alt.Y("q10:Q", title=y_title), y2="q90:Q"
     )
+    box = base.mark_bar(color=OKABE_ITO["sky_blue"], size=40).encode(
+        y=alt.Y("q25:Q", title=y_title), y2="q75:Q"
+    )
+    median = base.mark_tick(color=OKABE_ITO["black"], thickness=3, size=40).encode(
+        y=alt.Y("q50:Q", title=y_title)
+    )
+    return [whisker, box, median]
 
 
 # --------------------------------------------------------------------------- responders
@@ -710,8 +802,25 @@ def _responder_word(settings: Settings) -> str:
     return f"improvement {sign} {settings.threshold_pct:g} %"
 
 
-def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin:
-    """Sorted per-patient improvement in one period, coloured by responder status.
+_IMPROVEMENT_TITLE = "Improvement vs pre-treatment rate (%; 100 = no further decline)"
+#: Width of a histogram bin of improvement (%), and the range beyond which values are
+#: counted in the end bins (improvement of patients with a small reference rate can reach
+#: thousands of %: SPEC §7).
+_HIST_WIDTH = 10.0
+_HIST_RANGE = (-200.0, 200.0)
+
+
+def improvement_waterfall(
+    result: Any, period: str = "1-2", *, max_bars: int = WATERFALL_MAX_BARS
+) -> alt.TopLevelMixin:
+    """Per-patient improvement in one period, coloured by responder status.
+
+    Up to ``max_bars`` evaluable patients: one bar per patient, sorted high to low. Above:
+    a histogram of improvement (10 % bins whose edges fall on the responder threshold,
+    values beyond ±200 % counted in the end bins), stacked by responder status. The
+    patients not evaluable for the period are listed below the chart with their reason,
+    one line each up to ``FOOTNOTE_MAX_LINES``, else one line per reason with its count.
+    Each switch is named in the subtitle.
 
     Parameters
     ----------
@@ -721,26 +830,28 @@ def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin
     period : str, default '1-2'
         A period of ``result.periods`` (``'1-2'``, ``'2-3'``, ..., ``'after-last'``,
         ``'whole'``).
+    max_bars : int, default ``WATERFALL_MAX_BARS`` (150)
+        Above this many evaluable patients the chart is a histogram.
 
     Returns
     -------
     altair.LayerChart or altair.VConcatChart
-        Bars (y: improvement %, 100 = no further decline; sorted high to low), a dashed
-        rule at the responder threshold, and, when some patients are not evaluable for
-        the period, a list of them with the reason below the bars.
+        Bars (y: improvement %, 100 = no further decline) or the histogram (x: improvement
+        %, y: patients), a dashed rule at the responder threshold and, when some patients
+        are not evaluable for the period, the footnote below.
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> spec = improvement_waterfall(_example_result(), "1-2").to_dict()
-    >>> spec["vconcat"][0]["title"]["subtitle"]
-    ['2/3 evaluable patients responded (improvement > 25 %).']
+    >>> import msc_notebooks as msc
+    >>> spec = improvement_waterfall(msc.analyze(msc.load_demo()), "1-2").to_dict()
+    >>> spec["title"]["subtitle"]
+    ['15/19 evaluable patients responded (improvement > 25 %).']
     """
     import pandas as pd
 
     alt = _alt()
     periods = _table(result, "periods", "the improvement waterfall")
-    _require_columns(
+    require_columns(
         periods, ("patient_id", "period", "improvement_pct", "evaluable", "reason"), "periods"
     )
     settings = _settings_of(result)
@@ -768,6 +879,55 @@ def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin
     ).sort_values("improvement_pct", ascending=False, kind="stable")
     n_resp = int((data["status"] == "Responder").sum())
     n_eval = len(data)
+    subtitle = [f"{n_resp}/{n_eval} evaluable patients responded ({_responder_word(settings)})."]
+    color = alt.Color(
+        "status:N",
+        title=None,
+        scale=alt.Scale(domain=list(RESPONDER_COLORS), range=list(RESPONDER_COLORS.values())),
+    )
+    threshold = pd.DataFrame(
+        {"threshold_pct": [float(settings.threshold_pct)], "label": [_responder_word(settings)]}
+    )
+    note = size_switch(
+        n_eval,
+        max_bars,
+        f"histogram of improvement in {_HIST_WIDTH:g} % bins",
+        unit="evaluable patients",
+    )
+    if note is None:
+        layers = _waterfall_bars(data, color, threshold)
+    else:
+        hist, below, above = _improvement_histogram(data, float(settings.threshold_pct))
+        layers = _histogram_bars(hist, color, threshold)
+        ends = [
+            f"{k:,} patient(s) {word} {edge:+g} %"
+            for k, word, edge in (
+                (below, "below", _HIST_RANGE[0]),
+                (above, "above", _HIST_RANGE[1]),
+            )
+            if k
+        ]
+        subtitle.append(note)
+        if ends:
+            subtitle.append(f"End bins include {' and '.join(ends)}.")
+    chart = alt.layer(*layers).properties(
+        title=alt.TitleParams(
+            f"Improvement in progression rate, period {period} vs pre-treatment",
+            subtitle=subtitle,
+            anchor="start",
+        ),
+        width=_WIDTH,
+        height=_HEIGHT,
+    )
+    missing = rows[~evaluable | rows["improvement_pct"].isna()]
+    if missing.empty:
+        return chart
+    return alt.vconcat(chart, not_evaluable_footnote(missing, period))
+
+
+def _waterfall_bars(data: pd.DataFrame, color: Any, threshold: pd.DataFrame) -> list[Any]:
+    """One bar per patient (sorted, best first), the threshold rule and its label."""
+    alt = _alt()
     bars = (
         alt.Chart(data)
         .mark_bar()
@@ -778,19 +938,10 @@ def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin
                 # vegafusion; the order is the same, best improvement first
                 sort="-y",
                 title="Patient (sorted by improvement)",
-                axis=alt.Axis(labels=n_eval <= 60, labelAngle=0),
+                axis=alt.Axis(labels=len(data) <= 60, labelAngle=0),
             ),
-            y=alt.Y(
-                "improvement_pct:Q",
-                title="Improvement vs pre-treatment rate (%; 100 = no further decline)",
-            ),
-            color=alt.Color(
-                "status:N",
-                title=None,
-                scale=alt.Scale(
-                    domain=list(RESPONDER_COLORS), range=list(RESPONDER_COLORS.values())
-                ),
-            ),
+            y=alt.Y("improvement_pct:Q", title=_IMPROVEMENT_TITLE),
+            color=color,
             tooltip=[
                 alt.Tooltip("patient_id:N", title="Patient"),
                 alt.Tooltip("improvement_pct:Q", title="Improvement (%)", format=".1f"),
@@ -798,60 +949,134 @@ def improvement_waterfall(result: Any, period: str = "1-2") -> alt.TopLevelMixin
             ],
         )
     )
-    threshold = pd.DataFrame(
-        {"threshold_pct": [float(settings.threshold_pct)], "label": [_responder_word(settings)]}
+    return [bars, *_threshold_marks(threshold, "y")]
+
+
+def _improvement_histogram(data: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, int, int]:
+    """Patients per improvement bin and status; bin edges at ``threshold + k * width``.
+
+    Values beyond ``_HIST_RANGE`` are counted in the end bins; returns the table
+    (``bin_start``, ``bin_end``, ``status``, ``n``) and how many were below and above.
+    """
+    import numpy as np
+
+    lo, hi = _HIST_RANGE
+    values = data["improvement_pct"]
+    below, above = int((values < lo).sum()), int((values > hi).sum())
+    start = threshold + np.floor((values.clip(lo, hi) - threshold) / _HIST_WIDTH) * _HIST_WIDTH
+    hist = (
+        data.assign(bin_start=start)
+        .groupby(["bin_start", "status"], as_index=False)
+        .size()
+        .rename(columns={"size": "n"})
     )
+    hist["bin_end"] = hist["bin_start"] + _HIST_WIDTH
+    return hist[["bin_start", "bin_end", "status", "n"]], below, above
+
+
+def _histogram_bars(hist: pd.DataFrame, color: Any, threshold: pd.DataFrame) -> list[Any]:
+    """Stacked histogram bars, a vertical threshold rule and its label."""
+    alt = _alt()
+    bars = (
+        alt.Chart(hist)
+        .mark_bar(binSpacing=0, stroke="white", strokeWidth=0.5)
+        .encode(
+            x=alt.X("bin_start:Q", title=_IMPROVEMENT_TITLE),
+            x2="bin_end:Q",
+            y=alt.Y("sum(n):Q", title="Patients", stack="zero"),
+            color=color,
+            tooltip=[
+                alt.Tooltip("bin_start:Q", title="From (%)", format=".0f"),
+                alt.Tooltip("bin_end:Q", title="To (%)", format=".0f"),
+                alt.Tooltip("status:N", title="Status"),
+                alt.Tooltip("sum(n):Q", title="Patients"),
+            ],
+        )
+    )
+    return [bars, *_threshold_marks(threshold, "x")]
+
+
+def _threshold_marks(threshold: pd.DataFrame, axis: Literal["x", "y"]) -> list[Any]:
+    """The responder threshold as a dashed rule on ``axis`` and its label beside it."""
+    alt = _alt()
+    at = {axis: "threshold_pct:Q"}
+    offset = {"dy": -6, "x": 4} if axis == "y" else {"dx": 4, "y": 8}
     rule = (
         alt.Chart(threshold)
         .mark_rule(strokeDash=[6, 3], color=OKABE_ITO["black"])
-        .encode(y="threshold_pct:Q", tooltip=alt.Tooltip("label:N", title="Threshold"))
+        .encode(**at, tooltip=alt.Tooltip("label:N", title="Threshold"))
     )
     label = (
         alt.Chart(threshold)
-        .mark_text(align="left", dy=-6, x=4, color=OKABE_ITO["black"])
-        .encode(y="threshold_pct:Q", text="label:N")
+        .mark_text(align="left", color=OKABE_ITO["black"], **offset)
+        .encode(**at, text="label:N")
     )
-    chart = alt.layer(bars, rule, label).properties(
-        title=alt.TitleParams(
-            f"Improvement in progression rate, period {period} vs pre-treatment",
-            subtitle=[
-                f"{n_resp}/{n_eval} evaluable patients responded ({_responder_word(settings)})."
-            ],
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
-    )
-    missing = rows[~evaluable | rows["improvement_pct"].isna()]
-    if missing.empty:
-        return chart
-    lines = pd.DataFrame(
-        {
-            "line": [
-                f"{pid}: {reason or 'not evaluable'}"
-                for pid, reason in zip(
-                    missing["patient_id"].astype(str), missing["reason"].fillna(""), strict=True
-                )
-            ]
-        }
-    )
-    lines["order"] = range(len(lines))
-    listing = (
+    return [rule, label]
+
+
+def not_evaluable_footnote(
+    rows: pd.DataFrame, period: str, *, max_lines: int = FOOTNOTE_MAX_LINES
+) -> alt.Chart:
+    """The patients left out of a period, as a text chart placed under another chart.
+
+    Up to ``max_lines`` patients one line each (``id: reason``); above, one line per
+    reason with its count, most frequent first, and the title says so. Lines longer than
+    the chart are cut with an ellipsis (the full text is in the tooltip).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        ``patient_id`` and ``reason`` of the patients not evaluable (``result.periods``
+        rows).
+    period : str
+        The period, for the title.
+    max_lines : int, default ``FOOTNOTE_MAX_LINES`` (20)
+
+    Returns
+    -------
+    altair.Chart
+        A text mark (``line``), one row per line, no axes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"patient_id": [f"{i:03d}" for i in range(30)],
+    ...                      "reason": ["flat run-in"] * 21 + ["no visit"] * 9})
+    >>> spec = not_evaluable_footnote(rows, "1-2").to_dict()
+    >>> [r["line"] for r in list(spec["datasets"].values())[0]]
+    ['21 flat run-in', '9 no visit']
+    >>> spec["title"]["text"]
+    '30 patients not evaluable for period 1-2 (more than 20 to show one by one): counts per reason'
+    """
+    import pandas as pd
+
+    alt = _alt()
+    reasons = rows["reason"].fillna("").astype(str).replace("", "not evaluable")
+    n = len(rows)
+    note = size_switch(n, max_lines, "counts per reason", unit="patients not evaluable")
+    if note is None:
+        text = [
+            f"{pid}: {reason}"
+            for pid, reason in zip(rows["patient_id"].astype(str), reasons, strict=True)
+        ]
+        title = f"Not evaluable for period {period} (n = {n})"
+    else:
+        counts = reasons.value_counts(sort=False)
+        counts = counts.sort_values(ascending=False, kind="stable")
+        text = [f"{k:,} {reason}" for reason, k in counts.items()]
+        title = note.removesuffix(".").replace(" (more", f" for period {period} (more")
+    lines = pd.DataFrame({"line": text, "order": range(len(text))})
+    return (
         alt.Chart(lines)
-        .mark_text(align="left", baseline="middle", x=0)
-        .encode(y=alt.Y("order:O", axis=None), text="line:N")
+        .mark_text(align="left", baseline="middle", x=0, limit=_WIDTH)
+        .encode(y=alt.Y("order:O", axis=None), text="line:N", tooltip="line:N")
         .properties(
-            title=alt.TitleParams(
-                f"Not evaluable for period {period} (n = {len(lines)})",
-                anchor="start",
-                fontSize=12,
-            ),
+            title=alt.TitleParams(title, anchor="start", fontSize=12),
             width=_WIDTH,
             height=16 * len(lines),
             view=alt.ViewBackground(stroke=None),
         )
     )
-    return alt.vconcat(chart, listing)
 
 
 def responders_by_period(result: Any) -> alt.LayerChart:
@@ -870,16 +1095,16 @@ def responders_by_period(result: Any) -> alt.LayerChart:
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> spec = responders_by_period(_example_result()).to_dict()
+    >>> import msc_notebooks as msc
+    >>> spec = responders_by_period(msc.analyze(msc.load_demo())).to_dict()
     >>> [row["label"] for row in list(spec["datasets"].values())[0]][:2]
-    ['2/3', '1/3']
+    ['15/19', '9/19']
     """
     import pandas as pd
 
     alt = _alt()
     summary = _table(result, "summary", "the responder chart")
-    _require_columns(summary, ("period", "n_evaluable", "n_responders"), "summary")
+    require_columns(summary, ("period", "n_evaluable", "n_responders"), "summary")
     settings = _settings_of(result)
     s = summary[(summary["period"] != "reference") & (summary["n_evaluable"].fillna(0) > 0)]
     order = _period_order(s["period"])
@@ -960,7 +1185,7 @@ def _intervals(injections: pd.DataFrame, month_days: float) -> pd.DataFrame:
         return interval_table(injections, month_days)[["patient_id", "interval", "months"]]
     import pandas as pd
 
-    _require_columns(injections, ("patient_id", "day"), "injections")
+    require_columns(injections, ("patient_id", "day"), "injections")
     inj = injections.sort_values(["patient_id", "day"], kind="stable")
     number = inj.groupby("patient_id", sort=False).cumcount() + 1
     nxt = inj.groupby("patient_id", sort=False)["day"].shift(-1)
@@ -974,7 +1199,9 @@ def _intervals(injections: pd.DataFrame, month_days: float) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def interval_vs_improvement(result: Any) -> alt.LayerChart:
+def interval_vs_improvement(
+    result: Any, *, max_points: int = INTERVAL_MAX_POINTS
+) -> alt.LayerChart:
     """Improvement in each inter-injection period against the interval's length (SPEC §8).
 
     Parameters
@@ -984,17 +1211,22 @@ def interval_vs_improvement(result: Any) -> alt.LayerChart:
         (interval = months from Tk to Tk+1) and ``result.intervals`` (Spearman ``rho``,
         ``p``, ``n`` of scope ``'all'``), which is written in the title.
 
+    max_points : int, default ``INTERVAL_MAX_POINTS`` (400)
+        Above this many patient-periods the chart is a two-dimensional histogram: cells
+        of half a month by 25 % (improvement beyond ±200 % in the end cells) coloured by
+        the number of patient-periods, periods pooled; the subtitle says so.
+
     Returns
     -------
     altair.LayerChart
-        Scatter (x: interval, months; y: improvement %), coloured by period, with the
-        responder threshold as a dashed rule.
+        Scatter (x: interval, months; y: improvement %), coloured by period, or the
+        histogram's cells, with the responder threshold as a dashed rule.
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> interval_vs_improvement(_example_result()).to_dict()["title"]["text"]
-    'Improvement vs interval between injections (Spearman ρ = 0.50, p = 0.67, n = 3)'
+    >>> import msc_notebooks as msc
+    >>> interval_vs_improvement(msc.analyze(msc.load_demo())).to_dict()["title"]["text"]
+    'Improvement vs interval between injections (Spearman ρ = ..., p = ..., n = ...)'
     """
     import pandas as pd
 
@@ -1030,20 +1262,44 @@ def interval_vs_improvement(result: Any) -> alt.LayerChart:
         title += (
             f" (Spearman ρ = {row['rho']:.2f}, p = {_fmt_p(float(row['p']))}, n = {int(row['n'])})"
         )
+    rule = (
+        alt.Chart(alt.Data(values=[{"threshold_pct": float(settings.threshold_pct)}]))
+        .mark_rule(strokeDash=[6, 3], color=OKABE_ITO["black"])
+        .encode(y="threshold_pct:Q")
+    )
+    note = size_switch(
+        len(data),
+        max_points,
+        "cells of 0.5 month × 25 %, coloured by patient-periods, periods pooled",
+        unit="patient-periods",
+    )
+    threshold = f"responder threshold ({_responder_word(settings)})."
+    if note is None:
+        marks = _interval_points(data)
+        subtitle = ["Each point is one patient and period; dashed line: " + threshold]
+    else:
+        marks = _interval_cells(data)
+        subtitle = [note, "Dashed line: " + threshold]
+    return alt.layer(marks, rule).properties(
+        title=alt.TitleParams(title, subtitle=subtitle, anchor="start"),
+        width=_WIDTH,
+        height=_HEIGHT,
+    )
+
+
+_INTERVAL_X = "Interval between injections (months)"
+
+
+def _interval_points(data: pd.DataFrame) -> Any:
+    """One point per patient and period, coloured and shaped by period."""
+    alt = _alt()
     order = _period_order(data["period"])
-    points = (
+    return (
         alt.Chart(data)
         .mark_point(filled=True, size=70)
         .encode(
-            x=alt.X(
-                "interval_months:Q",
-                title="Interval between injections (months)",
-                scale=alt.Scale(zero=False),
-            ),
-            y=alt.Y(
-                "improvement_pct:Q",
-                title="Improvement vs pre-treatment rate (%; 100 = no further decline)",
-            ),
+            x=alt.X("interval_months:Q", title=_INTERVAL_X, scale=alt.Scale(zero=False)),
+            y=alt.Y("improvement_pct:Q", title=_IMPROVEMENT_TITLE),
             color=alt.Color(
                 "period:N",
                 title="Period",
@@ -1059,22 +1315,37 @@ def interval_vs_improvement(result: Any) -> alt.LayerChart:
             ],
         )
     )
-    rule = (
-        alt.Chart(alt.Data(values=[{"threshold_pct": float(settings.threshold_pct)}]))
-        .mark_rule(strokeDash=[6, 3], color=OKABE_ITO["black"])
-        .encode(y="threshold_pct:Q")
+
+
+def _interval_cells(data: pd.DataFrame) -> Any:
+    """Patient-periods per cell of 0.5 month x 25 % (values beyond ±200 % in the end cells)."""
+    import numpy as np
+
+    alt = _alt()
+    lo, hi = _HIST_RANGE
+    x0 = np.floor(data["interval_months"] / 0.5) * 0.5
+    y0 = np.floor(data["improvement_pct"].clip(lo, hi - 1e-9) / 25.0) * 25.0
+    cells = (data.assign(x0=x0, y0=y0).groupby(["x0", "y0"], as_index=False).size()).rename(
+        columns={"size": "n"}
     )
-    return alt.layer(points, rule).properties(
-        title=alt.TitleParams(
-            title,
-            subtitle=[
-                "Each point is one patient and period; dashed line: responder threshold "
-                f"({_responder_word(settings)})."
+    cells["x1"], cells["y1"] = cells["x0"] + 0.5, cells["y0"] + 25.0
+    return (
+        alt.Chart(cells)
+        .mark_rect()
+        .encode(
+            x=alt.X("x0:Q", title=_INTERVAL_X, scale=alt.Scale(zero=False)),
+            x2="x1:Q",
+            y=alt.Y("y0:Q", title=_IMPROVEMENT_TITLE),
+            y2="y1:Q",
+            color=alt.Color("n:Q", title="Patient-periods", scale=alt.Scale(scheme="blues")),
+            tooltip=[
+                alt.Tooltip("x0:Q", title="Interval from (months)", format=".1f"),
+                alt.Tooltip("x1:Q", title="to", format=".1f"),
+                alt.Tooltip("y0:Q", title="Improvement from (%)", format=".0f"),
+                alt.Tooltip("y1:Q", title="to", format=".0f"),
+                alt.Tooltip("n:Q", title="Patient-periods"),
             ],
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
+        )
     )
 
 
@@ -1094,13 +1365,16 @@ def _safety_of(data: Any) -> Any:
     return safety
 
 
-def safety_by_term(data: Any) -> alt.Chart:
+def safety_by_term(data: Any, *, max_terms: int = SAFETY_MAX_TERMS) -> alt.Chart:
     """Adverse events per term, stacked by severity (SPEC §9).
 
     Parameters
     ----------
     data : AnalysisResult or SafetyResult
         Uses ``safety.by_term`` (``term``, ``severity``, ``n_events``, ``n_patients``).
+    max_terms : int, default ``SAFETY_MAX_TERMS`` (30)
+        Above this many terms, the ``max_terms - 1`` most frequent are drawn and the others
+        are summed in one bar ``other terms (k)``; the subtitle says so.
 
     Returns
     -------
@@ -1109,14 +1383,17 @@ def safety_by_term(data: Any) -> alt.Chart:
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> safety_by_term(_example_result()).to_dict()["encoding"]["y"]["sort"]
-    ['Headache', 'Back pain']
+    >>> import msc_notebooks as msc
+    >>> order = safety_by_term(msc.analyze(msc.load_demo())).to_dict()["encoding"]["y"]["sort"]
+    >>> order[0]
+    'nausea'
     """
+    import pandas as pd
+
     alt = _alt()
     safety = _safety_of(data)
     table = safety.by_term
-    _require_columns(table, ("term", "severity", "n_events", "n_patients"), "safety.by_term")
+    require_columns(table, ("term", "severity", "n_events", "n_patients"), "safety.by_term")
     table = table.assign(
         term=table["term"].astype(str),
         severity=table["severity"].fillna("not recorded").astype(str),
@@ -1126,6 +1403,19 @@ def safety_by_term(data: Any) -> alt.Chart:
     table = table[table["n_events"] > 0]
     totals = table.groupby("term")["n_events"].sum()
     order = sorted(totals.index, key=lambda t: (-totals[t], t))
+    subtitle = []
+    note = size_switch(
+        len(order), max_terms, f"the {max_terms - 1} most frequent and the others summed", "terms"
+    )
+    if note is not None:
+        rest = order[max_terms - 1 :]
+        other = f"other terms ({len(rest)})"
+        # n_patients of the merged bar would double-count patients: left blank
+        merged = table[table["term"].isin(rest)].groupby("severity", as_index=False)["n_events"]
+        merged = merged.sum().assign(term=other, n_patients=pd.NA)
+        table = pd.concat([table[~table["term"].isin(rest)], merged], ignore_index=True)
+        order = order[: max_terms - 1] + [other]
+        subtitle.append(note)
     severities = list(SEVERITY_COLORS) + sorted(set(table["severity"]) - set(SEVERITY_COLORS))
     colors = list(SEVERITY_COLORS.values()) + list(PALETTE[: len(severities) - 4])
     n_events = int(table["n_events"].sum())
@@ -1154,7 +1444,7 @@ def safety_by_term(data: Any) -> alt.Chart:
         .properties(
             title=alt.TitleParams(
                 "Adverse events by term and severity",
-                subtitle=[f"{n_events} events in total."],
+                subtitle=[f"{n_events} events in total.", *subtitle],
                 anchor="start",
             ),
             width=_WIDTH,
@@ -1181,15 +1471,15 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> spec = safety_by_injection(_example_result()).to_dict()
+    >>> import msc_notebooks as msc
+    >>> spec = safety_by_injection(msc.analyze(msc.load_demo())).to_dict()
     >>> [row["label"] for row in list(spec["datasets"].values())[0]]
-    ['2/3 patients', '0/2 patients']
+    ['8/19 patients', '8/19 patients', '5/12 patients', '7/10 patients']
     """
     alt = _alt()
     safety = _safety_of(data)
     table = safety.by_injection
-    _require_columns(
+    require_columns(
         table,
         ("injection_number", "n_injections", "n_events", "n_patients_with_event"),
         "safety.by_injection",
@@ -1270,8 +1560,9 @@ def null_comparison(result: Any) -> alt.LayerChart:
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> spec = null_comparison(_example_result()).to_dict()
+    >>> import msc_notebooks as msc
+    >>> result = msc.attach_null(msc.analyze(msc.load_demo()), 200)
+    >>> spec = null_comparison(result).to_dict()
     >>> spec["layer"][0]["encoding"]["x"]["field"], spec["layer"][0]["encoding"]["x2"]["field"]
     ('expected_low', 'expected_high')
     """
@@ -1292,7 +1583,7 @@ def null_comparison(result: Any) -> alt.LayerChart:
         "expected_high",
         "p_value",
     )
-    _require_columns(null, cols, "result.null")
+    require_columns(null, cols, "result.null")
     data = null[list(cols)].copy()
     data["period"] = data["period"].astype(str)
     data["p_label"] = data["p_value"].map(lambda p: "p = " + _fmt_p(float(p)))
@@ -1358,8 +1649,8 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
 
     Examples
     --------
-    >>> from msc_notebooks.charts import _example_result
-    >>> list(all_figures(_example_result()))[:4]
+    >>> import msc_notebooks as msc
+    >>> list(all_figures(msc.analyze(msc.load_demo())))[:4]
     ['trajectories', 'cohort_mean', 'rate_comparison', 'improvement_1-2']
     """
     figures: dict[str, Any] = {}
@@ -1422,9 +1713,9 @@ def save_figures(
     Examples
     --------
     >>> import tempfile
-    >>> from msc_notebooks.charts import _example_result
+    >>> import msc_notebooks as msc
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     paths = save_figures(_example_result(), tmp, formats=("svg",))
+    ...     paths = save_figures(msc.analyze(msc.load_demo()), tmp, formats=("svg",))
     ...     sorted(p.name for p in paths)[:2]
     ['cohort_mean.svg', 'improvement_1-2.svg']
     """
@@ -1440,111 +1731,25 @@ def save_figures(
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     figures = all_figures(result)
+    drawn = [f for f in formats if f in ("svg", "png", "pdf")]
+    if drawn:
+        import vl_convert as vlc
     with alt.data_transformers.enable("vegafusion"):
         for name, chart in figures.items():
+            # one Vega spec per chart (vegafusion runs the transforms once) for every
+            # drawn format, instead of one compilation per file
+            vega = chart.to_dict(format="vega") if drawn else None
             for fmt in formats:
                 path = out / f"{name}.{fmt}"
-                if fmt == "html":
+                if fmt == "svg":
+                    path.write_text(vlc.vega_to_svg(vega), encoding="utf-8")
+                elif fmt == "png":
+                    path.write_bytes(vlc.vega_to_png(vega))
+                elif fmt == "pdf":
+                    path.write_bytes(vlc.vega_to_pdf(vega))
+                elif fmt == "html":
                     chart.save(path, inline=True)
                 else:
                     chart.save(path)
                 paths.append(path)
     return paths
-
-
-# --------------------------------------------------------------------------- example
-
-
-def _example_result() -> SimpleNamespace:
-    """A tiny hand-made result (3 patients) for the doctests; not the demo cohort.
-
-    Patients a, b, c: injections on days 0 and 91.3125 (3 months) and, for a, 243.5.
-    """
-    import pandas as pd
-
-    m = MONTH_DAYS
-    visits = pd.DataFrame(
-        {
-            "patient_id": ["a"] * 4 + ["b"] * 3 + ["c"] * 3,
-            "day": [-90.0, 0, 91.3125, 243.5, -60, 0, 91.3125, -60, 0, 120],
-            "alsfrs_r_total": [42.0, 39, 38, 37, 41, 38, 36, 40, 37, 33],
-        }
-    )
-    base = pd.Timestamp("2021-01-04")
-    visits["date"] = base + pd.to_timedelta(visits["day"], unit="D").dt.round("D")
-    injections = pd.DataFrame(
-        {
-            "patient_id": ["a", "a", "a", "b", "b", "c", "c"],
-            "day": [0, 91.3125, 243.5, 0, 91.3125, 0, 3 * m],
-            "injection_number": [1, 2, 3, 1, 2, 1, 2],
-        }
-    )
-    injections["date"] = base + pd.to_timedelta(injections["day"], unit="D").dt.round("D")
-    # rates in points lost per month; improvement = 100 * (ref - rate) / ref (SPEC §6)
-    periods = pd.DataFrame(
-        {
-            "patient_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d"],
-            "period": ["reference", "1-2", "2-3"]
-            + ["reference", "1-2"]
-            + ["reference", "1-2", "after-last"]
-            + ["reference", "1-2"],
-            "rate": [1.0, 1 / 3, 0.2, 1.5, 1.35, 1.5, 0.9, None, -0.5, 0.5],
-            "reference_rate": [1.0, 1.0, 1.0, 1.5, 1.5, 1.5, 1.5, 1.5, -0.5, -0.5],
-            "improvement_pct": [None, 200 / 3, 80.0, None, 10.0, None, 40.0, None, None, None],
-            "responder": pd.array(
-                [None, True, True, None, False, None, True, None, None, None], dtype="boolean"
-            ),
-            "evaluable": [True, True, True, True, True, True, True, False, False, False],
-            "reason": [""] * 7
-            + ["no assessment after the last injection"]
-            + ["no pre-treatment decline (reference rate <= 0)"] * 2,
-        }
-    )
-    summary = pd.DataFrame(
-        {
-            "period": ["1-2", "2-3", "after-last"],
-            "n_evaluable": [3, 2, 0],
-            "n_responders": [2, 1, 0],
-            "n_absolute_responders": [1, 0, 0],
-        }
-    )
-    intervals = pd.DataFrame({"scope": ["all"], "rho": [0.5], "p": [0.667], "n": [3]})
-    safety = SimpleNamespace(
-        by_term=pd.DataFrame(
-            {
-                "term": ["Headache", "Headache", "Back pain"],
-                "severity": ["mild", "moderate", "mild"],
-                "n_events": [2, 1, 1],
-                "n_patients": [2, 1, 1],
-            }
-        ),
-        by_injection=pd.DataFrame(
-            {
-                "injection_number": [1, 2],
-                "n_injections": [3, 2],
-                "n_events": [3, 0],
-                "n_patients_with_event": [2, 0],
-            }
-        ),
-    )
-    null = pd.DataFrame(
-        {
-            "period": ["1-2"],
-            "n_evaluable": [3],
-            "observed_responders": [2],
-            "expected_responders": [1.2],
-            "expected_low": [0.0],
-            "expected_high": [3.0],
-            "p_value": [0.35],
-        }
-    )
-    study = SimpleNamespace(visits=visits, injections=injections, time_kind="date")
-    return SimpleNamespace(
-        periods=periods,
-        summary=summary,
-        intervals=intervals,
-        settings=Settings(),
-        study=study,
-        safety=safety,
-        null=null,
-    )

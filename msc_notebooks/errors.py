@@ -25,6 +25,7 @@ __all__ = [
     "SettingsError",
     "face",
     "format_rows",
+    "require_columns",
 ]
 
 #: The faces a fix can be written for: Python calls, the command line, a study's
@@ -258,3 +259,33 @@ class ScheduleError(InputError):
 
 class SettingsError(MscError):
     """A setting outside its allowed values."""
+
+
+def require_columns(table: Any, columns: Sequence[str], source: str) -> None:
+    """Raise an :class:`InputError` naming the columns a table lacks (SPEC §11 names).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table to check.
+    columns : sequence of str
+        Columns it needs.
+    source : str
+        Where the table comes from, for the message (``'visits'``, ``'result.periods'``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"day": [1]}), ("patient_id", "day"), "visits")
+    Traceback (most recent call last):
+    ...
+    msc_notebooks.errors.InputError: visits, column 'patient_id': missing column(s) patient_id. Fix: ... (SPEC §11)
+    """
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}",
+            source=source,
+            column=missing[0],
+            fix=f"the table needs the columns {', '.join(columns)} (SPEC §11)",
+        )

@@ -262,20 +262,65 @@ def test_trajectories_bad_input_is_a_clear_error():
         charts.trajectories(pd.DataFrame())
 
 
-def test_trajectories_samples_large_cohorts_and_says_so():
+def test_trajectories_size_switch_bands_and_a_sample():
     study = synthetic_study(n_patients=300, n_visits=4)
-    spec = charts.trajectories(study, max_patients=50, highlight="S0299").to_dict()
-    rows = pd.DataFrame(dataset(spec, spec["layer"][0]))
-    assert rows.patient_id.nunique() == 51  # 50 sampled + the highlighted one
+    # at the limit: every patient's line, no band
+    detail = charts.trajectories(synthetic_study(12, 4), max_patients=12).to_dict()
+    assert [layer["mark"]["type"] for layer in detail["layer"]] == ["line", "point", "point"]
+    assert detail["title"]["subtitle"][0].startswith("12 patients; triangles mark injections")
+    # above it (default limit 100): two bands, the sampled lines, the median line on top
+    spec = charts.trajectories(study, highlight="S0299").to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["area", "area", "line", "point", "point", "line"]
+    outer, inner, lines, _, _, median = spec["layer"]
+    assert (outer["encoding"]["y"]["field"], outer["encoding"]["y2"]["field"]) == ("q10", "q90")
+    assert (inner["encoding"]["y"]["field"], inner["encoding"]["y2"]["field"]) == ("q25", "q75")
+    assert median["encoding"]["y"]["field"] == "q50"
+    rows = pd.DataFrame(dataset(spec, lines))
+    assert rows.patient_id.nunique() == charts.TRAJECTORIES_SAMPLE + 1  # + the highlighted
     assert "S0299" in set(rows.patient_id)
-    assert "random sample of 51 of 300 patients (seed 0)" in spec["title"]["subtitle"][0]
+    assert spec["title"]["subtitle"][:2] == [
+        "300 patients (more than 100 to show one by one): 10–90 % and 25–75 % bands and the "
+        "median (black) per month.",
+        "Lines: 21 patients drawn at random (seed 0); triangles mark injections.",
+    ]
+    # the bands are the patients' quantiles per month bin, computed here with numpy:
+    # visits are monthly (30 days) from day B, first injection at B+60, so the visit on
+    # day B+30k is at (30k - 60) / 30.4375 months, in bin round(that)
+    bands = pd.DataFrame(dataset(spec, median)).set_index("month")
+    scores = study.visits.assign(
+        m=np.floor((study.visits["day"] - (B + 60)) / MONTH + 0.5)
+    ).groupby("m")["alsfrs_r_total"]
+    for month, values in scores:
+        assert bands.loc[month, "q50"] == pytest.approx(np.median(values))
+        assert bands.loc[month, "q10"] == pytest.approx(np.percentile(values, 10))
+    # calendar axis: no common origin for bands, the sample only
+    dated = charts.trajectories(study, x="date").to_dict()
+    assert [layer["mark"]["type"] for layer in dated["layer"]] == ["line", "point", "point"]
+    assert "a random sample of them" in dated["title"]["subtitle"][0]
+
+
+def test_outcome_quantiles_by_hand():
+    from msc_notebooks.trajectory import outcome_quantiles
+
+    table = outcome_quantiles(hand_study(), min_patients=1).set_index("month")
+    # bin 0: P1 40, P2 44, P3 mean(34, 33) = 33.5 (one value per patient); sorted
+    # 33.5, 40, 44; linear quantile at position q * (3 - 1): q10 -> 0.2: 33.5 + 0.2 * 6.5
+    assert table.loc[0.0, "n_patients"] == 3
+    assert table.loc[0.0, "q10"] == pytest.approx(34.8)
+    assert table.loc[0.0, "q50"] == pytest.approx(40.0)
+    assert table.loc[0.0, "q90"] == pytest.approx(40 + 0.8 * 4)  # position 1.8
+    # bins with fewer patients than min_patients are left out (default 10)
+    assert outcome_quantiles(hand_study()).empty
 
 
 # --------------------------------------------------------------------------- cohort mean
 
 
 def test_cohort_mean_table_by_hand():
-    table = charts.cohort_mean_table(hand_study()).set_index("month")
+    from msc_notebooks.trajectory import cohort_mean_table
+
+    table = cohort_mean_table(hand_study()).set_index("month")
     # bin 0 (|months| < 0.5): P1 40 (day 0), P2 44 (day -10), P3 mean(34, 33) = 33.5
     # (days 0 and 10: one patient counts once per bin)
     mean0 = (40 + 44 + 33.5) / 3
@@ -564,8 +609,9 @@ def test_hundred_thousand_visits_with_vegafusion(tmp_path):
 def test_default_transformer_small_enough_without_vegafusion():
     """Without VegaFusion a 100,000-visit cohort still charts: sampled and aggregated."""
     study = synthetic_study(n_patients=5000, n_visits=20)
-    spec = charts.trajectories(study).to_dict()  # 200 patients x 20 visits = 4,000 rows
-    assert len(dataset(spec, spec["layer"][0])) == 4000
+    spec = charts.trajectories(study).to_dict()  # 20 sampled patients x 20 visits
+    assert len(dataset(spec, spec["layer"][2])) == 400
+    assert len(dataset(spec, spec["layer"][0])) == 20  # 20 monthly bins of quantiles
     charts.cohort_mean(study).to_dict()
 
 
@@ -633,3 +679,181 @@ def test_waterfall_of_thousands_of_patients_builds_under_vegafusion(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("ok")
+
+
+# --------------------------------------------------------------------------- size switch (#18)
+
+
+def many_periods(n: int, improvement, *, not_evaluable: dict[str, int] | None = None):
+    """A result whose period 1-2 has ``n`` evaluable patients with the given improvements."""
+    improvement = np.asarray(improvement, dtype=float)
+    ids = [f"{i:05d}" for i in range(n)]
+    ref = np.linspace(0.5, 1.5, n)
+    rows = pd.DataFrame(
+        {
+            "patient_id": ids * 2,
+            "period": ["reference"] * n + ["1-2"] * n,
+            "rate": np.concatenate([ref, ref * (1 - improvement / 100)]),
+            "reference_rate": np.concatenate([ref, ref]),
+            "improvement_pct": np.concatenate([np.full(n, np.nan), improvement]),
+            "responder": pd.array([None] * n + list(improvement > 25), dtype="boolean"),
+            "evaluable": True,
+            "reason": "",
+        }
+    )
+    extra = []
+    for reason, k in (not_evaluable or {}).items():
+        extra.append(
+            pd.DataFrame(
+                {
+                    "patient_id": [f"{reason[:3]}{i}" for i in range(k)],
+                    "period": "1-2",
+                    "rate": np.nan,
+                    "reference_rate": np.nan,
+                    "improvement_pct": np.nan,
+                    "responder": pd.array([None] * k, dtype="boolean"),
+                    "evaluable": False,
+                    "reason": reason,
+                }
+            )
+        )
+    periods = pd.concat([rows, *extra], ignore_index=True)
+    return SimpleNamespace(periods=periods, settings=Settings())
+
+
+def test_detail_limits_name_every_chart_kind():
+    import inspect
+
+    helpers = {"outcome_label", "rate_label", "size_switch", "all_figures", "save_figures"}
+    builders = {
+        name
+        for name in charts.__all__
+        if inspect.isfunction(getattr(charts, name)) and name not in helpers
+    }
+    assert builders == set(charts.DETAIL_LIMITS)
+    assert charts.DETAIL_LIMITS["improvement_waterfall"] == charts.WATERFALL_MAX_BARS == 150
+    assert charts.size_switch(150, 150, "x") is None
+    assert (
+        charts.size_switch(151, 150, "x") == "151 patients (more than 150 to show one by one): x."
+    )
+    assert charts.size_switch(10**6, None, "x") is None
+
+
+def test_waterfall_size_switch_histogram_with_threshold():
+    # 198 evaluable patients: 100 at +30 % (responders), 96 at +20 %, one at -500 %, one at
+    # +400 %. Bins of 10 % with edges on the threshold (25 + 10 k): +30 -> [25, 35),
+    # +20 -> [15, 25); -500 is counted in the end bin of -200: 25 + floor(-225 / 10) * 10
+    # = -205 -> [-205, -195); +400 in that of +200: [195, 205)
+    values = [30.0] * 100 + [20.0] * 96 + [-500.0, 400.0]
+    result = many_periods(len(values), values)
+    bars = charts.improvement_waterfall(result, "1-2", max_bars=198).to_dict()
+    assert bars["layer"][0]["encoding"]["x"]["field"] == "patient_id"  # at the limit: bars
+    spec = charts.improvement_waterfall(result, "1-2").to_dict()  # default limit 150
+    hist, rule, label = spec["layer"]
+    assert hist["encoding"]["x"]["field"] == "bin_start"
+    assert hist["encoding"]["x2"]["field"] == "bin_end"
+    got = {(r["bin_start"], r["status"]): r["n"] for r in dataset(spec, hist)}
+    assert got == {
+        (25.0, "Responder"): 100,
+        (15.0, "Non-responder"): 96,
+        (-205.0, "Non-responder"): 1,
+        (195.0, "Responder"): 1,
+    }
+    assert rule["encoding"]["x"]["field"] == "threshold_pct"  # vertical threshold line
+    assert dataset(spec, rule)[0]["threshold_pct"] == 25
+    assert spec["title"]["subtitle"] == [
+        "101/198 evaluable patients responded (improvement > 25 %).",
+        "198 evaluable patients (more than 150 to show one by one): histogram of improvement "
+        "in 10 % bins.",
+        "End bins include 1 patient(s) below -200 % and 1 patient(s) above +200 %.",
+    ]
+
+
+def test_footnote_size_switch_counts_per_reason():
+    small = charts.improvement_waterfall(
+        many_periods(3, [30, 20, 10], not_evaluable={"flat run-in": 2}), "1-2"
+    ).to_dict()
+    listing = small["vconcat"][1]
+    assert [r["line"] for r in dataset(small, listing)] == [
+        "fla0: flat run-in",
+        "fla1: flat run-in",
+    ]
+    # 1,412 + 418 = 1,830 patients not evaluable: one line per reason, largest first
+    result = many_periods(3, [30, 20, 10], not_evaluable={"no visit": 418, "flat run-in": 1412})
+    spec = charts.improvement_waterfall(result, "1-2").to_dict()
+    listing = spec["vconcat"][1]
+    assert [r["line"] for r in dataset(spec, listing)] == ["1,412 flat run-in", "418 no visit"]
+    assert listing["title"]["text"] == (
+        "1,830 patients not evaluable for period 1-2 (more than 20 to show one by one): "
+        "counts per reason"
+    )
+    assert listing["mark"]["limit"] == 560  # long reasons are cut, not stretched
+    assert listing["height"] == 32  # 16 px per line
+
+
+def test_rate_comparison_size_switch_boxes():
+    n = 150
+    result = many_periods(n, np.linspace(-50, 100, n))
+    lines = charts.rate_comparison(result, max_patients=150).to_dict()
+    assert lines["layer"][0]["mark"]["type"] == "line"
+    spec = charts.rate_comparison(result).to_dict()
+    whisker, box, median, zero = spec["layer"]
+    assert (whisker["mark"]["type"], box["mark"]["type"], median["mark"]["type"]) == (
+        "rule",
+        "bar",
+        "tick",
+    )
+    rows = pd.DataFrame(dataset(spec, box)).set_index("period")
+    ref = np.linspace(0.5, 1.5, n)
+    # numpy's percentiles of the reference rates (independent of the chart's pandas code)
+    assert rows.loc["reference", "q25"] == pytest.approx(np.percentile(ref, 25))
+    assert rows.loc["reference", "q50"] == pytest.approx(1.0)
+    rate12 = ref * (1 - np.linspace(-50, 100, n) / 100)
+    assert rows.loc["1-2", "q90"] == pytest.approx(np.percentile(rate12, 90))
+    assert rows.loc["1-2", "n"] == n
+    assert spec["title"]["subtitle"][0].startswith("150 patients (more than 100 to show")
+
+
+def test_interval_size_switch_cells_by_hand():
+    detail = charts.interval_vs_improvement(hand_result(), max_points=2).to_dict()
+    assert detail["layer"][0]["mark"]["type"] == "point"
+    spec = charts.interval_vs_improvement(hand_result(), max_points=1).to_dict()
+    cells, rule = spec["layer"]
+    assert cells["mark"]["type"] == "rect"
+    # P1: 91 days = 2.99 months -> cell [2.5, 3.0); 80 % -> [75, 100)
+    # P2: 183 days = 6.01 months -> [6.0, 6.5); -50 % -> [-50, -25)
+    got = sorted((r["x0"], r["x1"], r["y0"], r["y1"], r["n"]) for r in dataset(spec, cells))
+    assert got == [(2.5, 3.0, 75.0, 100.0, 1), (6.0, 6.5, -50.0, -25.0, 1)]
+    assert spec["title"]["subtitle"][0].startswith("2 patient-periods (more than 1 to show")
+
+
+def test_safety_by_term_size_switch_other_terms():
+    spec = charts.safety_by_term(hand_result(), max_terms=2).to_dict()
+    # totals: Headache 6, Fever 3 (severe), Back pain 1 (mild): the last two summed
+    assert spec["encoding"]["y"]["sort"] == ["Headache", "other terms (2)"]
+    rows = pd.DataFrame(dataset(spec))
+    other = rows[rows.term == "other terms (2)"].set_index("severity")["n_events"]
+    assert other.to_dict() == {"mild": 1, "severe": 3}
+    assert spec["title"]["subtitle"][1] == (
+        "3 terms (more than 2 to show one by one): the 1 most frequent and the others summed."
+    )
+    assert charts.safety_by_term(hand_result(), max_terms=3).to_dict()["title"]["subtitle"] == [
+        "10 events in total."
+    ]
+
+
+def test_every_figure_of_a_large_cohort_stays_small(tmp_path):
+    """2,000 patients: no figure embeds a row per patient; summarised ones say so."""
+    import msc_notebooks as msc
+
+    study = synthetic_study(n_patients=2000, n_visits=8)
+    result = msc.analyze(study)
+    figures = charts.all_figures(result)
+    for name, chart in figures.items():
+        spec = chart.to_dict()
+        biggest = max(len(rows) for rows in spec.get("datasets", {"": []}).values())
+        assert biggest <= 200, (name, biggest)  # 20 sampled patients x 8 visits = 160
+    for name in ("trajectories", "rate_comparison", "improvement_1-2", "interval_vs_improvement"):
+        spec = figures[name].to_dict()
+        title = spec.get("title") or spec["vconcat"][0]["title"]
+        assert any("to show one by one" in line for line in title["subtitle"]), name

@@ -96,9 +96,9 @@ def test_load_ext_in_a_real_kernel_shows_a_chart(tmp_path, record_property):
             "%load_ext msc_notebooks",
             "import altair as alt\n"
             "print(alt.renderers.active, alt.renderers.options, alt.data_transformers.active)",
+            "import msc_notebooks as msc\n"
             "from msc_notebooks import charts\n"
-            "from msc_notebooks.charts import _example_result\n"
-            "charts.responders_by_period(_example_result())",
+            "charts.responders_by_period(msc.analyze(msc.load_demo()))",
         ],
         tmp_path / "load_ext.ipynb",
     )
