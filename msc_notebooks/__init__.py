@@ -90,6 +90,7 @@ _SUBMODULES = (
     "study",
     "summary",
     "synthetic",
+    "trajectory",
     "validation",
     "widgets",
 )
