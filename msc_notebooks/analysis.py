@@ -27,6 +27,7 @@ from .summary import (
 )
 
 if TYPE_CHECKING:
+    from .matched_controls import MatchedControls
     from .safety import SafetyResult
     from .slopes import SlopesResult
 
@@ -70,6 +71,9 @@ class AnalysisResult:
     slopes : method
         ``result.slopes(outcome=None)``: the broken-stick mixed model (SPEC §14), fitted on
         first call and cached (``slopes.csv``; see :mod:`msc_notebooks.slopes`).
+    matched : MatchedControls or None
+        The comparison with matched natural-history controls (SPEC §15), when attached
+        with :func:`msc_notebooks.matched_controls.attach_matched`.
     settings : Settings
         The settings used (they travel with the result).
     study : StudyData
@@ -91,6 +95,7 @@ class AnalysisResult:
     statistics: pd.DataFrame = field(repr=False)
     safety: SafetyResult | None = None
     null: pd.DataFrame | None = None
+    matched: MatchedControls | None = None
     _slopes: dict = field(default_factory=dict, repr=False, compare=False)
 
     def slopes(self, outcome: str | None = None, method: str = "auto") -> SlopesResult:

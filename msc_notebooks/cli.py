@@ -91,6 +91,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**{f.name: getattr(args, f.name) for f in _setting_fields()})
 
 
+def _one_or_many(paths: list[str] | None) -> str | list[str] | None:
+    """One path as itself, several as a list (``--natural-history A B``).
+
+    Examples
+    --------
+    >>> _one_or_many(["a.csv"]), _one_or_many(["a.csv", "b.csv"]), _one_or_many(None)
+    ('a.csv', ['a.csv', 'b.csv'], None)
+    """
+    if not paths:
+        return None
+    return paths[0] if len(paths) == 1 else list(paths)
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from .pipeline import run_analysis
 
@@ -109,8 +122,10 @@ def _analyze(args: argparse.Namespace) -> int:
         report=args.report,
         null_simulations=args.null_simulations,
         sigma=args.sigma,
-        natural_history=args.natural_history,
+        natural_history=_one_or_many(args.natural_history),
         outcomes=args.outcomes,
+        match_k=args.match_k,
+        caliper=None if args.caliper == 0 else args.caliper,
     )
     if not args.quiet:
         for row in result.summary.itertuples():
@@ -122,6 +137,16 @@ def _analyze(args: argparse.Namespace) -> int:
                     else ""
                 )
             )
+        if result.matched is not None:
+            print("matched natural-history controls: " + result.matched.sentence())
+            for row in result.matched.summary.itertuples():
+                print(
+                    f"{row.period:>10}: treated {row.treated_responder_pct:.1f} % vs "
+                    f"controls {row.control_responder_pct:.1f} % responders, difference "
+                    f"{row.difference_pct:+.1f} points [95 % CI {row.difference_ci_low:+.1f}, "
+                    f"{row.difference_ci_high:+.1f}] ({row.n_treated} treated, "
+                    f"{row.n_matched} controls evaluable)"
+                )
         if result.safety is not None:
             print(result.safety.sentence)
         if args.out:
@@ -317,7 +342,25 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument(
         "--natural-history",
         metavar="FILE",
-        help="an untreated cohort's visits: writes natural_history_summary.csv",
+        nargs="+",
+        help="an untreated cohort: one visits file, several PRO-ACT files (alsfrs.csv, "
+        "AlsHistory.csv, Fvc.csv, DeathData.csv, Treatment.csv) or their folder; writes "
+        "natural_history_summary.csv, matched_controls.csv and matching_balance.csv "
+        "(SPEC §13, §15)",
+    )
+    o.add_argument(
+        "--match-k",
+        type=int,
+        default=5,
+        metavar="K",
+        help="matched natural-history controls per treated patient (default 5)",
+    )
+    o.add_argument(
+        "--caliper",
+        type=float,
+        default=0.5,
+        metavar="SD",
+        help="largest standardised matching distance (default 0.5; 0 = no caliper)",
     )
     o.add_argument(
         "--outcomes",

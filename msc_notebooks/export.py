@@ -130,7 +130,9 @@ def write_results(
         also ``clinical.csv``, ``intervals.csv``, ``interval_lengths.csv``; with adverse
         events ``safety_by_term.csv``, ``safety_by_injection.csv``, ``serious_events.csv``
         (a header alone when none), ``safety_incidence.csv`` and ``safety_summary.txt``;
-        with a no-effect simulation ``null_summary.csv``.
+        with a no-effect simulation ``null_summary.csv``; with matched natural-history
+        controls (``result.matched``, SPEC §15) ``matched_controls.csv``,
+        ``matching_balance.csv``, ``matched_pairs.csv`` and ``matching_unmatched.csv``.
 
     Examples
     --------
@@ -157,6 +159,12 @@ def write_results(
         tables["safety_incidence.csv"] = result.safety.incidence
     if result.null is not None:
         tables["null_summary.csv"] = result.null
+    matched = getattr(result, "matched", None)
+    if matched is not None:
+        tables["matched_controls.csv"] = matched.summary
+        tables["matching_balance.csv"] = matched.balance
+        tables["matched_pairs.csv"] = matched.pairs
+        tables["matching_unmatched.csv"] = matched.unmatched
     written = [write_csv(table, out / name) for name, table in tables.items()]
     settings = {k: _jsonable(v) for k, v in result.settings.to_dict().items()}
     meta = {

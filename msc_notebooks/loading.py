@@ -355,6 +355,7 @@ def read_study(
     column_map: Mapping | None = None,
     date_format: str | None = None,
     workbook_sheets: bool = True,
+    outcome_tables: Mapping[str, Source] | None = None,
 ) -> StudyData:
     """Read and validate the tables of one study (SPEC §1, §10–12).
 
@@ -375,6 +376,12 @@ def read_study(
         unambiguous dates are read, and ambiguous columns raise an InputError.
     workbook_sheets : bool, default True
         Read the other tables from the sheets of a workbook given as ``visits``.
+    outcome_tables : mapping, optional
+        ``{outcome column: table}``: outcomes measured on their own days, e.g.
+        ``{"fvc_pct": "fvc.csv"}`` (``patient_id``, ``date`` or ``day``, the value; or the
+        PRO-ACT ``Fvc.csv`` layout). Values on days without an assessment are kept as rows
+        of their own (:func:`msc_notebooks.outcome_tables.add_outcome_table`); each table
+        has its line in the ledger.
 
     Returns
     -------
@@ -433,4 +440,11 @@ def read_study(
             if src is not None:
                 raw[t] = read_table(src, t, column_map=maps[t])
     sources = {t: df.attrs.get("source", "DataFrame") for t, df in raw.items()}
-    return validate_study(raw, sources, date_format)
+    study = validate_study(raw, sources, date_format)
+    if outcome_tables:
+        from .outcome_tables import add_outcome_table, read_outcome_table
+
+        for outcome, src in outcome_tables.items():
+            table = read_outcome_table(src, outcome, column_map=maps["visits"])
+            study = add_outcome_table(study, table, outcome, date_format=date_format)
+    return study

@@ -69,6 +69,7 @@ __all__ = [
     "compare_matched",
     "balance_table",
     "matched_controls",
+    "attach_matched",
 ]
 
 #: The matching variables, in order.
@@ -742,9 +743,9 @@ class MatchedControls:
 def _nh_study(natural_history) -> StudyData:
     if isinstance(natural_history, StudyData):
         return natural_history
-    from .natural_history import _study
+    from .natural_history import read_natural_history
 
-    return _study(natural_history)
+    return read_natural_history(natural_history)
 
 
 def matched_controls(
@@ -822,4 +823,42 @@ def matched_controls(
         k=int(k),
         caliper=caliper,
         n_natural_history=n_nh,
+    )
+
+
+def attach_matched(
+    result,
+    natural_history,
+    *,
+    k: int = DEFAULT_K,
+    caliper: float | None = DEFAULT_CALIPER,
+):
+    """Return the result with its matched-control comparison attached (``result.matched``).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The trial's analysis.
+    natural_history : StudyData, path, list of paths, folder or pandas.DataFrame
+        The untreated cohort (:func:`msc_notebooks.natural_history.read_natural_history`).
+    k, caliper
+        See :func:`matched_controls`.
+
+    Returns
+    -------
+    AnalysisResult
+        A copy whose ``matched`` is a :class:`MatchedControls`; the exports, the report and
+        the figures then include the comparison.
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> r = attach_matched(analyze(load_demo()), load_demo(), k=1, caliper=None)
+    >>> r.matched.k
+    1
+    """
+    import dataclasses
+
+    return dataclasses.replace(
+        result, matched=matched_controls(result, natural_history, k=k, caliper=caliper)
     )

@@ -40,6 +40,7 @@ __all__ = [
     "NATURAL_HISTORY_COLUMNS",
     "natural_history",
     "natural_history_result",
+    "read_natural_history",
     "virtual_injections",
 ]
 
@@ -56,12 +57,52 @@ NATURAL_HISTORY_COLUMNS = (
 )
 
 
-def _study(visits: Any) -> StudyData:
-    if isinstance(visits, StudyData):
-        return visits
+def read_natural_history(source: Any, *, date_format: str | None = None) -> StudyData:
+    """Read an untreated cohort: one visits table, or the several files of a PRO-ACT export.
+
+    Parameters
+    ----------
+    source : StudyData, pandas.DataFrame, path, list of paths or folder
+        A study already read (returned as is); one visits table (canonical or PRO-ACT
+        ``alsfrs.csv`` names) as a DataFrame or file; or several PRO-ACT files
+        (``alsfrs.csv``, ``AlsHistory.csv``, ``Fvc.csv``, ``DeathData.csv``,
+        ``Treatment.csv``) or the folder that holds them (:func:`msc_notebooks.proact.read_proact`).
+    date_format : str, optional
+        strftime format of calendar dates.
+
+    Returns
+    -------
+    StudyData
+        The cohort, without injections; every row of every file in the ledger and
+        exclusions.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"subject_id": ["1", "1"], "ALSFRS_Delta": [0, 90],
+    ...                   "ALSFRS_R_Total": [40, 37]})
+    >>> read_natural_history(v).visits.alsfrs_r_total.tolist()
+    [40.0, 37.0]
+    """
+    from pathlib import Path
+
+    if isinstance(source, StudyData):
+        return source
+    if isinstance(source, pd.DataFrame):
+        from .loading import read_study
+
+        return read_study(source, injections=None, date_format=date_format)
+    several = not isinstance(source, (str, Path))
+    if several or Path(source).is_dir():
+        from .proact import read_proact
+
+        return read_proact(source, date_format=date_format)
     from .loading import read_study
 
-    return read_study(visits, injections=None)
+    return read_study(source, injections=None, date_format=date_format)
+
+
+def _study(visits: Any) -> StudyData:
+    return read_natural_history(visits)
 
 
 def virtual_injections(

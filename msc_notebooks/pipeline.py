@@ -35,8 +35,10 @@ def run_analysis(
     report: bool = False,
     null_simulations: int = 0,
     sigma: float | None = None,
-    natural_history: str | Path | None = None,
+    natural_history: str | Path | list[str | Path] | None = None,
     outcomes: bool = False,
+    match_k: int = 5,
+    caliper: float | None = 0.5,
 ) -> AnalysisResult:
     """Read, validate, analyse and (optionally) write everything, as the command line does.
 
@@ -60,12 +62,20 @@ def run_analysis(
         Number of simulated no-effect cohorts (SPEC §13); 0 = none.
     sigma : float, optional
         Measurement noise (points) for the simulation; estimated from the run-in when None.
-    natural_history : path, optional
-        An untreated cohort's visits; its responder rate under the trial's schedule is
-        written to ``natural_history_summary.csv``.
+    natural_history : path, list of paths or folder, optional
+        An untreated cohort (one visits file in canonical or PRO-ACT names, or several
+        PRO-ACT files: ``alsfrs.csv``, ``AlsHistory.csv``, ``Fvc.csv``, ``DeathData.csv``,
+        ``Treatment.csv``, or the folder holding them). Its responder rate under the
+        trial's schedule is written to ``natural_history_summary.csv`` (SPEC §13), and the
+        comparison with matched controls (SPEC §15) is attached as ``result.matched`` and
+        written to ``matched_controls.csv`` and ``matching_balance.csv``.
     outcomes : bool, default False
         Also summarise FVC and the four ALSFRS-R domains (SPEC §7) into
         ``outcomes_summary.csv``.
+    match_k : int, default 5
+        Matched controls per treated patient (SPEC §15).
+    caliper : float or None, default 0.5
+        Largest standardised matching distance (SD units); None = no caliper.
 
     Returns
     -------
@@ -118,9 +128,13 @@ def run_analysis(
         result = attach_null(result, int(null_simulations), sigma=sigma)
     nh = None
     if natural_history is not None:
+        from .matched_controls import attach_matched
         from .natural_history import natural_history as run_nh
+        from .natural_history import read_natural_history
 
-        nh = run_nh(natural_history, schedule_from=result, settings=result.settings)
+        nh_study = read_natural_history(natural_history, date_format=date_format)
+        nh = run_nh(nh_study, schedule_from=result, settings=result.settings)
+        result = attach_matched(result, nh_study, k=match_k, caliper=caliper)
     if out is not None:
         from .export import write_csv, write_results
 

@@ -516,6 +516,32 @@ class _Rows:
         self.codes = ids.codes[table]
         self.out = np.zeros(self.n, bool)
         self._parts: list[tuple[np.ndarray, object, str | None, object]] = []
+        #: cells not used in rows that are kept (table ``"<table> (cells)"``: not counted
+        #: in the ledger, which counts rows)
+        self.notes: list[pd.DataFrame] = []
+
+    def note(self, mask, reason, column: str) -> None:
+        """List cells of kept rows that are not used (e.g. q5b when q5a counts)."""
+        idx = np.flatnonzero(np.asarray(mask, bool) & ~self.out)
+        if not len(idx):
+            return
+        values = self.raw[column] if column in self.raw else pd.Series([None] * self.n)
+        self.notes.append(
+            pd.DataFrame(
+                {
+                    "table": f"{self.table} (cells)",
+                    "source": self.source,
+                    "row": self.rows[idx],
+                    "patient_id": self.ids.text(self.codes[idx]).to_numpy(
+                        dtype=object, na_value=None
+                    ),
+                    "column": column,
+                    "value": [_scalar_text(v) for v in values.iloc[idx]],
+                    "reason": reason[idx] if isinstance(reason, np.ndarray) else reason,
+                },
+                columns=list(EXCLUSIONS_COLUMNS),
+            )
+        )
 
     @property
     def id_series(self) -> pd.Series:
@@ -912,7 +938,30 @@ def _validate_visits(raw, label, kind, date_format, known, known_where, rep, war
     if has_items:
         q5a, q5b = items.get("q5a", nan), items.get("q5b", nan)
         both = ~np.isnan(q5a) & ~np.isnan(q5b)
-        rep.exclude(both, "both q5a and q5b are filled (item 5 is scored one way only)", "q5b")
+        # SPEC §1: both filled is kept when the given total equals the item sum with
+        # exactly one of them (that one counts; the other cell is noted, not used)
+        use_a = use_b = np.zeros(n, bool)
+        if both.any() and "alsfrs_r_total" in raw.columns:
+            given = parse_numbers(raw["alsfrs_r_total"])[0]
+            others = sum(items.get(c, nan) for c in ITEMS if c != "q5")
+            with np.errstate(invalid="ignore"):
+                match_a = both & (np.abs(others + q5a - given) < 1e-9)
+                match_b = both & (np.abs(others + q5b - given) < 1e-9)
+            use_a, use_b = match_a & ~match_b, match_b & ~match_a
+        rep.exclude(
+            both & ~use_a & ~use_b,
+            "both q5a and q5b are filled (item 5 is scored one way only)",
+            "q5b",
+        )
+        for use, kept, other in ((use_a, "q5a", "q5b"), (use_b, "q5b", "q5a")):
+            rep.note(
+                use,
+                f"cell not used, row kept: both q5a and q5b are filled and the given total "
+                f"equals the items with {kept} (SPEC §1)",
+                other,
+            )
+        q5a = np.where(use_b, np.nan, q5a)
+        q5b = np.where(use_a, np.nan, q5b)
         q5 = items.get("q5", nan)
         q5 = np.where(np.isnan(q5), np.where(np.isnan(q5a), q5b, q5a), q5)
         gastrostomy = ~np.isnan(q5b) & np.isnan(q5a)
@@ -1486,6 +1535,7 @@ def validate_study(
             raise AssertionError(f"ledger does not balance for {t}")
     ledger = pd.DataFrame(ledger_rows, columns=list(LEDGER_COLUMNS))
     frames = [reps[t].frame() for t in tables if reps[t].out.any()]
+    frames += [note for t in tables for note in reps[t].notes]
     if frames:
         exclusions = pd.concat(frames, ignore_index=True)
     else:
