@@ -477,7 +477,10 @@ def trajectories(
         clear="dblclick",
         value=[{"patient_id": h} for h in highlights] or alt.Undefined,
     )
-    faded = alt.condition(sel, alt.value(0.9), alt.value(0.15 if note is None else 0.4))
+    if note is None:
+        faded = alt.condition(sel, alt.value(0.9), alt.value(0.15))
+    else:  # the sample stays light over the bands until a line is hovered
+        faded = alt.condition(sel, alt.value(0.9), alt.value(0.35), empty=False)
     y_enc = alt.Y("score:Q", title=y_title, scale=alt.Scale(zero=False))
     tooltip = [
         alt.Tooltip("patient_id:N", title="Patient"),
