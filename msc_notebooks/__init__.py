@@ -90,6 +90,7 @@ _SUBMODULES = (
     "study",
     "summary",
     "synthetic",
+    "table_format",
     "trajectory",
     "validation",
     "widgets",
