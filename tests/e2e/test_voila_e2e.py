@@ -2,7 +2,7 @@
 
 A study folder is created with :func:`msc_notebooks.projects.new_project` (what ``msc-notebooks
 new`` does); its ``guided.ipynb`` is served with the command of
-:func:`msc_notebooks.projects.app_command` plus a free port. The page must show the Wizard
+:func:`msc_notebooks.servers.app_command` plus a free port. The page must show the Wizard
 and the figures with no error, the threshold slider must change the responder counts and
 the timeline must change the interval table, as in JupyterLab.
 
@@ -21,7 +21,8 @@ import time
 import pytest
 from msc_e2e import free_port, isolated_env, port_open, start_server
 
-from msc_notebooks.projects import app_command, new_project
+from msc_notebooks.projects import new_project
+from msc_notebooks.servers import app_command
 
 pytestmark = pytest.mark.browser
 
