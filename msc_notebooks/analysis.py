@@ -22,7 +22,9 @@ from .summary import (
     clinical_improvement,
     clinical_summary,
     interval_correlation,
+    not_evaluable_table,
     period_statistics,
+    responder_sentence,
     summarize,
 )
 
@@ -45,12 +47,12 @@ class AnalysisResult:
         ``end_day`` (days from the first injection), ``start_score``, ``end_score``,
         ``months``, ``rate`` (points lost per month; positive = decline),
         ``reference_rate``, ``improvement_pct`` (%), ``responder``, ``absolute_change``
-        (points/month), ``absolute_responder``, ``evaluable``, ``reason``.
+        (points/month), ``absolute_responder``, ``evaluable``, ``reason``,
+        ``small_reference`` (reference rate below 0.3 points/month, SPEC §7).
     summary : pandas.DataFrame
-        Per period (SPEC §7, §11): ``period``, ``n_evaluable``, ``n_responders``,
-        ``responder_pct``, ``mean_improvement_pct``, ``median_improvement_pct``,
-        ``mean_improvement_responders_pct``, ``ci_low_pct``, ``ci_high_pct``,
-        ``wilcoxon_statistic``, ``wilcoxon_p``, ``n_absolute_responders``.
+        Per period (SPEC §7, §11): :data:`msc_notebooks.columns.SUMMARY_COLUMNS`
+        (see :func:`msc_notebooks.summary.period_statistics` for the patients left out,
+        the intervals, the ratio of mean rates and the Wilcoxon method).
     clinical : pandas.DataFrame
         Clinically improved after each cycle (SPEC §6): ``cycle``, ``n_evaluable``,
         ``n_improved``, ``improved_change_min``, ``improved_change_max``, ``change_min``,
@@ -60,7 +62,7 @@ class AnalysisResult:
         ``improved``, ``reason``.
     intervals : pandas.DataFrame
         Spearman correlation of interval length with improvement (SPEC §8): ``scope``,
-        ``rho``, ``p``, ``n``.
+        ``rho``, ``p``, ``n``, ``n_patients``, ``method``.
     interval_lengths : pandas.DataFrame
         Per patient and interval: ``patient_id``, ``interval``, ``start_day``, ``end_day``,
         ``days``, ``months``.
@@ -132,6 +134,32 @@ class AnalysisResult:
             return "0/0"
         return f"{int(row.n_responders.iloc[0])}/{int(row.n_evaluable.iloc[0])}"
 
+    def responder_sentence(self, period: str) -> str:
+        """Responders of one period with the patients left out and why (SPEC §7).
+
+        Examples
+        --------
+        >>> from msc_notebooks import analyze, load_demo
+        >>> analyze(load_demo()).responder_sentence("1-2")
+        '15/19 evaluable responders; all 19 treated evaluable'
+        """
+        row = self.summary[self.summary["period"] == period]
+        if row.empty:
+            return f"no patient reached period {period}"
+        return responder_sentence(row.iloc[0])
+
+    @property
+    def not_evaluable(self) -> pd.DataFrame:
+        """Patients not evaluable per period and reason: ``period``, ``reason``, ``n`` (SPEC §7).
+
+        Examples
+        --------
+        >>> from msc_notebooks import analyze, load_demo
+        >>> analyze(load_demo()).not_evaluable.columns.tolist()
+        ['period', 'reason', 'n']
+        """
+        return not_evaluable_table(self.periods)
+
     @property
     def excluded_patients(self) -> pd.DataFrame:
         """Patients with no injection (withdrawn before treatment): ``patient_id``, ``reason``."""
@@ -192,7 +220,13 @@ def analyze(
     summary = summarize(periods, s, statistics)
     clinical_patients = clinical_improvement(rates, s, patient_codes=codes)
     lengths, length_codes = _interval_table(study.injections, s.month_days, coded)
-    intervals = interval_correlation(periods, lengths, patient_codes=(codes, length_codes))
+    intervals = interval_correlation(
+        periods,
+        lengths,
+        patient_codes=(codes, length_codes),
+        n_permutations=int(s.bootstrap_samples),
+        seed=int(s.seed),
+    )
     safety_result = None
     if safety and study.adverse_events is not None:
         from .safety import analyze_safety

@@ -146,21 +146,34 @@ PERIODS_COLUMNS = (
     "absolute_responder",
     "evaluable",
     "reason",
+    "small_reference",
 )
 
-#: The per-period summary table (SPEC §7 and §11), in order.
+#: The per-period summary table (SPEC §7 and §11), in order: the patients left out beside
+#: the evaluable ones, the median before the mean (SPEC §7).
 SUMMARY_COLUMNS = (
     "period",
+    "n_in_period",
     "n_evaluable",
+    "n_not_evaluable",
+    "not_evaluable_reasons",
     "n_responders",
     "responder_pct",
-    "mean_improvement_pct",
     "median_improvement_pct",
-    "mean_improvement_responders_pct",
+    "median_ci_low_pct",
+    "median_ci_high_pct",
+    "mean_improvement_pct",
     "ci_low_pct",
     "ci_high_pct",
+    "ci_method",
+    "ratio_of_mean_rates_pct",
+    "mean_improvement_responders_pct",
+    "n_small_reference",
     "wilcoxon_statistic",
     "wilcoxon_p",
+    "wilcoxon_n",
+    "wilcoxon_method",
+    "median_paired_difference",
     "n_absolute_responders",
 )
 

@@ -22,11 +22,21 @@ __all__ = [
     "relative_responder",
     "absolute_responder",
     "THRESHOLD_TOLERANCE",
+    "SMALL_REFERENCE_RATE",
+    "NO_DECLINE_REASON",
 ]
 
 #: Comparisons with a threshold allow for floating-point error of this size, so that an
 #: improvement computed as 25.000000000000004 % is not "above 25 %" (SPEC §6).
 THRESHOLD_TOLERANCE = 1e-9
+
+#: A reference rate below this many points/month (outcome units per month) is a small
+#: denominator: the improvement % of its periods can explode (SPEC §7). Such rows are
+#: flagged (``small_reference``) and counted in the summary, never dropped.
+SMALL_REFERENCE_RATE = 0.3
+
+#: Why a reference row with a rate <= 0 is not evaluable (SPEC §6, §7).
+NO_DECLINE_REASON = "no decline before treatment (reference rate <= 0)"
 
 
 def improvement_pct(reference_rate: np.ndarray, rate: np.ndarray) -> np.ndarray:
@@ -95,7 +105,10 @@ def improvement_table(
         The SPEC §11 columns except the responder flags: ``reference_rate``
         (points/month), ``improvement_pct`` = 100 x (reference - rate) / reference
         (NaN where not evaluable, never infinite), ``absolute_change`` = reference - rate
-        (points/month), ``evaluable``, ``reason``.
+        (points/month), ``evaluable``, ``reason``, ``small_reference`` (reference rate
+        above 0 and below :data:`SMALL_REFERENCE_RATE` points/month, SPEC §7). A reference
+        row whose rate is <= 0 is not evaluable (SPEC §7), and neither is any period of
+        that patient.
 
     Examples
     --------
@@ -136,8 +149,11 @@ def improvement_table(
         texts.append(f"reference rate not evaluable ({texts[r]})")
         reason[no_ref & (ref_reason == r)] = len(texts) - 1
     no_decline = ~is_ref & (reason == blank) & (ref_rate <= ZERO_RATE)
-    texts.append("no decline before treatment (reference rate <= 0): improvement undefined")
+    texts.append(f"{NO_DECLINE_REASON}: improvement undefined")
     reason[no_decline] = len(texts) - 1
+    flat_ref = is_ref & (reason == blank) & (rate <= ZERO_RATE)  # SPEC §7: not evaluable
+    texts.append(NO_DECLINE_REASON)
+    reason[flat_ref] = len(texts) - 1
     reason_text = pd.Index(texts).take(reason)
     evaluable = (reason == blank) & ~np.isnan(rate)
     pair = ~is_ref & evaluable
@@ -147,6 +163,8 @@ def improvement_table(
     out["absolute_change"] = np.where(pair, ref_rate - rate, np.nan)
     out["evaluable"] = evaluable
     out["reason"] = reason_text
+    with np.errstate(invalid="ignore"):
+        out["small_reference"] = (ref_rate > ZERO_RATE) & (ref_rate < SMALL_REFERENCE_RATE)
     return out
 
 

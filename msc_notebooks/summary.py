@@ -8,10 +8,15 @@ threshold change recomputes only the counts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from .columns import SUMMARY_COLUMNS
+from .progression import ZERO_RATE
+from .responders import SMALL_REFERENCE_RATE
 from .settings import Settings
 
 __all__ = [
@@ -22,13 +27,23 @@ __all__ = [
     "clinical_improvement",
     "clinical_summary",
     "interval_correlation",
+    "cluster_permutation_p",
     "BOOTSTRAP_MAX_N",
+    "improvement_intervals",
+    "wilcoxon_test",
+    "reason_label",
+    "not_evaluable_table",
+    "responder_sentence",
+    "STATISTICS_COLUMNS",
+    "WILCOXON_CAVEAT",
+    "wilcoxon_text",
 ]
 
 #: Above this many evaluable patients in a period, the 95 % CI of the mean improvement is
-#: the normal interval (mean +- 1.96 SE) rather than the percentile bootstrap: with so many
-#: patients the bootstrap distribution of a mean is normal to well under 0.1 %, and
-#: resampling 100,000 patients 2,000 times would take seconds.
+#: the normal interval (mean +- 1.96 SE) rather than the BCa bootstrap, and that of the
+#: median the order-statistic interval: with so many patients the bootstrap distribution
+#: of a mean is normal to well under 0.1 %, and resampling 100,000 patients 2,000 times
+#: would take seconds.
 BOOTSTRAP_MAX_N = 5000
 
 
@@ -52,27 +67,170 @@ def period_order(periods: pd.Series) -> list[str]:
     return sorted(names, key=key)
 
 
-def _bootstrap_ci(
-    groups: dict[str, np.ndarray], samples: int, seed: int
-) -> dict[str, tuple[float, float]]:
-    rng = np.random.default_rng(seed)
-    out = {}
-    for name, values in groups.items():
-        n = len(values)
-        if n == 0:
-            out[name] = (np.nan, np.nan)
-        elif n > BOOTSTRAP_MAX_N:
-            se = values.std(ddof=1) / np.sqrt(n)
-            out[name] = (values.mean() - 1.959964 * se, values.mean() + 1.959964 * se)
-        else:
-            means = np.empty(samples)
-            step = max(1, 2_000_000 // max(n, 1))
-            for start in range(0, samples, step):
-                stop = min(samples, start + step)
-                idx = rng.integers(0, n, size=(stop - start, n))
-                means[start:stop] = values[idx].mean(axis=1)
-            low, high = np.percentile(means, [2.5, 97.5])
-            out[name] = (float(low), float(high))
+def _median_order_ci(values: np.ndarray) -> tuple[float, float]:
+    """Distribution-free 95 % interval of a median from order statistics (large n)."""
+    n = len(values)
+    v = np.sort(values)
+    half = 1.959964 * np.sqrt(n) / 2
+    lo = int(np.clip(np.floor(n / 2 - half), 0, n - 1))
+    hi = int(np.clip(np.ceil(n / 2 + half), 0, n - 1))
+    return float(v[lo]), float(v[hi])
+
+
+def improvement_intervals(
+    values: np.ndarray, samples: int = 2000, seed: int = 0
+) -> dict[str, float | str]:
+    """95 % intervals of the median and the mean improvement of one period (SPEC §7).
+
+    The median gets the percentile bootstrap, the mean the BCa bootstrap (bias-corrected and
+    accelerated; :func:`scipy.stats.bootstrap`), both seeded. Above
+    :data:`BOOTSTRAP_MAX_N` values the mean gets the normal interval (mean +- 1.96 SE) and
+    the median the distribution-free order-statistic interval, and the method says so.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Improvement % of the evaluable patients.
+    samples : int
+        Bootstrap resamples.
+    seed : int
+        Random seed (same seed, same interval).
+
+    Returns
+    -------
+    dict
+        ``median_ci_low_pct``, ``median_ci_high_pct``, ``ci_low_pct``, ``ci_high_pct`` (the
+        mean's interval, %), ``ci_method`` (text naming both methods; NaN intervals and
+        ``"none (n < 2)"`` with fewer than two values).
+
+    Examples
+    --------
+    Every value equal: every resample gives the same median and mean.
+
+    >>> improvement_intervals(np.array([50.0, 50.0, 50.0]))["ci_low_pct"]
+    50.0
+    >>> improvement_intervals(np.array([10.0]))["ci_method"]
+    'none (n < 2)'
+    """
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    out: dict[str, float | str] = dict.fromkeys(
+        ("median_ci_low_pct", "median_ci_high_pct", "ci_low_pct", "ci_high_pct"), np.nan
+    )
+    if n < 2:
+        out["ci_method"] = "none (n < 2)"
+        return out
+    if np.ptp(values) == 0:  # every resample is the same value: no spread to estimate
+        v = float(values[0])
+        out.update(median_ci_low_pct=v, median_ci_high_pct=v, ci_low_pct=v, ci_high_pct=v)
+        out["ci_method"] = "all values equal (no spread)"
+        return out
+    if n > BOOTSTRAP_MAX_N:
+        se = values.std(ddof=1) / np.sqrt(n)
+        out["ci_low_pct"] = float(values.mean() - 1.959964 * se)
+        out["ci_high_pct"] = float(values.mean() + 1.959964 * se)
+        out["median_ci_low_pct"], out["median_ci_high_pct"] = _median_order_ci(values)
+        out["ci_method"] = f"median: order statistics; mean: normal (n > {BOOTSTRAP_MAX_N})"
+        return out
+    batch = max(1, 2_000_000 // n)
+    med = stats.bootstrap(
+        (values,),
+        np.median,
+        n_resamples=samples,
+        method="percentile",
+        vectorized=True,
+        batch=batch,
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    mean = stats.bootstrap(
+        (values,),
+        np.mean,
+        n_resamples=samples,
+        method="BCa",
+        vectorized=True,
+        batch=batch,
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    out.update(
+        median_ci_low_pct=float(med.low),
+        median_ci_high_pct=float(med.high),
+        ci_low_pct=float(mean.low),
+        ci_high_pct=float(mean.high),
+    )
+    out["ci_method"] = (
+        f"median: percentile bootstrap; mean: BCa bootstrap ({samples} resamples, seed {seed})"
+    )
+    return out
+
+
+#: The Wilcoxon variants the kit chooses between (SPEC §7).
+WILCOXON_EXACT = "exact"
+WILCOXON_NORMAL = "normal approximation with tie correction (zero differences dropped)"
+
+#: Largest number of non-zero differences for the exact Wilcoxon distribution (SPEC §7).
+WILCOXON_EXACT_MAX_N = 50
+
+
+def wilcoxon_test(reference_rate: np.ndarray, rate: np.ndarray) -> dict[str, float | str]:
+    """Paired two-sided Wilcoxon signed-rank test of reference vs period rate (SPEC §7).
+
+    The method is chosen here, not by the library: ``exact`` where the differences have
+    no zeros and no ties and n <= 50, otherwise the normal approximation with the tie
+    correction (zero differences dropped, no continuity correction). Differences are
+    compared after rounding to 1e-9 points/month, so values equal in exact arithmetic are
+    ties.
+
+    Parameters
+    ----------
+    reference_rate, rate : numpy.ndarray
+        Paired rates (points/month) of the evaluable patients.
+
+    Returns
+    -------
+    dict
+        ``wilcoxon_statistic`` (the smaller of the positive-rank and negative-rank sums),
+        ``wilcoxon_p``, ``wilcoxon_n`` (non-zero differences), ``wilcoxon_method``,
+        ``median_paired_difference`` (median of reference - period rate over every pair,
+        points/month; positive = slower decline after treatment). Statistic and p are NaN
+        with fewer than 2 non-zero differences.
+
+    Examples
+    --------
+    Differences 0.5, -0.2, 1.0, 0.8, 0.3: ranks 3, 1, 5, 4, 2, negative sum 1; exact
+    two-sided p = 2 x P(T <= 1) = 2 x 2/32 = 0.125.
+
+    >>> r = wilcoxon_test(np.array([1.5, 0.8, 2.0, 1.8, 1.3]), np.ones(5))
+    >>> r["wilcoxon_statistic"], r["wilcoxon_p"], r["wilcoxon_method"]
+    (1.0, 0.125, 'exact')
+    >>> r["median_paired_difference"]
+    0.5
+    """
+    from scipy import stats
+
+    d = np.round(np.asarray(reference_rate, float) - np.asarray(rate, float), 9)
+    out: dict[str, float | str] = {
+        "wilcoxon_statistic": np.nan,
+        "wilcoxon_p": np.nan,
+        "wilcoxon_n": 0,
+        "wilcoxon_method": "not computed (fewer than 2 non-zero differences)",
+        "median_paired_difference": float(np.median(d)) if len(d) else np.nan,
+    }
+    nonzero = d[d != 0]
+    n = len(nonzero)
+    out["wilcoxon_n"] = n
+    if n < 2:
+        return out
+    ties = len(np.unique(np.abs(nonzero))) < n
+    if n == len(d) and not ties and n <= WILCOXON_EXACT_MAX_N:
+        res = stats.wilcoxon(nonzero, method="exact")
+        out["wilcoxon_method"] = WILCOXON_EXACT
+    else:
+        res = stats.wilcoxon(nonzero, zero_method="wilcox", correction=False, method="approx")
+        out["wilcoxon_method"] = WILCOXON_NORMAL
+    out["wilcoxon_statistic"] = float(res.statistic)
+    out["wilcoxon_p"] = float(res.pvalue)
     return out
 
 
@@ -83,6 +241,88 @@ def _evaluable_periods(periods: pd.DataFrame) -> tuple[np.ndarray, list, np.ndar
     ref = names.index("reference") if "reference" in names else -2
     ev = periods["evaluable"].to_numpy(dtype=bool, na_value=False) & (pcode != ref)
     return pcode, names, ev
+
+
+#: Short labels of the reasons a row is not evaluable, by a phrase of the full reason
+#: (first match wins); used in the not-evaluable table and the responder sentence (SPEC §7).
+REASON_LABELS = (
+    ("reference rate <= 0", "flat or rising reference"),
+    ("run-in too short", "run-in too short"),
+    ("no symptom-onset date", "no onset date"),
+    ("symptom onset is not before", "onset not before first injection"),
+    ("no assessment within", "no assessment"),
+    ("not distinct and at least", "span too short"),
+    ("after the last injection", "no assessment after the last injection"),
+    ("only one injection", "one injection only"),
+)
+
+
+def reason_label(reason: str) -> str:
+    """The short label of a not-evaluable reason (SPEC §7), for counts and sentences.
+
+    Examples
+    --------
+    >>> reason_label("no decline before treatment (reference rate <= 0): improvement undefined")
+    'flat or rising reference'
+    >>> reason_label("reference rate not evaluable (no assessment within 14 days of injection 1)")
+    'no assessment'
+    >>> reason_label("something new")
+    'something new'
+    """
+    text = str(reason) if isinstance(reason, str) else ""
+    for phrase, label in REASON_LABELS:
+        if phrase in text:
+            return label
+    return text or "rate not computable"
+
+
+def not_evaluable_table(periods: pd.DataFrame) -> pd.DataFrame:
+    """Patients not evaluable per period and reason (SPEC §7): the ``not_evaluable.csv`` table.
+
+    Parameters
+    ----------
+    periods : pandas.DataFrame
+        The per-patient period table (SPEC §11): ``period``, ``evaluable``, ``reason``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period`` (``reference`` first, then reading order), ``reason`` (short label, see
+        :func:`reason_label`), ``n`` (patients); most frequent reason first within a period.
+        No row for a period where every patient is evaluable.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"period": ["reference", "1-2", "1-2", "1-2"],
+    ...     "evaluable": [False, False, False, True],
+    ...     "reason": ["no decline before treatment (reference rate <= 0)",
+    ...                "no decline before treatment (reference rate <= 0): improvement undefined",
+    ...                "no assessment within 14 days of injection 2", ""]})
+    >>> not_evaluable_table(p).values.tolist()
+    [['reference', 'flat or rising reference', 1], ['1-2', 'flat or rising reference', 1], ['1-2', 'no assessment', 1]]
+    """
+    bad = ~periods["evaluable"].to_numpy(dtype=bool, na_value=False)
+    cols = ["period", "reason", "n"]
+    if not bad.any():
+        return pd.DataFrame({c: pd.Series(dtype=object if c != "n" else "int64") for c in cols})
+    # labels per distinct reason text (few), not per row
+    rcode, rtexts = pd.factorize(periods["reason"].where(pd.Series(bad, index=periods.index)))
+    labels = np.array([reason_label(t) for t in rtexts] + [reason_label("")], dtype=object)
+    frame = pd.DataFrame(
+        {"period": periods["period"].to_numpy()[bad], "reason": labels[rcode[bad]]}, copy=False
+    )
+    t = frame.groupby(["period", "reason"], sort=False).size().rename("n").reset_index()
+    names = pd.unique(periods["period"])
+    order = {p: i for i, p in enumerate(["reference", *period_order(pd.Series(names))])}
+    t["_o"] = t["period"].map(order)
+    t = t.sort_values(["_o", "n", "reason"], ascending=[True, False, True], kind="stable")
+    t = t[cols].reset_index(drop=True).astype({"period": object, "reason": object, "n": "int64"})
+    return t
+
+
+def _reasons_text(table: pd.DataFrame, period: str) -> str:
+    rows = table[table["period"] == period]
+    return ", ".join(f"{int(r.n)} {r.reason}" for r in rows.itertuples())
 
 
 def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
@@ -98,26 +338,28 @@ def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -
     Returns
     -------
     pandas.DataFrame
-        One row per period (reference excluded): ``period``, ``n_evaluable``,
-        ``mean_improvement_pct``, ``median_improvement_pct``, ``ci_low_pct``,
-        ``ci_high_pct`` (95 % percentile-bootstrap CI of the mean improvement, seeded;
-        the normal interval above ``BOOTSTRAP_MAX_N`` patients), ``wilcoxon_statistic``,
-        ``wilcoxon_p`` (paired two-sided Wilcoxon signed-rank test of reference rate vs
-        period rate; NaN when fewer than 2 non-zero differences).
+        One row per period (reference excluded): ``period``, ``n_in_period`` (patients
+        who reached the period), ``n_evaluable``, ``n_not_evaluable``,
+        ``not_evaluable_reasons`` (e.g. ``"2 flat or rising reference, 1 no assessment"``),
+        ``median_improvement_pct``, ``median_ci_low_pct``, ``median_ci_high_pct``
+        (percentile bootstrap), ``mean_improvement_pct``, ``ci_low_pct``, ``ci_high_pct``
+        (95 % BCa bootstrap CI of the mean), ``ci_method``, ``ratio_of_mean_rates_pct``
+        (100 x (mean reference rate - mean period rate) / mean reference rate),
+        ``n_small_reference`` (evaluable patients with a reference rate below 0.3
+        points/month), ``wilcoxon_statistic``, ``wilcoxon_p``, ``wilcoxon_n``,
+        ``wilcoxon_method``, ``median_paired_difference`` (see :func:`wilcoxon_test`).
 
     Examples
     --------
     >>> p = pd.DataFrame({"period": ["1-2"] * 3, "evaluable": [True] * 3,
     ...     "improvement_pct": [10.0, 50.0, 90.0], "reference_rate": [1.0, 1.0, 1.0],
-    ...     "rate": [0.9, 0.5, 0.1]})
+    ...     "rate": [0.9, 0.5, 0.1], "reason": [""] * 3})
     >>> st = period_statistics(p)
     >>> st[["n_evaluable", "mean_improvement_pct", "median_improvement_pct"]].to_dict("records")[0]
     {'n_evaluable': 3, 'mean_improvement_pct': 50.0, 'median_improvement_pct': 50.0}
     >>> float(st.wilcoxon_p.iloc[0])   # exact test, n = 3, all differences positive: 2/8
     0.25
     """
-    from scipy import stats
-
     s = settings or Settings()
     # period codes (few distinct names) instead of grouping and filtering on text; each
     # period's values stay in row order, as with groupby
@@ -127,45 +369,75 @@ def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -
     imp = periods["improvement_pct"].to_numpy(dtype=float)
     ref_rate = periods["reference_rate"].to_numpy(dtype=float)
     rate = periods["rate"].to_numpy(dtype=float)
-    members = {
-        name: np.flatnonzero(ev & (pcode == code_of[name]))
-        if name in code_of
-        else np.array([], dtype=np.int64)
-        for name in order
-    }
-    groups = {name: imp[rows] for name, rows in members.items()}
-    cis = _bootstrap_ci(groups, int(s.bootstrap_samples), int(s.seed))
+    reached = np.bincount(pcode[pcode >= 0], minlength=len(names))
+    if "reason" in periods:
+        not_ev = not_evaluable_table(periods)
+    else:
+        not_ev = pd.DataFrame(columns=["period", "reason", "n"])
     rows = []
     for name in order:
-        vals = groups[name]
-        stat, p = np.nan, np.nan
-        diff = ref_rate[members[name]] - rate[members[name]]
-        if np.count_nonzero(diff) >= 2:
-            res = stats.wilcoxon(ref_rate[members[name]], rate[members[name]])
-            stat, p = float(res.statistic), float(res.pvalue)
+        member = (
+            np.flatnonzero(ev & (pcode == code_of[name]))
+            if name in code_of
+            else np.array([], dtype=np.int64)
+        )
+        vals = imp[member]
+        r0, r1 = ref_rate[member], rate[member]
+        n_in = int(reached[code_of[name]]) if name in code_of else 0
+        mean_ref = float(r0.mean()) if len(r0) else np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = 100.0 * (mean_ref - r1.mean()) / mean_ref if len(r0) else np.nan
         rows.append(
             {
                 "period": name,
+                "n_in_period": n_in,
                 "n_evaluable": len(vals),
-                "mean_improvement_pct": float(vals.mean()) if len(vals) else np.nan,
+                "n_not_evaluable": n_in - len(vals),
+                "not_evaluable_reasons": _reasons_text(not_ev, name),
                 "median_improvement_pct": float(np.median(vals)) if len(vals) else np.nan,
-                "ci_low_pct": cis[name][0],
-                "ci_high_pct": cis[name][1],
-                "wilcoxon_statistic": stat,
-                "wilcoxon_p": p,
+                "mean_improvement_pct": float(vals.mean()) if len(vals) else np.nan,
+                **improvement_intervals(vals, int(s.bootstrap_samples), int(s.seed)),
+                "ratio_of_mean_rates_pct": float(ratio),
+                "n_small_reference": int(
+                    np.count_nonzero((r0 > ZERO_RATE) & (r0 < SMALL_REFERENCE_RATE))
+                ),
+                **wilcoxon_test(r0, r1),
             }
         )
-    cols = [
-        "period",
-        "n_evaluable",
-        "mean_improvement_pct",
-        "median_improvement_pct",
-        "ci_low_pct",
-        "ci_high_pct",
-        "wilcoxon_statistic",
-        "wilcoxon_p",
-    ]
-    return pd.DataFrame(rows, columns=cols).astype({"n_evaluable": "int64", "period": object})
+    return pd.DataFrame(rows, columns=list(STATISTICS_COLUMNS)).astype(
+        {
+            "n_in_period": "int64",
+            "n_evaluable": "int64",
+            "n_not_evaluable": "int64",
+            "n_small_reference": "int64",
+            "wilcoxon_n": "int64",
+            "period": object,
+        }
+    )
+
+
+#: Columns of :func:`period_statistics`, in order.
+STATISTICS_COLUMNS = (
+    "period",
+    "n_in_period",
+    "n_evaluable",
+    "n_not_evaluable",
+    "not_evaluable_reasons",
+    "median_improvement_pct",
+    "median_ci_low_pct",
+    "median_ci_high_pct",
+    "mean_improvement_pct",
+    "ci_low_pct",
+    "ci_high_pct",
+    "ci_method",
+    "ratio_of_mean_rates_pct",
+    "n_small_reference",
+    "wilcoxon_statistic",
+    "wilcoxon_p",
+    "wilcoxon_n",
+    "wilcoxon_method",
+    "median_paired_difference",
+)
 
 
 def responder_counts(periods: pd.DataFrame) -> pd.DataFrame:
@@ -255,6 +527,103 @@ def summarize(
             out["n_evaluable"] > 0, 100.0 * out["n_responders"] / out["n_evaluable"], np.nan
         )
     return out[list(SUMMARY_COLUMNS)]
+
+
+def responder_sentence(row: Mapping[str, Any] | Any) -> str:
+    """The responder count with the patients left out and why (SPEC §7), as every face shows it.
+
+    Parameters
+    ----------
+    row : mapping or named tuple
+        A row of the per-period summary: ``n_responders``, ``n_evaluable``,
+        ``n_in_period``, ``n_not_evaluable``, ``not_evaluable_reasons``.
+
+    Returns
+    -------
+    str
+        E.g. ``"8/11 evaluable responders; 3 of 14 treated not evaluable (2 flat or rising
+        reference, 1 no assessment)"``.
+
+    Examples
+    --------
+    >>> responder_sentence({"n_responders": 8, "n_evaluable": 11, "n_in_period": 14,
+    ...     "n_not_evaluable": 3,
+    ...     "not_evaluable_reasons": "2 flat or rising reference, 1 no assessment"})
+    '8/11 evaluable responders; 3 of 14 treated not evaluable (2 flat or rising reference, 1 no assessment)'
+    >>> responder_sentence({"n_responders": 4, "n_evaluable": 4, "n_in_period": 4,
+    ...     "n_not_evaluable": 0, "not_evaluable_reasons": ""})
+    '4/4 evaluable responders; all 4 treated evaluable'
+    """
+
+    def get(name: str) -> Any:
+        return row[name] if isinstance(row, Mapping) else getattr(row, name)
+
+    r, n = int(get("n_responders")), int(get("n_evaluable"))
+    n_in, left = int(get("n_in_period")), int(get("n_not_evaluable"))
+    head = f"{r}/{n} evaluable responders"
+    if left == 0:
+        return f"{head}; all {n_in} treated evaluable"
+    reasons = get("not_evaluable_reasons")
+    why = f" ({reasons})" if isinstance(reasons, str) and reasons else ""
+    return f"{head}; {left} of {n_in} treated not evaluable{why}"
+
+
+#: The one sentence that stands beside every before/after (Wilcoxon) p-value (SPEC §7).
+WILCOXON_CAVEAT = (
+    "The before/after Wilcoxon test does not test the treatment: it is significant in "
+    "untreated patients too (only patients declining before treatment are evaluable, and "
+    "the reference shares an assessment with the first period), so compare the responders "
+    "with those expected with no treatment effect."
+)
+
+
+def wilcoxon_text(row: Mapping[str, Any] | Any, null_row: Mapping[str, Any] | Any | None) -> str:
+    """A period's Wilcoxon p with the no-effect expectation beside it (SPEC §7, §13).
+
+    Parameters
+    ----------
+    row : mapping or named tuple
+        A row of the per-period summary (``wilcoxon_p``, ``wilcoxon_method``,
+        ``wilcoxon_n``, ``median_paired_difference``, ``n_responders``).
+    null_row : mapping or named tuple, optional
+        The period's row of :func:`msc_notebooks.null_model.simulate_null`
+        (``expected_responders``, ``expected_low``, ``expected_high``, ``p_value``).
+        Without it the p is not shown (a p without the no-effect expectation misleads).
+
+    Returns
+    -------
+    str
+        Empty when there is no p.
+
+    Examples
+    --------
+    >>> row = {"wilcoxon_p": 0.0123, "wilcoxon_method": "exact", "wilcoxon_n": 11,
+    ...        "median_paired_difference": 0.42, "n_responders": 8}
+    >>> wilcoxon_text(row, {"expected_responders": 6.1, "expected_low": 3,
+    ...                     "expected_high": 9, "p_value": 0.21})
+    'Wilcoxon p = 0.0123 (exact, n = 11; median paired difference +0.42 points/month); with no treatment effect 6.1 [3-9] responders expected, 8 observed (p = 0.21)'
+    >>> wilcoxon_text(row, None)
+    'Wilcoxon p not shown: no no-effect simulation to stand beside it'
+    """
+
+    def get(r: Any, name: str) -> Any:
+        return r[name] if isinstance(r, Mapping) else getattr(r, name)
+
+    p = get(row, "wilcoxon_p")
+    if p is None or pd.isna(p):
+        return ""
+    if null_row is None:
+        return "Wilcoxon p not shown: no no-effect simulation to stand beside it"
+    diff = float(get(row, "median_paired_difference"))
+    return (
+        f"Wilcoxon p = {float(p):.3g} ({get(row, 'wilcoxon_method')}, "
+        f"n = {int(get(row, 'wilcoxon_n'))}; median paired difference {diff:+.2f} "
+        f"points/month); with no treatment effect "
+        f"{float(get(null_row, 'expected_responders')):.1f} "
+        f"[{int(get(null_row, 'expected_low'))}-{int(get(null_row, 'expected_high'))}] "
+        f"responders expected, {int(get(row, 'n_responders'))} observed "
+        f"(p = {float(get(null_row, 'p_value')):.2g})"
+    )
 
 
 def clinical_improvement(
@@ -404,11 +773,13 @@ def _join_intervals(
     valid = np.flatnonzero(rkey >= 0)  # intervals of patients and periods on the left
     rindex = pd.Index(rkey[valid])
     if not rindex.is_unique:  # several intervals with one key: the general merge
-        return periods.iloc[left][["patient_id", "period", "improvement_pct"]].merge(
+        merged = periods.iloc[left][["patient_id", "period", "improvement_pct"]].merge(
             right.rename(columns={"interval": "period", "months": "interval_months"}),
             on=["patient_id", "period"],
             how="inner",
         )
+        merged["patient"] = pd.factorize(merged["patient_id"])[0]
+        return merged
     found = rindex.get_indexer(lkey)
     match = np.full(len(lkey), -1, dtype=np.int64)
     match[found >= 0] = valid[found[found >= 0]]
@@ -419,9 +790,104 @@ def _join_intervals(
             "period": periods["period"].array.take(rows),
             "improvement_pct": periods["improvement_pct"].to_numpy(dtype=float)[rows],
             "interval_months": right["months"].to_numpy(dtype=float)[match[hit]],
+            "patient": np.asarray(lp)[hit],
         },
         copy=False,
     )
+
+
+#: Above this many pooled pairs the pooled correlation uses one pair per patient (means)
+#: instead of the permutation test (which would resample every pair thousands of times).
+PERMUTATION_MAX_PAIRS = 20_000
+
+#: How the pooled p of :func:`interval_correlation` is computed (SPEC §8).
+CORRELATION_PERMUTATION = "permutation of whole patients' interval sequences"
+CORRELATION_MEANS = "Spearman, one pair per patient (mean interval, mean improvement)"
+CORRELATION_PER_PERIOD = "Spearman (one pair per patient)"
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    from scipy import stats
+
+    return stats.rankdata(x)
+
+
+def cluster_permutation_p(
+    x: np.ndarray,
+    y: np.ndarray,
+    cluster: np.ndarray,
+    n_permutations: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Spearman rho and a p-value that keeps each patient's pairs together (SPEC §8).
+
+    Under "no relation between interval and improvement", the whole sequence of interval
+    lengths of one patient is exchangeable with that of another patient with as many pairs.
+    Each permutation hands every patient the x-sequence of another patient of the same
+    size (pairs kept in their order) and recomputes rho; p = (b + 1) / (m + 1), b the
+    permutations with |rho| at least the observed one. Patients' pairs are never treated
+    as independent.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Paired values (interval months, improvement %), grouped by patient in a stable
+        order.
+    cluster : numpy.ndarray
+        Integer patient code of each pair.
+    n_permutations : int
+        Permutations (m).
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    (float, float)
+        rho (Spearman over every pair) and the two-sided permutation p.
+
+    Examples
+    --------
+    Two patients with two pairs each: x = (1, 2 | 3, 4), y = (1, 2 | 3, 4), rho = 1. The
+    only other arrangement swaps the patients' x-sequences, x = (3, 4 | 1, 2): centred
+    ranks (0.5, 1.5, -1.5, -0.5) against (-1.5, -0.5, 0.5, 1.5) give rho = -3 / 5 = -0.6.
+    Half of the permutations reach |rho| = 1, so p is near 1/2 (not the 0 of four
+    independent pairs).
+
+    >>> rho, p = cluster_permutation_p(np.array([1.0, 2, 3, 4]), np.array([1.0, 2, 3, 4]),
+    ...                                np.array([0, 0, 1, 1]), 999)
+    >>> round(rho, 6), 0.45 < p < 0.55
+    (1.0, True)
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    cluster = np.asarray(cluster)
+    order = np.lexsort((np.arange(len(cluster)), cluster))  # stable within patient
+    x, y, cluster = x[order], y[order], cluster[order]
+    rx, ry = _ranks(x), _ranks(y)
+    rxc, ryc = rx - rx.mean(), ry - ry.mean()
+    denom = np.sqrt((rxc**2).sum() * (ryc**2).sum())
+    rho = float((rxc * ryc).sum() / denom)
+    # blocks: patients' row ranges, grouped into strata of equal size
+    starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
+    sizes = np.diff(np.r_[starts, len(cluster)])
+    rng = np.random.default_rng(seed)
+    exceed = 0
+    chunk = max(1, 2_000_000 // max(len(x), 1))
+    done = 0
+    while done < n_permutations:
+        m = min(chunk, n_permutations - done)
+        idx = np.tile(np.arange(len(x)), (m, 1))
+        for size in np.unique(sizes):
+            blocks = starts[sizes == size]
+            if len(blocks) < 2:
+                continue
+            pos = blocks[:, None] + np.arange(size)  # (patients, size) row numbers
+            perm = np.argsort(rng.random((m, len(blocks))), axis=1)
+            idx[:, pos.reshape(-1)] = pos[perm].reshape(m, -1)
+        stat = (rxc[idx] * ryc).sum(axis=1) / denom
+        exceed += int(np.count_nonzero(np.abs(stat) >= abs(rho) - 1e-12))
+        done += m
+    return rho, (exceed + 1) / (n_permutations + 1)
 
 
 def interval_correlation(
@@ -429,8 +895,15 @@ def interval_correlation(
     intervals: pd.DataFrame,
     *,
     patient_codes: tuple[np.ndarray, np.ndarray] | None = None,
+    n_permutations: int = 2000,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Spearman correlation of interval length with improvement (SPEC §8).
+
+    A patient gives several pairs to the pooled (``all``) correlation, so its p comes from
+    :func:`cluster_permutation_p`, which keeps each patient's pairs together (above
+    :data:`PERMUTATION_MAX_PAIRS` pairs: one pair per patient, mean interval against mean
+    improvement). Each single period has one pair per patient: the plain Spearman p.
 
     Parameters
     ----------
@@ -439,17 +912,20 @@ def interval_correlation(
     intervals : pandas.DataFrame
         :func:`msc_notebooks.schedule.interval_table` (``patient_id``, ``interval``,
         ``months``).
-
     patient_codes : (numpy.ndarray, numpy.ndarray), optional
         Integer patient codes of the rows of ``periods`` and of ``intervals``, in one code
         space (:func:`msc_notebooks.progression.patient_codes`); computed when omitted.
+    n_permutations : int, default 2000
+        Permutations of the pooled test.
+    seed : int, default 0
+        Random seed of the permutations.
 
     Returns
     -------
     pandas.DataFrame
         ``scope`` (``all`` for every evaluable patient-period between injections, then each
-        period), ``rho``, ``p`` (two-sided), ``n``. rho and p are NaN where n < 3 or a
-        variable is constant.
+        period), ``rho``, ``p`` (two-sided), ``n`` (pairs), ``n_patients``, ``method`` (how
+        p was computed). rho and p are NaN where n < 3 or a variable is constant.
 
     Examples
     --------
@@ -467,18 +943,39 @@ def interval_correlation(
     joined = _join_intervals(periods, left, intervals, patient_codes)
     rows = []
 
-    def corr(scope: str, frame: pd.DataFrame) -> None:
-        x = frame["interval_months"].to_numpy(float)
-        y = frame["improvement_pct"].to_numpy(float)
-        rho = p = np.nan
-        if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
-            res = stats.spearmanr(x, y)
-            rho, p = float(res.statistic), float(res.pvalue)
-        rows.append({"scope": scope, "rho": rho, "p": p, "n": len(x)})
+    def usable(x: np.ndarray, y: np.ndarray) -> bool:
+        return len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
 
-    corr("all", joined)
+    x = joined["interval_months"].to_numpy(float)
+    y = joined["improvement_pct"].to_numpy(float)
+    pat = joined["patient"].to_numpy()
+    n_pat = len(np.unique(pat))
+    rho = p = np.nan
+    if len(x) > PERMUTATION_MAX_PAIRS:
+        method = CORRELATION_MEANS
+        codes, inv = np.unique(pat, return_inverse=True)
+        cnt = np.bincount(inv)
+        mx, my = np.bincount(inv, x) / cnt, np.bincount(inv, y) / cnt
+        if usable(mx, my):
+            res = stats.spearmanr(mx, my)
+            rho, p = float(res.statistic), float(res.pvalue)
+    else:
+        method = CORRELATION_PERMUTATION + f" ({n_permutations}, seed {seed})"
+        if usable(x, y):
+            rho, p = cluster_permutation_p(x, y, pat, n_permutations, seed)
+    rows.append({"scope": "all", "rho": rho, "p": p, "n": len(x), "n_patients": n_pat,
+                 "method": method})
     if len(joined):
         pcode, names = pd.factorize(joined["period"])
         for name in period_order(pd.Series(names, dtype=object)):
-            corr(name, joined[pcode == list(names).index(name)])
-    return pd.DataFrame(rows, columns=["scope", "rho", "p", "n"]).astype({"n": "int64"})
+            sel = pcode == list(names).index(name)
+            xs, ys = x[sel], y[sel]
+            rho = p = np.nan
+            if usable(xs, ys):
+                res = stats.spearmanr(xs, ys)
+                rho, p = float(res.statistic), float(res.pvalue)
+            rows.append({"scope": name, "rho": rho, "p": p, "n": len(xs),
+                         "n_patients": len(np.unique(pat[sel])),
+                         "method": CORRELATION_PER_PERIOD})
+    cols = ["scope", "rho", "p", "n", "n_patients", "method"]
+    return pd.DataFrame(rows, columns=cols).astype({"n": "int64", "n_patients": "int64"})

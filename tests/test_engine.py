@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import pandas as pd
 import pytest
@@ -169,8 +170,12 @@ def test_summary_by_hand():
     assert s.mean_improvement_responders_pct == pytest.approx((100 + 200 / 3) / 2)
     assert s.responder_pct == pytest.approx(200 / 3)
     assert s.ci_low_pct <= s.mean_improvement_pct <= s.ci_high_pct
-    # Wilcoxon: differences ref - rate = 1.0146, 0.6764, 0 -> zero dropped, n = 2, p = 0.5
-    assert s.wilcoxon_p == pytest.approx(0.5)
+    # Wilcoxon (SPEC §7): differences ref - rate = 1.0146, 0.6764, 0 -> a zero, so the
+    # normal approximation: zero dropped, n = 2, ranks 2, 1, T- = 0; mean n(n+1)/4 = 1.5,
+    # variance n(n+1)(2n+1)/24 = 1.25, z = -1.5 / sqrt(1.25), p = erfc(|z| / sqrt 2)
+    assert s.wilcoxon_method.startswith("normal approximation")
+    assert s.wilcoxon_n == 2
+    assert s.wilcoxon_p == pytest.approx(math.erfc(1.5 / math.sqrt(1.25) / math.sqrt(2)))
     # clinical: change at T2 - T1 = 0, -1, -3 -> nobody improved (SPEC §6)
     assert r.clinical.set_index("cycle").loc[1, "n_improved"] == 0
 
