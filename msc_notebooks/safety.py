@@ -53,6 +53,7 @@ __all__ = [
     "SERIOUS_COLUMNS",
     "BY_INJECTION_COLUMNS",
     "INCIDENCE_COLUMNS",
+    "INDEPENDENCE_NOTE",
     "EVENTS_COLUMNS",
 ]
 
@@ -86,18 +87,27 @@ BY_INJECTION_COLUMNS = (
     "ci_low",
     "ci_high",
     "attribution",
+    "interval",
 )
 
 #: Columns of :attr:`SafetyResult.incidence`.
 INCIDENCE_COLUMNS = (
     "measure",
+    "unit",
     "numerator",
     "denominator",
     "estimate",
     "ci_low",
     "ci_high",
     "interval",
+    "cluster_ci_low",
+    "cluster_ci_high",
+    "cluster_interval",
 )
+
+#: The label of every per-injection or per-event interval that treats events as independent
+#: (SPEC §9): events cluster within patients.
+INDEPENDENCE_NOTE = "treats events as independent (they cluster within patients)"
 
 #: Columns of :attr:`SafetyResult.events` (one row per adverse event).
 EVENTS_COLUMNS = (
@@ -237,18 +247,24 @@ class SafetyResult:
         ``n_patients_with_event`` (distinct patients), ``incidence_per_injection``
         (``n_events / n_injections``, events per injection), ``ci_low``, ``ci_high``
         (exact Poisson / Garwood 95 % interval), ``attribution`` (``injection 1``, …,
-        ``pre-treatment``, ``not attributed``). ``n_events`` adds up to all events.
+        ``pre-treatment``, ``not attributed``), ``interval`` (the method, labelled as
+        treating events as independent, SPEC §9). ``n_events`` adds up to all events.
     incidence : pandas.DataFrame
-        One row per measure: ``measure``, ``numerator``, ``denominator``, ``estimate``
-        (numerator / denominator), ``ci_low``, ``ci_high`` (95 %), ``interval`` (the method
-        used). Measures: ``events per injection`` (attributed events / injections given,
-        Garwood), ``injections followed by an event`` (injections with at least one
-        attributed event / injections given, Clopper–Pearson), ``treated patients with an
-        event`` (treated patients with an event on or after their first injection / treated
-        patients), ``treated patients with a serious event`` (likewise),
-        ``enrolled patients with an event`` (patients with any event / enrolled patients).
-        Treated = at least one injection; patients without events count in every
-        denominator.
+        One row per measure, the patient-level (primary, SPEC §9) measures first:
+        ``measure``, ``unit`` (``patients`` or ``injections``), ``numerator``,
+        ``denominator``, ``estimate`` (numerator / denominator), ``ci_low``, ``ci_high``
+        (exact 95 %), ``interval`` (the method used; per-injection rows say that it treats
+        events as independent), ``cluster_ci_low``, ``cluster_ci_high``,
+        ``cluster_interval`` (per-injection rows only: 95 % percentile bootstrap over
+        treated patients, seeded with ``settings.seed``, ``settings.bootstrap_samples``
+        resamples, which allows for events clustering within patients). Measures:
+        ``treated patients with an event`` (treated patients with an event on or after
+        their first injection / treated patients, Clopper–Pearson), ``treated patients
+        with a serious event`` (likewise), ``enrolled patients with an event`` (patients
+        with any event / enrolled patients), ``events per injection`` (attributed events /
+        injections given, Garwood), ``injections followed by an event`` (injections with at
+        least one attributed event / injections given, Clopper–Pearson). Treated = at
+        least one injection; patients without events count in every denominator.
     events : pandas.DataFrame
         Every event with its attribution: the adverse-event columns, then
         ``attributed_injection`` (Int64; 0 = pre-treatment, ``<NA>`` = not attributed),
@@ -479,44 +495,83 @@ def _by_injection(events: pd.DataFrame, injections: pd.DataFrame) -> pd.DataFram
         table["incidence_per_injection"] = np.where(n > 0, k / n, np.nan)
     table["ci_low"], table["ci_high"] = garwood(k, np.nan_to_num(n, nan=0.0))
     table["attribution"] = table["attribution"].astype(object)
+    table["interval"] = f"exact Poisson (Garwood) 95%; {INDEPENDENCE_NOTE}"
     return table[list(BY_INJECTION_COLUMNS)]
 
 
+def _patient_bootstrap(
+    events: np.ndarray, exposure: np.ndarray, samples: int, seed: int
+) -> tuple[float, float, str]:
+    """95 % interval of sum(events) / sum(exposure) resampling whole patients (SPEC §9).
+
+    Percentile bootstrap over patients (seeded); above 20,000 patients the cluster-robust
+    normal interval of a ratio (delta method), which the returned method names.
+    """
+    n = len(events)
+    if n == 0 or exposure.sum() <= 0:
+        return np.nan, np.nan, "none (no exposure)"
+    ratio = events.sum() / exposure.sum()
+    if n > 20_000:
+        resid = events - ratio * exposure
+        se = np.sqrt(n / (n - 1) * (resid**2).sum()) / exposure.sum()
+        return (
+            float(max(ratio - 1.959964 * se, 0.0)),
+            float(ratio + 1.959964 * se),
+            "cluster-robust normal 95% over patients (n > 20,000)",
+        )
+    rng = np.random.default_rng(seed)
+    stats_ = np.empty(samples)
+    step = max(1, 2_000_000 // n)
+    for start in range(0, samples, step):
+        stop = min(samples, start + step)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stats_[start:stop] = events[idx].sum(axis=1) / exposure[idx].sum(axis=1)
+    low, high = np.nanpercentile(stats_, [2.5, 97.5])
+    return float(low), float(high), f"bootstrap over patients 95% ({samples}, seed {seed})"
+
+
 def _incidence(
-    events: pd.DataFrame, injections: pd.DataFrame, enrolled: int
+    events: pd.DataFrame, injections: pd.DataFrame, enrolled: int, settings: Settings
 ) -> tuple[pd.DataFrame, int, int]:
     n_injections = len(injections)
     treated = set(injections["patient_id"])
     attributed = events[events["attribution"].eq("injection")]
     emergent = events[events["attribution"].ne(_PRE) & events["patient_id"].isin(treated)]
+    followed = attributed[["patient_id", "attributed_injection"]].drop_duplicates()
+    # patients are the unit of the primary figures (SPEC §9): they come first
     rows = [
-        ("events per injection", len(attributed), n_injections, "Garwood"),
-        (
-            "injections followed by an event",
-            len(attributed[["patient_id", "attributed_injection"]].drop_duplicates()),
-            n_injections,
-            "Clopper-Pearson",
-        ),
         (
             "treated patients with an event",
+            "patients",
             emergent["patient_id"].nunique(),
             len(treated),
             "Clopper-Pearson",
         ),
         (
             "treated patients with a serious event",
+            "patients",
             emergent.loc[emergent["serious"], "patient_id"].nunique(),
             len(treated),
             "Clopper-Pearson",
         ),
         (
             "enrolled patients with an event",
+            "patients",
             events["patient_id"].nunique(),
             enrolled,
             "Clopper-Pearson",
         ),
+        ("events per injection", "injections", len(attributed), n_injections, "Garwood"),
+        (
+            "injections followed by an event",
+            "injections",
+            len(followed),
+            n_injections,
+            "Clopper-Pearson",
+        ),
     ]
-    table = pd.DataFrame(rows, columns=["measure", "numerator", "denominator", "interval"])
+    table = pd.DataFrame(rows, columns=["measure", "unit", "numerator", "denominator", "interval"])
     x = table["numerator"].to_numpy(dtype=float)
     n = table["denominator"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -524,13 +579,44 @@ def _incidence(
     cp_low, cp_high = clopper_pearson(np.minimum(x, n), n)
     g_low, g_high = garwood(x, n)
     is_rate = table["interval"].eq("Garwood").to_numpy()
+    per_injection = table["unit"].eq("injections").to_numpy()
     table["ci_low"] = np.where(is_rate, g_low, cp_low)
     table["ci_high"] = np.where(is_rate, g_high, cp_high)
-    table["interval"] = np.where(
-        is_rate, "exact Poisson (Garwood) 95%", "exact Clopper-Pearson 95%"
+    label = np.where(is_rate, "exact Poisson (Garwood) 95%", "exact Clopper-Pearson 95%")
+    table["interval"] = np.where(per_injection, [f"{t}; {INDEPENDENCE_NOTE}" for t in label], label)
+    # per-injection figures also get an interval that allows for the clustering (SPEC §9)
+    ids = sorted(treated, key=str)
+    given = injections.groupby("patient_id").size().reindex(ids).to_numpy(dtype=float)
+    n_events = attributed.groupby("patient_id").size().reindex(ids, fill_value=0)
+    n_followed = followed.groupby("patient_id").size().reindex(ids, fill_value=0)
+    table["cluster_ci_low"] = np.nan
+    table["cluster_ci_high"] = np.nan
+    table["cluster_interval"] = ""
+    samples, seed = int(settings.bootstrap_samples), int(settings.seed)
+    for measure, counts in (
+        ("events per injection", n_events),
+        ("injections followed by an event", n_followed),
+    ):
+        low, high, how = _patient_bootstrap(counts.to_numpy(dtype=float), given, samples, seed)
+        at = table.index[table["measure"] == measure][0]
+        table.loc[at, ["cluster_ci_low", "cluster_ci_high"]] = [low, high]
+        table.loc[at, "cluster_interval"] = how
+    table = table.astype(
+        {"numerator": int, "denominator": int, "interval": object, "cluster_interval": object}
     )
-    table = table.astype({"numerator": int, "denominator": int, "interval": object})
     return table[list(INCIDENCE_COLUMNS)], len(treated), n_injections
+
+
+def _primary(incidence: pd.DataFrame) -> str:
+    """The patient-level incidence with its exact interval (SPEC §9), as a clause."""
+    row = incidence.set_index("measure").loc["treated patients with an event"]
+    if row.denominator == 0:
+        return ""
+    return (
+        f" {int(row.numerator)} of {_plural(int(row.denominator), 'treated patient')} "
+        f"({100 * row.estimate:.0f} %, exact 95 % CI {100 * row.ci_low:.0f}-"
+        f"{100 * row.ci_high:.0f} %) had an adverse event on or after their first injection."
+    )
 
 
 def _when(event: pd.Series) -> str:
@@ -637,7 +723,7 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     2                 0          <NA>         1   pre-treatment
     3              <NA>          <NA>         1  not attributed
     >>> result.sentence
-    'No serious adverse events in 2 treated patients over 4 injections; 3 adverse events in 1 patient (1 before the first injection), 2 mild, 1 with severity not recorded.'
+    'No serious adverse events in 2 treated patients over 4 injections; 3 adverse events in 1 patient (1 before the first injection), 2 mild, 1 with severity not recorded. 1 of 2 treated patients (50 %, exact 95 % CI 1-99 %) had an adverse event on or after their first injection.'
     >>> row = result.incidence.set_index("measure").loc["treated patients with an event"]
     >>> int(row.numerator), int(row.denominator), float(row.estimate)
     (1, 2, 0.5)
@@ -657,8 +743,8 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     serious = events.loc[events["serious"], list(SERIOUS_COLUMNS)]
     serious = serious.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
     by_injection = _by_injection(events, injections)
-    incidence, n_treated, n_injections = _incidence(events, injections, enrolled)
-    sentence = _sentence(events, serious, n_treated, n_injections)
+    incidence, n_treated, n_injections = _incidence(events, injections, enrolled, settings)
+    sentence = _sentence(events, serious, n_treated, n_injections) + _primary(incidence)
     return SafetyResult(
         by_term=by_term,
         serious=serious,

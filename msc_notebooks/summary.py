@@ -963,8 +963,9 @@ def interval_correlation(
         method = CORRELATION_PERMUTATION + f" ({n_permutations}, seed {seed})"
         if usable(x, y):
             rho, p = cluster_permutation_p(x, y, pat, n_permutations, seed)
-    rows.append({"scope": "all", "rho": rho, "p": p, "n": len(x), "n_patients": n_pat,
-                 "method": method})
+    rows.append(
+        {"scope": "all", "rho": rho, "p": p, "n": len(x), "n_patients": n_pat, "method": method}
+    )
     if len(joined):
         pcode, names = pd.factorize(joined["period"])
         for name in period_order(pd.Series(names, dtype=object)):
@@ -974,8 +975,15 @@ def interval_correlation(
             if usable(xs, ys):
                 res = stats.spearmanr(xs, ys)
                 rho, p = float(res.statistic), float(res.pvalue)
-            rows.append({"scope": name, "rho": rho, "p": p, "n": len(xs),
-                         "n_patients": len(np.unique(pat[sel])),
-                         "method": CORRELATION_PER_PERIOD})
+            rows.append(
+                {
+                    "scope": name,
+                    "rho": rho,
+                    "p": p,
+                    "n": len(xs),
+                    "n_patients": len(np.unique(pat[sel])),
+                    "method": CORRELATION_PER_PERIOD,
+                }
+            )
     cols = ["scope", "rho", "p", "n", "n_patients", "method"]
     return pd.DataFrame(rows, columns=cols).astype({"n": "int64", "n_patients": "int64"})

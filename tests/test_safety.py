@@ -17,6 +17,7 @@ from scipy import optimize, stats
 
 from msc_notebooks.errors import InputError
 from msc_notebooks.safety import (
+    INDEPENDENCE_NOTE,
     BY_INJECTION_COLUMNS,
     BY_TERM_COLUMNS,
     INCIDENCE_COLUMNS,
@@ -300,6 +301,9 @@ def test_two_serious_events_and_their_sentence():
         "2 serious adverse events in 19 treated patients over 19 injections: "
         "headache (patient 007, 2021-01-13), meningitis (patient 012, 2021-02-10); "
         "3 adverse events in 3 patients in all."
+        # SPEC §9 primary figure: 3 of 19 treated, Clopper-Pearson
+        # [B(.025; 3, 17), B(.975; 4, 16)] = [3.4 %, 39.6 %]
+        " 3 of 19 treated patients (16 %, exact 95 % CI 3-40 %) had an adverse event on or after their first injection."
     )
     # meningitis is 40 days after the injection: not attributed; headache (+12) is #1.
     assert result.serious["attributed_injection"].iloc[0] == 1
@@ -318,6 +322,8 @@ def test_sentence_with_serious_events_in_day_units(cohort):
         "1 serious adverse event in 3 treated patients over 6 injections: "
         "Headache (patient P02, day 400); 8 adverse events in 3 patients in all "
         "(2 before the first injection)."
+        # P01 and P02 of 3 treated: 2/3, [B(.025; 2, 2), B(.975; 3, 1)] = [9.4 %, 99.2 %]
+        " 2 of 3 treated patients (67 %, exact 95 % CI 9-99 %) had an adverse event on or after their first injection."
     )
 
 
@@ -336,11 +342,14 @@ def test_sentence_no_serious_all_mild_or_moderate():
     assert analyze_safety(study).sentence == (
         "No serious adverse events in 2 treated patients over 3 injections; "
         "3 adverse events in 2 patients, all mild or moderate."
+        # 2 of 2: [0.025 ** (1/2), 1] = [15.8 %, 100 %]
+        " 2 of 2 treated patients (100 %, exact 95 % CI 16-100 %) had an adverse event on or after their first injection."
     )
     only_mild = replace(study, adverse_events=study.adverse_events.iloc[[0, 2]])
     assert analyze_safety(only_mild).sentence == (
         "No serious adverse events in 2 treated patients over 3 injections; "
         "2 adverse events in 2 patients, all mild."
+        " 2 of 2 treated patients (100 %, exact 95 % CI 16-100 %) had an adverse event on or after their first injection."
     )
 
 
@@ -352,6 +361,8 @@ def test_no_adverse_event_table_and_header_only_table(cohort):
         result = analyze_safety(study)
         assert result.sentence == (
             "No adverse events were recorded in 3 treated patients over 6 injections."
+            # 0 of 3: upper bound 1 - 0.025 ** (1/3) = 70.8 %
+            " 0 of 3 treated patients (0 %, exact 95 % CI 0-71 %) had an adverse event on or after their first injection."
         )
         assert result.by_term.empty and tuple(result.by_term.columns) == BY_TERM_COLUMNS
         assert result.serious.empty and tuple(result.serious.columns) == SERIOUS_COLUMNS
@@ -382,25 +393,58 @@ def test_incidence_counts_patients_without_events(cohort):
     # enrolled patients with any event: P01, P02, P04 = 3 of 4 (P03 counted).
     inc = analyze_safety(cohort).incidence
     assert tuple(inc.columns) == INCIDENCE_COLUMNS
+    # patients first: they are the unit of the primary figures (SPEC §9)
     assert inc[["measure", "numerator", "denominator"]].values.tolist() == [
-        ["events per injection", 4, 6],
-        ["injections followed by an event", 3, 6],
         ["treated patients with an event", 2, 3],
         ["treated patients with a serious event", 1, 3],
         ["enrolled patients with an event", 3, 4],
+        ["events per injection", 4, 6],
+        ["injections followed by an event", 3, 6],
     ]
-    assert inc["estimate"].tolist() == pytest.approx([4 / 6, 3 / 6, 2 / 3, 1 / 3, 3 / 4])
+    assert inc["estimate"].tolist() == pytest.approx([2 / 3, 1 / 3, 3 / 4, 4 / 6, 3 / 6])
+    assert inc["unit"].tolist() == ["patients"] * 3 + ["injections"] * 2
+    # per-injection figures are labelled as treating events as independent (SPEC §9)
     assert inc["interval"].tolist() == [
-        "exact Poisson (Garwood) 95%",
-        *["exact Clopper-Pearson 95%"] * 4,
+        *["exact Clopper-Pearson 95%"] * 3,
+        f"exact Poisson (Garwood) 95%; {INDEPENDENCE_NOTE}",
+        f"exact Clopper-Pearson 95%; {INDEPENDENCE_NOTE}",
     ]
     # Events per injection, exact Poisson for k = 4: published 95 % limits for a Poisson
     # count of 4 are 1.0899 and 10.2416 (e.g. Ulm 1990 / standard tables), over 6 injections.
-    assert inc["ci_low"].iloc[0] == pytest.approx(1.0899 / 6, abs=1e-4)
-    assert inc["ci_high"].iloc[0] == pytest.approx(10.2416 / 6, abs=1e-4)
+    epi = inc.set_index("measure").loc["events per injection"]
+    assert epi.ci_low == pytest.approx(1.0899 / 6, abs=1e-4)
+    assert epi.ci_high == pytest.approx(10.2416 / 6, abs=1e-4)
     # Same from the chi-square definition: chi2(0.025; 8) / 2 and chi2(0.975; 10) / 2.
-    assert inc["ci_low"].iloc[0] == pytest.approx(stats.chi2.ppf(0.025, 8) / 2 / 6, rel=1e-9)
-    assert inc["ci_high"].iloc[0] == pytest.approx(stats.chi2.ppf(0.975, 10) / 2 / 6, rel=1e-9)
+    assert epi.ci_low == pytest.approx(stats.chi2.ppf(0.025, 8) / 2 / 6, rel=1e-9)
+    assert epi.ci_high == pytest.approx(stats.chi2.ppf(0.975, 10) / 2 / 6, rel=1e-9)
+    assert epi.cluster_interval.startswith("bootstrap over patients")
+    # the patient-level rows need no clustering allowance
+    assert inc["cluster_ci_low"].iloc[:3].isna().all()
+
+
+def test_per_injection_interval_allows_for_clustering():
+    # SPEC §9: 10 treated patients with 2 injections each; all 10 events in patient P00,
+    # after injection 1. Events per injection 10/20 = 0.5; Garwood treats the 10 events as
+    # independent: [chi2(.025; 20)/2, chi2(.975; 22)/2] / 20 = [0.240, 0.920].
+    # Resampling patients: K copies of P00 among 10 draws, K ~ Binomial(10, 0.1), ratio
+    # 10 K / 20 = K / 2. P(K = 0) = 0.349 > 2.5 % -> lower 0; P(K <= 2) = 0.930,
+    # P(K <= 3) = 0.987 -> the 97.5 % point is K = 3 -> upper 1.5.
+    ids = [f"P{i:02d}" for i in range(10)]
+    study = make_study(
+        [(p, d) for p in ids for d in (0, 90)],
+        [("P00", 1 + j, "Headache", "mild", False) for j in range(10)],
+        ids,
+    )
+    result = analyze_safety(study, Settings(bootstrap_samples=20000, seed=4))
+    row = result.incidence.set_index("measure").loc["events per injection"]
+    assert row.estimate == 0.5
+    assert row.ci_low == pytest.approx(stats.chi2.ppf(0.025, 20) / 2 / 20, rel=1e-9)
+    assert row.ci_high == pytest.approx(stats.chi2.ppf(0.975, 22) / 2 / 20, rel=1e-9)
+    assert (row.cluster_ci_low, row.cluster_ci_high) == (0.0, 1.5)
+    # two patients, one injection each, one event: resamples give 1, 0, 0.5 -> [0, 1]
+    two = make_study([("A", 0), ("B", 0)], [("A", 1, "Rash", "mild", False)], ["A", "B"])
+    row = analyze_safety(two).incidence.set_index("measure").loc["events per injection"]
+    assert (row.cluster_ci_low, row.cluster_ci_high) == (0.0, 1.0)
 
 
 def _binomial_tail_limits(x: int, n: int) -> tuple[float, float]:
@@ -463,6 +507,8 @@ def test_zero_serious_in_19_treated_gives_textbook_bound():
     assert (
         result.sentence
         == "No adverse events were recorded in 19 treated patients over 19 injections."
+        # 0 of 19: upper bound 1 - 0.025 ** (1/19) = 17.6 %
+        " 0 of 19 treated patients (0 %, exact 95 % CI 0-18 %) had an adverse event on or after their first injection."
     )
 
 
@@ -503,6 +549,8 @@ def test_optional_columns_may_be_absent():
     assert result.sentence == (
         "No serious adverse events in 1 treated patient over 1 injection; "
         "2 adverse events in 1 patient, 2 with severity not recorded."
+        # 1 of 1: [0.025, 1]
+        " 1 of 1 treated patient (100 %, exact 95 % CI 3-100 %) had an adverse event on or after their first injection."
     )
 
 

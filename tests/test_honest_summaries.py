@@ -1,0 +1,261 @@
+"""Honest summaries (issue #14): every denominator shown, tests chosen on purpose (SPEC §6-9).
+
+Every expected value is worked out by hand here, with the SPEC section it comes from, or
+computed by an independent implementation written in this file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from msc_notebooks import analyze
+from msc_notebooks.study import StudyData
+from msc_notebooks.summary import (
+    cluster_permutation_p,
+    improvement_intervals,
+    not_evaluable_table,
+    responder_sentence,
+    wilcoxon_test,
+)
+
+M = 365.25 / 12  # SPEC §2
+
+
+def six_patient_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The issue's 6-patient cohort: 4 decliners who stop declining after treatment, and two
+    patients with a flat (P5) or rising (P6) run-in who decline after treatment.
+
+    Injections on days 0 and 90; assessments on days -90, 0, 90, 180.
+    """
+    visits = []
+    for pid in ("P1", "P2", "P3", "P4"):
+        visits += [(pid, -90, 40), (pid, 0, 37), (pid, 90, 37), (pid, 180, 36)]
+    visits += [("P5", -90, 40), ("P5", 0, 40), ("P5", 90, 37), ("P5", 180, 35)]
+    visits += [("P6", -90, 39), ("P6", 0, 40), ("P6", 90, 36), ("P6", 180, 33)]
+    v = pd.DataFrame(visits, columns=["patient_id", "day", "alsfrs_r_total"])
+    inj = pd.DataFrame(
+        [(p, d) for p in ("P1", "P2", "P3", "P4", "P5", "P6") for d in (0, 90)],
+        columns=["patient_id", "day"],
+    )
+    return v, inj
+
+
+def six_patient_study() -> StudyData:
+    v, inj = six_patient_tables()
+    inj = inj.assign(injection_number=inj.groupby("patient_id").cumcount() + 1)
+    patients = pd.DataFrame({"patient_id": sorted(set(v.patient_id))})
+    return StudyData(visits=v, injections=inj, patients=patients, time_kind="day")
+
+
+SIX_SENTENCE = "4/4 evaluable responders; 2 of 6 treated not evaluable (2 flat or rising reference)"
+
+
+def test_six_patients_left_out_and_why():
+    # SPEC §6-7: P5's run-in rate is 0, P6's is -1 / (90 / M) < 0: not evaluable, with why
+    r = analyze(six_patient_study())
+    ref = r.periods[r.periods.period == "reference"].set_index("patient_id")
+    assert not ref.loc["P5", "evaluable"] and not ref.loc["P6", "evaluable"]
+    assert "reference rate <= 0" in ref.loc["P5", "reason"]
+    assert ref.loc["P1", "evaluable"] and ref.loc["P1", "reason"] == ""
+    s = r.summary.set_index("period").loc["1-2"]
+    assert (s.n_in_period, s.n_evaluable, s.n_not_evaluable, s.n_responders) == (6, 4, 2, 4)
+    assert s.not_evaluable_reasons == "2 flat or rising reference"
+    assert r.responder_sentence("1-2") == SIX_SENTENCE
+    table = r.not_evaluable
+    assert table[table.period == "1-2"].values.tolist() == [["1-2", "flat or rising reference", 2]]
+    # the reference period itself lists the two as well
+    assert table[table.period == "reference"].n.tolist() == [2]
+
+
+def test_responder_sentence_spec_example():
+    # SPEC §7's own wording
+    row = {
+        "n_responders": 8,
+        "n_evaluable": 11,
+        "n_in_period": 14,
+        "n_not_evaluable": 3,
+        "not_evaluable_reasons": "2 flat run-in, 1 no assessment",
+    }
+    assert responder_sentence(row) == (
+        "8/11 evaluable responders; 3 of 14 treated not evaluable (2 flat run-in, 1 no assessment)"
+    )
+
+
+def test_not_evaluable_counts_by_reason():
+    p = pd.DataFrame(
+        {
+            "period": ["1-2"] * 5 + ["2-3"],
+            "evaluable": [False, False, False, True, False, True],
+            "reason": [
+                "no assessment within 14 days of injection 2",
+                "reference rate not evaluable (run-in too short: fewer than two ...)",
+                "no assessment within 14 days of injection 2",
+                "",
+                "no decline before treatment (reference rate <= 0): improvement undefined",
+                "",
+            ],
+        }
+    )
+    assert not_evaluable_table(p).values.tolist() == [
+        ["1-2", "no assessment", 2],
+        ["1-2", "flat or rising reference", 1],
+        ["1-2", "run-in too short", 1],
+    ]
+
+
+def test_small_reference_flag_and_count():
+    # SPEC §7: reference rates below 0.3 points/month flagged and counted.
+    # Run-in 40 -> 39 over 4 months: 0.25 points/month (small); 40 -> 37: 0.75 (not).
+    days = round(4 * M)
+    v = pd.DataFrame(
+        [
+            ("S", -days, 40),
+            ("S", 0, 39),
+            ("S", 90, 39),
+            ("B", -days, 40),
+            ("B", 0, 37),
+            ("B", 90, 37),
+        ],
+        columns=["patient_id", "day", "alsfrs_r_total"],
+    )
+    inj = pd.DataFrame({"patient_id": ["S", "S", "B", "B"], "day": [0, 90, 0, 90]})
+    inj["injection_number"] = [1, 2, 1, 2]
+    st = StudyData(v, inj, pd.DataFrame({"patient_id": ["B", "S"]}), time_kind="day")
+    r = analyze(st)
+    per = r.periods.set_index(["patient_id", "period"])
+    assert per.loc[("S", "1-2"), "small_reference"]
+    assert not per.loc[("B", "1-2"), "small_reference"]
+    assert r.summary.set_index("period").loc["1-2", "n_small_reference"] == 1
+
+
+def test_ratio_of_mean_rates_and_median_paired_difference():
+    # SPEC §7: 100 x (mean ref - mean rate) / mean ref; median of ref - rate.
+    # Reference rates 3/(90/M) each (= 1.0146); period rates 0, 1/(90/M), 3/(90/M).
+    v, inj = [], []
+    for pid, drop in (("P1", 0), ("P2", 1), ("P3", 3)):
+        v += [(pid, -90, 44), (pid, 0, 41), (pid, 90, 41 - drop)]
+        inj += [(pid, 0), (pid, 90)]
+    vis = pd.DataFrame(v, columns=["patient_id", "day", "alsfrs_r_total"])
+    i = pd.DataFrame(inj, columns=["patient_id", "day"])
+    i["injection_number"] = i.groupby("patient_id").cumcount() + 1
+    r = analyze(
+        StudyData(vis, i, pd.DataFrame({"patient_id": ["P1", "P2", "P3"]}), time_kind="day")
+    )
+    s = r.summary.set_index("period").loc["1-2"]
+    unit = 1 / (90 / M)
+    mean_ref, mean_rate = 3 * unit, (0 + 1 + 3) * unit / 3
+    assert s.ratio_of_mean_rates_pct == pytest.approx(100 * (mean_ref - mean_rate) / mean_ref)
+    # differences 3u, 2u, 0: median 2u
+    assert s.median_paired_difference == pytest.approx(2 * unit)
+
+
+def test_wilcoxon_exact_by_hand():
+    # SPEC §7: no zeros, no ties, n <= 50 -> exact. Differences 0.5, -0.2, 1.0, 0.8, 0.3:
+    # |d| ranks 3, 1, 5, 4, 2; T- = 1. Two-sided p = 2 P(T <= 1) = 2 x 2/32 (the subsets
+    # of {1..5} with rank sum <= 1 are {} and {1}).
+    r = wilcoxon_test(np.array([1.5, 0.8, 2.0, 1.8, 1.3]), np.ones(5))
+    assert r["wilcoxon_method"] == "exact"
+    assert r["wilcoxon_statistic"] == 1.0
+    assert r["wilcoxon_p"] == pytest.approx(2 * 2 / 32)
+    assert r["wilcoxon_n"] == 5
+
+
+def test_wilcoxon_ties_and_zero_normal_approximation_by_hand():
+    # SPEC §7: ties or zeros -> normal approximation with the tie correction.
+    # Differences 1, 1, -1, 2, 0: zero dropped, n = 4; |d| = 1, 1, 1, 2 -> ranks 2, 2, 2, 4.
+    # T+ = 8, T- = 2; mean n(n+1)/4 = 5; var = n(n+1)(2n+1)/24 - sum(t^3 - t)/48
+    # = 7.5 - 24/48 = 7.0; z = (2 - 5)/sqrt(7); p = erfc(|z|/sqrt(2)).
+    r = wilcoxon_test(np.array([2.0, 2.0, 0.0, 3.0, 1.0]), np.array([1.0, 1.0, 1.0, 1.0, 1.0]))
+    assert r["wilcoxon_method"].startswith("normal approximation with tie correction")
+    assert r["wilcoxon_statistic"] == 2.0
+    assert r["wilcoxon_p"] == pytest.approx(math.erfc(3 / math.sqrt(7) / math.sqrt(2)))
+    assert r["median_paired_difference"] == 1.0
+
+
+def test_wilcoxon_exact_limit_is_50():
+    # n = 51 distinct differences: the normal approximation, no tie term
+    d = np.arange(1, 52) * 0.01
+    r = wilcoxon_test(d, np.zeros(51))
+    n = 51
+    z = (0 - n * (n + 1) / 4) / math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    assert r["wilcoxon_method"].startswith("normal")
+    assert r["wilcoxon_p"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)))
+    assert wilcoxon_test(d[:50], np.zeros(50))["wilcoxon_method"] == "exact"
+
+
+def _bca_by_hand(x: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
+    """BCa interval of the mean (Efron & Tibshirani 1993, ch. 14), written independently."""
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    boot = x[rng.integers(0, n, (resamples, n))].mean(axis=1)
+    theta = x.mean()
+    z0 = stats.norm.ppf((boot < theta).mean())
+    jack = (x.sum() - x) / (n - 1)
+    d = jack.mean() - jack
+    a = (d**3).sum() / (6 * ((d**2).sum()) ** 1.5)
+    out = []
+    for alpha in (0.025, 0.975):
+        z = stats.norm.ppf(alpha)
+        q = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        out.append(float(np.quantile(boot, q)))
+    return out[0], out[1]
+
+
+def test_bca_interval_agrees_with_a_hand_implementation():
+    # SPEC §7: the mean's interval is BCa; skewed data (a ratio with a small denominator)
+    x = np.array([95.0, 80, 72, 60, 55, 40, 33, 20, 5, -10, -60, -400])
+    got = improvement_intervals(x, samples=20000, seed=3)
+    low, high = _bca_by_hand(x, 40000, 11)
+    assert "BCa" in got["ci_method"] and "percentile" in got["ci_method"]
+    spread = high - low
+    assert got["ci_low_pct"] == pytest.approx(low, abs=0.05 * spread)
+    assert got["ci_high_pct"] == pytest.approx(high, abs=0.05 * spread)
+    # the BCa interval is not the percentile one: shifted towards the long left tail
+    rng = np.random.default_rng(5)
+    pct = np.percentile(x[rng.integers(0, 12, (20000, 12))].mean(axis=1), [2.5, 97.5])
+    assert got["ci_low_pct"] < pct[0]
+    # median: percentile bootstrap, within the data's range and around the median 36.5
+    assert got["median_ci_low_pct"] <= np.median(x) <= got["median_ci_high_pct"]
+    # seeded: the same seed gives the same interval
+    assert improvement_intervals(x, 2000, 7) == improvement_intervals(x, 2000, 7)
+
+
+def _no_effect_pairs(rng: np.random.Generator, n_patients: int = 20):
+    """Pairs (interval, improvement) with no relation between them but strong clustering:
+    a patient's intervals share a patient-level length, a patient's improvements a
+    patient-level level (independent of each other)."""
+    xs, ys, cl = [], [], []
+    for i in range(n_patients):
+        k = int(rng.integers(1, 4))
+        base_x = rng.uniform(2, 8)
+        base_y = rng.normal(0, 60)
+        xs += list(base_x + rng.normal(0, 0.3, k))
+        ys += list(base_y + rng.normal(0, 20, k))
+        cl += [i] * k
+    return np.array(xs), np.array(ys), np.array(cl)
+
+
+def test_pooled_correlation_false_positive_rate_near_5_percent():
+    # SPEC §8: pairs of one patient are not independent. On 400 no-effect cohorts the plain
+    # Spearman p rejects far more often than 5 %; the patient-block permutation p about 5 %.
+    rng = np.random.default_rng(20261130)
+    plain = perm = 0
+    cohorts = 400
+    for c in range(cohorts):
+        x, y, cl = _no_effect_pairs(rng)
+        plain += stats.spearmanr(x, y).pvalue <= 0.05
+        perm += cluster_permutation_p(x, y, cl, 199, seed=c)[1] <= 0.05
+    assert plain / cohorts > 0.10  # the problem SPEC §8 names
+    assert 0.025 <= perm / cohorts <= 0.08
+
+
+def test_interval_correlation_has_method_and_patients():
+    r = analyze(six_patient_study())
+    row = r.intervals.set_index("scope").loc["all"]
+    assert row.method.startswith("permutation of whole patients")
+    assert row.n_patients == 4 and row.n == 4
