@@ -17,10 +17,10 @@ from scipy import optimize, stats
 
 from msc_notebooks.errors import InputError
 from msc_notebooks.safety import (
-    INDEPENDENCE_NOTE,
     BY_INJECTION_COLUMNS,
     BY_TERM_COLUMNS,
     INCIDENCE_COLUMNS,
+    INDEPENDENCE_NOTE,
     SERIOUS_COLUMNS,
     analyze_safety,
     clopper_pearson,
