@@ -1,41 +1,55 @@
 """Responders expected with no treatment effect: simulated no-effect cohorts (SPEC §13).
 
-Two-point progression rates over a few months are noisy, so "> 25 % slower decline"
-happens without any treatment. :func:`simulate_null` says how many responders a cohort
-with *no* effect would show, at the patients' own assessment and injection times, under
-the same settings and rules.
+Two-point progression rates over a few months are noisy, and decline in ALS is not one
+constant rate, so "> 25 % slower decline" happens without any treatment. :func:`simulate_null`
+says how many responders a cohort with *no* effect would show, at the patients' own
+assessment and injection times, under the same settings and rules, and the same under the
+plain constant-rate model beside it (a sensitivity line).
 
-The model (SPEC §13)
---------------------
-Each simulated patient declines at a constant true rate ``b`` (points/month) through the
-whole follow-up: ``score(t) = a - b (t - T1) / month + N(0, sigma^2)``, rounded to whole
-points (half up) and kept in 0..max (48 for ALSFRS-R; no upper bound for an outcome
-without a known maximum).
+The model
+---------
+Each simulated patient has a true rate ``b`` (points/month), which changes between the
+patient's periods (segments between the first assessment, the injection days and the last
+assessment): in segment ``k`` of ``m_k`` months the rate is ``b + e_k``, with ``e_k``
+independent, mean ``rate_trend * t_k / 12`` (``t_k`` the segment's middle in months from
+the first injection; default trend 0) and variance ``a / 2 + c / m_k``. Two consecutive
+periods' rates then differ, beyond measurement noise, by a variance
 
-- ``sigma``: the pooled residual standard deviation of per-patient least-squares lines
-  over the run-in (assessments up to the first injection day; patients with at least 3
-  such assessments): ``sqrt(sum RSS / sum (n_i - 2))``. When the scores are whole
-  numbers, the variance of rounding (1/12 point^2, Sheppard's correction) is removed, so
-  that ``sigma`` is the noise *before* rounding, as the model adds it.
-- True rates ``b``: drawn independently for every simulated patient from
-  ``N(mu, tau^2)``, the distribution of *true* reference rates. ``mu`` is the mean of the
-  observed reference rates; ``tau^2 = max(var(observed) - mean(noise_i), floor)``
-  (method of moments, empirical Bayes), where ``noise_i`` is the sampling variance of the
-  patient's observed reference rate: ``2 s^2 / months_i^2`` for the run-in endpoints
-  rate (two noisy scores), ``s^2 / Sxx_i`` (months^2) for the run-in least-squares rate,
-  ``s^2 / months_i^2`` for the onset rate (one noisy score), with ``s^2`` the
-  per-assessment variance after rounding (``sigma^2 + 1/12`` for whole-point scores).
-  The floor is ``0.01 var(observed)`` (a tenth of the observed SD).
-  Why draws and not each patient's own (shrunk) rate: an observed reference rate shares
-  its last assessment with period 1-2, so a patient whose score at T1 was low by chance
-  looks like a fast decliner *and* a responder. Tying a simulated patient's true rate to
-  its observed rate (even shrunk) correlates the simulated counts with the observed
-  noise and under-counts false responders; draws from ``N(mu, tau^2)`` give the
-  no-effect distribution of the count itself (checked by ``validation/calibrate_null.py``,
-  see VALIDATION.md).
-- Intercept ``a``: the patient's run-in least-squares line at the first injection
-  (patients with 2+ run-in assessments), otherwise the observed score at the first
-  injection, otherwise the patient's mean score.
+    extra = a + c (1/m0 + 1/m1)          ((points/month)^2)
+
+``a = rate_change_sd^2`` is a change of rate whatever the period's length; ``c =
+rate_change_diffusion`` (points^2/month) a change that averages out over longer periods
+(the same as a random walk of the score seen at the period ends). Scores are
+``a_i - (accumulated decline since the first injection) + N(0, sigma^2)``, rounded to whole
+points when the outcome is scored in whole points and kept within the outcome's range
+(0-48 for ALSFRS-R, 0-12 for a domain, 0 and up for FVC %).
+
+- ``sigma``: the pooled residual SD of per-patient least-squares lines over the run-in
+  (assessments up to the first injection day; patients with at least 3 such assessments),
+  ``sqrt(sum RSS / sum (n_i - 2))``, less the rounding variance 1/12 for whole-point
+  scores (Sheppard's correction); or given by the user.
+- ``a``, ``c``: in this order, estimated from a natural-history cohort the user gives
+  (:func:`estimate_rate_change`: virtual injections at the trial's schedule, then the
+  variance of consecutive rate differences minus its noise part, regressed on
+  ``1/m0 + 1/m1``); otherwise the defaults fitted to real natural history (ALSFRS-R total
+  only: ``a = 0.40``, ``c = 1.30``, :data:`DEFAULT_RATE_CHANGE`); the user can set either.
+  For another outcome without natural history the rate is constant (and the table says so).
+- True rates ``b``: drawn for every simulated patient from ``N(mu, tau^2)``, the
+  distribution of *true* reference rates: ``mu`` the mean observed reference rate (less
+  the trend at the reference's middle), ``tau^2 = max(var(observed) - mean(noise_i) -
+  mean(a/2 + c/m_i), floor)``, ``noise_i`` the sampling variance of the patient's observed
+  reference rate (``2 s^2 / months_i^2`` for the run-in endpoints rate, ``s^2 / Sxx_i`` for
+  the least-squares rate, ``s^2 / months_i^2`` for the onset rate, which has no rate
+  change), ``s^2 = sigma^2 + 1/12`` for whole-point scores, floor ``0.01 var(observed)``.
+  Draws, not each patient's own rate: an observed reference rate shares its last
+  assessment with period 1-2, so tying a simulated patient to it correlates the simulated
+  counts with the observed noise and under-counts false responders.
+- Intercept: the patient's run-in least-squares line at the first injection (2+ run-in
+  assessments), otherwise the observed score there, otherwise the patient's mean score.
+
+What it does not cover: a decline that speeds up or slows down on average over the months
+of the trial. Set ``rate_trend`` (points/month per year) to see what such a trend does;
+``calibration/calibrate_null.py`` records how far the default model is off then.
 
 How it is computed
 ------------------
@@ -45,41 +59,44 @@ period row, the two assessments used (or the range, for ``ols``) and whether the
 is evaluable by its days. Scores never change which assessments a period uses, so every
 simulation reuses that structure: the simulated scores of all simulations form one
 matrix, and rates, improvement and responders are computed on it at once with the rules
-of :mod:`msc_notebooks.responders` (in chunks of simulations, to bound memory).
-:func:`engine_null_counts` runs the same simulation through ``compute_periods`` and
-``classify`` for a few simulations; the tests check the two agree.
+of :mod:`msc_notebooks.responders` (in chunks of simulations, to bound memory). The test
+suite runs the same draws through ``compute_periods`` and ``classify`` and checks the two
+agree.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .columns import OUTCOME_MAX
 from .errors import Fix, InputError, Option
 from .progression import ZERO_RATE, compute_periods
-from .responders import absolute_responder, classify, improvement_pct, relative_responder
+from .responders import absolute_responder, improvement_pct, relative_responder
 from .settings import Settings
-from .study import StudyData
 
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
 
 __all__ = [
+    "DEFAULT_RATE_CHANGE",
     "NULL_COLUMNS",
+    "NullParameters",
     "attach_null",
-    "engine_null_counts",
-    "benchmark_null",
+    "estimate_rate_change",
     "estimate_sigma",
-    "no_effect_cohort",
+    "no_effect_sentence",
+    "null_parameters",
     "simulate_null",
     "true_rate_distribution",
 ]
 
-#: Columns of :func:`simulate_null`.
+#: Columns of :func:`simulate_null` (the first 17 unchanged since version 0.1).
 NULL_COLUMNS = (
     "period",
     "n_evaluable",
@@ -98,7 +115,28 @@ NULL_COLUMNS = (
     "true_rate_mean",
     "true_rate_sd",
     "n_simulations",
+    "mean_simulated_evaluable",
+    "expected_responders_constant",
+    "expected_low_constant",
+    "expected_high_constant",
+    "p_value_constant",
+    "sensitivity",
+    "sigma_source",
+    "rate_change_sd",
+    "rate_change_diffusion",
+    "rate_trend",
+    "rate_change_source",
+    "outcome",
+    "outcome_low",
+    "outcome_high",
+    "whole_points",
 )
+
+#: Rate change between periods fitted to real natural history (ALSFRS-R total, SPEC §13):
+#: ``(a, c)`` with extra variance ``a + c (1/m0 + 1/m1)``: a in (points/month)^2,
+#: c in points^2/month. Reproduces the extra variance 1.30 between two 2.9-month periods
+#: (real 1.33) and 0.84 between two 5.9-month periods (real 0.85).
+DEFAULT_RATE_CHANGE = (0.40, 1.30)
 
 #: Variance of rounding a continuous score to whole points (Sheppard's correction).
 ROUNDING_VARIANCE = 1.0 / 12.0
@@ -210,11 +248,15 @@ def true_rate_distribution(
     injections: pd.DataFrame,
     sigma: float,
     settings: Settings | None = None,
+    *,
+    rate_change: tuple[float, float] = (0.0, 0.0),
+    rate_trend: float = 0.0,
 ) -> tuple[float, float]:
     """Mean and SD of the *true* reference rates (SPEC §13, empirical Bayes).
 
-    ``tau^2 = max(var(observed) - mean(noise_i), floor)``: the observed reference rates'
-    spread minus their measurement noise (see the module docstring for ``noise_i``).
+    ``tau^2 = max(var(observed) - mean(noise_i) - mean(a/2 + c/m_i), floor)``: the
+    observed reference rates' spread minus their measurement noise and minus the reference
+    period's own change of rate (see the module docstring).
 
     Parameters
     ----------
@@ -225,6 +267,10 @@ def true_rate_distribution(
     sigma : float
         Noise SD before rounding (outcome points).
     settings : Settings, optional
+    rate_change : (float, float), default (0, 0)
+        ``(a, c)`` of the rate change between periods (module docstring).
+    rate_trend : float, default 0
+        Mean change of the rate, points/month per year.
 
     Returns
     -------
@@ -233,7 +279,8 @@ def true_rate_distribution(
 
     Examples
     --------
-    Observed reference rates 0.5 and 1.5 over 3 months with sigma 0: tau = SD = 0.7071.
+    Observed reference rates 0.5 and 1.5 over 3 months with sigma 0: tau = SD = 0.7071;
+    with a rate change a = 0.2, c = 0.3: tau^2 = 0.5 - (0.1 + 0.1) = 0.3.
 
     >>> r = pd.DataFrame({"patient_id": ["a", "b"], "period": ["reference"] * 2,
     ...                   "months": [3.0, 3.0], "rate": [0.5, 1.5]})
@@ -242,6 +289,8 @@ def true_rate_distribution(
     >>> i = pd.DataFrame({"patient_id": ["a", "b"], "day": [91.3, 91.3]})
     >>> [round(x, 4) for x in true_rate_distribution(r, v, i, 0.0)]
     [1.0, 0.7071]
+    >>> round(true_rate_distribution(r, v, i, 0.0, rate_change=(0.2, 0.3))[1] ** 2, 4)
+    0.3
     """
     s = settings or Settings()
     ref = rates[(rates["period"] == "reference") & rates["rate"].notna()]
@@ -257,19 +306,343 @@ def true_rate_distribution(
     t1 = injections.groupby("patient_id")["day"].min()
     score = visits[s.outcome].dropna().to_numpy(dtype=float)
     s2 = sigma**2 + (ROUNDING_VARIANCE if _whole_numbers(score) else 0.0)
+    a, c = rate_change
     if s.reference == "onset":
         noise = s2 / months**2
-    elif s.method == "ols":
-        fits = _runin_fits(_assessments(visits, s.outcome, t1.index), t1).set_index("patient_id")
-        sxx = ref["patient_id"].map(fits["sxx"]).to_numpy(dtype=float) / s.month_days**2
-        noise = np.where(sxx > 0, s2 / sxx, 2 * s2 / months**2)
+        change = np.zeros_like(months)
+        mid = np.zeros_like(months)
     else:
-        noise = 2 * s2 / months**2
-    mu = float(obs.mean())
+        if s.method == "ols":
+            fits = _runin_fits(_assessments(visits, s.outcome, t1.index), t1)
+            fits = fits.set_index("patient_id")
+            sxx = ref["patient_id"].map(fits["sxx"]).to_numpy(dtype=float) / s.month_days**2
+            noise = np.where(sxx > 0, s2 / sxx, 2 * s2 / months**2)
+        else:
+            noise = 2 * s2 / months**2
+        change = a / 2 + c / np.maximum(months, 1e-9)
+        mid = -months / 2
+    mu = float(obs.mean()) - rate_trend * float(mid.mean()) / 12.0
     var = float(obs.var(ddof=1)) if len(obs) > 1 else 0.0
     var = var if var > 1e-12 else 0.0
-    tau2 = max(var - float(np.mean(noise)), 0.01 * var)
+    tau2 = max(var - float(np.mean(noise)) - float(np.mean(change)), 0.01 * var)
     return mu, float(np.sqrt(tau2))
+
+
+@dataclasses.dataclass(frozen=True)
+class NullParameters:
+    """Every parameter of one no-effect model, with where it came from (SPEC §13).
+
+    Attributes
+    ----------
+    sigma : float
+        Measurement noise SD before rounding, outcome points.
+    sigma_source : str
+        ``"run-in of N patients"`` or ``"user"``.
+    sigma_n_patients : int
+        Patients sigma was estimated from (0 when given).
+    true_rate_mean, true_rate_sd : float
+        Distribution of the true rates, points/month.
+    rate_change_sd : float
+        ``sqrt(a)``: SD of the change of rate between two periods whatever their length,
+        points/month.
+    rate_change_diffusion : float
+        ``c``: the part that averages out over longer periods, points^2/month.
+    rate_trend : float
+        Mean change of the rate, points/month per year (0: none).
+    rate_change_source : str
+        Where ``a`` and ``c`` came from.
+    outcome : str
+        The outcome column.
+    outcome_low, outcome_high : float
+        The outcome's range (scores are kept within it).
+    whole_points : bool
+        Whether scores are rounded to whole points.
+    """
+
+    sigma: float
+    sigma_source: str
+    sigma_n_patients: int
+    true_rate_mean: float
+    true_rate_sd: float
+    rate_change_sd: float
+    rate_change_diffusion: float
+    rate_trend: float
+    rate_change_source: str
+    outcome: str
+    outcome_low: float
+    outcome_high: float
+    whole_points: bool
+
+    def constant_rate(self) -> NullParameters:
+        """The same model without any change of rate (the plain constant-rate model)."""
+        return dataclasses.replace(
+            self,
+            rate_change_sd=0.0,
+            rate_change_diffusion=0.0,
+            rate_trend=0.0,
+            rate_change_source="none: constant rate",
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (for ``settings.json``)."""
+        return {k: (v.item() if hasattr(v, "item") else v) for k, v in vars(self).items()}
+
+
+def _consecutive_pairs(rates: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of one patient's consecutive period rates (reference, 1-2, 2-3, ...)."""
+    r = rates[rates["rate"].notna() & rates["months"].notna()]
+    r = r[(r["period"] == "reference") | r["period"].str.fullmatch(r"\d+-\d+")]
+    first = pd.to_numeric(r["period"].str.split("-").str[0], errors="coerce")
+    order = first.fillna(0.0).to_numpy(dtype=float)  # reference: 0, "k-(k+1)": k
+    r = r.assign(_k=order).sort_values(["patient_id", "_k"], kind="stable")
+    nxt = r.groupby("patient_id", sort=False).shift(-1)
+    ok = (nxt["_k"] == r["_k"] + 1).to_numpy()
+    return pd.DataFrame(
+        {
+            "patient_id": r["patient_id"].to_numpy()[ok],
+            "difference": (nxt["rate"] - r["rate"]).to_numpy(dtype=float)[ok],
+            "m0": r["months"].to_numpy(dtype=float)[ok],
+            "m1": nxt["months"].to_numpy(dtype=float)[ok],
+        }
+    )
+
+
+def _fit_rate_change(pairs: pd.DataFrame, s2: float) -> tuple[float, float, str]:
+    """Method of moments: ``(d - mean d)^2 - noise`` regressed on ``1/m0 + 1/m1``."""
+    from scipy.optimize import nnls
+
+    d = pairs["difference"].to_numpy()
+    m0, m1 = pairs["m0"].to_numpy(), pairs["m1"].to_numpy()
+    noise = s2 * (1 / m0**2 + (1 / m0 + 1 / m1) ** 2 + 1 / m1**2)
+    y = (d - d.mean()) ** 2 * len(d) / max(len(d) - 1, 1) - noise
+    x = 1 / m0 + 1 / m1
+    lo, hi = np.quantile(x, [0.05, 0.95])
+    if hi - lo >= 0.15:  # period lengths vary enough to tell a from c
+        coef, _ = nnls(np.column_stack([np.ones_like(x), x]), y)
+        return float(coef[0]), float(coef[1]), "a and c"
+    # one period length: only the size, with the shape of the defaults
+    a0, c0 = DEFAULT_RATE_CHANGE
+    shape = a0 + c0 * x
+    k = max(float(np.sum(y * shape) / np.sum(shape * shape)), 0.0)
+    return k * a0, k * c0, "size only (periods of one length)"
+
+
+def estimate_rate_change(
+    natural_history: Any,
+    schedule_from: AnalysisResult | None = None,
+    *,
+    protocol: tuple[float, float, int] | None = None,
+    settings: Settings | None = None,
+    sigma: float | None = None,
+) -> pd.DataFrame:
+    """Rate change between periods in an untreated cohort (SPEC §13).
+
+    Virtual injections are placed at the trial's schedule
+    (:func:`msc_notebooks.natural_history.virtual_injections`), the cohort is analysed
+    with endpoint rates and a run-in reference, and for every pair of a patient's
+    consecutive periods (reference and 1-2, 1-2 and 2-3, ...) the difference of the two
+    rates ``d`` (points/month) over ``m0`` and ``m1`` months is taken. Its variance beyond
+    measurement noise, ``(d - mean d)^2 - s^2 (1/m0^2 + (1/m0 + 1/m1)^2 + 1/m1^2)`` (the
+    two periods share their middle assessment), is regressed on ``1/m0 + 1/m1`` with
+    non-negative coefficients: intercept ``a``, slope ``c``. When the period lengths hardly
+    vary (5-95 % range of ``1/m0 + 1/m1`` below 0.15 per month) only the size is
+    estimated, with the defaults' ratio of ``c`` to ``a``.
+
+    Parameters
+    ----------
+    natural_history : path, pandas.DataFrame or StudyData
+        The untreated cohort (PRO-ACT ``alsfrs.csv`` layout or canonical names).
+    schedule_from : AnalysisResult, optional
+        The trial whose schedules are placed on the cohort.
+    protocol : (float, float, int), optional
+        ``(first_offset_days, interval_months, count)`` instead of a trial's schedules.
+    settings : Settings, optional
+        Default: the trial's (window, outcome, month length).
+    sigma : float, optional
+        The cohort's noise SD before rounding; default from its run-in
+        (:func:`estimate_sigma`, patients with 3 run-in assessments).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``rate_change_sd`` (``sqrt(a)``, points/month), ``rate_change_diffusion``
+        (``c``, points^2/month), ``mean_difference`` (points/month, later minus earlier),
+        ``sigma`` (points), ``sigma_n_patients``, ``n_patients`` (with at least one
+        pair), ``n_pairs``, ``fit`` (what was estimated).
+
+    Examples
+    --------
+    >>> from msc_notebooks.synthetic import natural_history_cohort
+    >>> est = estimate_rate_change(natural_history_cohort(300, seed=1), protocol=(90, 3, 4))
+    >>> int(est.n_patients.iloc[0]) > 250, est.fit.iloc[0]
+    (True, 'size only (periods of one length)')
+    """
+    from .natural_history import _study, virtual_injections
+
+    base = settings or (schedule_from.settings if schedule_from is not None else Settings())
+    s = dataclasses.replace(base, method="endpoints", reference="run-in")
+    study = _study(natural_history)
+    inj = virtual_injections(study, schedule_from, protocol=protocol, settings=s)
+    from .progression import compute_periods as periods
+
+    rates = periods(study.visits, inj, study.patients, s)
+    if sigma is None:
+        sigma_value, sigma_n = estimate_sigma(study.visits, inj, s.outcome)
+    else:
+        sigma_value, sigma_n = float(sigma), 0
+    pairs = _consecutive_pairs(rates)
+    if len(pairs) < 10:
+        raise InputError(
+            f"the natural-history cohort gives only {len(pairs)} pairs of consecutive "
+            "period rates at the trial's schedule: too few to estimate the rate change",
+            source=study.sources.get("visits", "natural history"),
+            column=s.outcome,
+            fix=Fix("give a larger natural-history cohort, or set ", Option("rate_change_sd", 0.6)),
+        )
+    score = study.visits[s.outcome].dropna().to_numpy(dtype=float)
+    s2 = sigma_value**2 + (ROUNDING_VARIANCE if _whole_numbers(score) else 0.0)
+    a, c, fit = _fit_rate_change(pairs, s2)
+    return pd.DataFrame(
+        {
+            "rate_change_sd": [float(np.sqrt(a))],
+            "rate_change_diffusion": [c],
+            "mean_difference": [float(pairs["difference"].mean())],
+            "sigma": [sigma_value],
+            "sigma_n_patients": [sigma_n],
+            "n_patients": [int(pairs["patient_id"].nunique())],
+            "n_pairs": [len(pairs)],
+            "fit": [fit],
+        }
+    )
+
+
+def null_parameters(
+    result: AnalysisResult,
+    *,
+    sigma: float | None = None,
+    natural_history: Any = None,
+    rate_change_sd: float | None = None,
+    rate_change_diffusion: float | None = None,
+    rate_trend: float = 0.0,
+    outcome_range: tuple[float, float] | None = None,
+    whole_points: bool | None = None,
+) -> NullParameters:
+    """The no-effect model's parameters for a trial, each with its source (SPEC §13).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The trial's analysis (its outcome is ``result.settings.outcome``).
+    sigma : float, optional
+        Noise SD before rounding, outcome points (default: the trial's run-in).
+    natural_history : path, pandas.DataFrame or StudyData, optional
+        An untreated cohort: the rate change is estimated there
+        (:func:`estimate_rate_change`) at the trial's own schedule.
+    rate_change_sd : float, optional
+        ``sqrt(a)``, points/month: overrides the estimate or the default.
+    rate_change_diffusion : float, optional
+        ``c``, points^2/month: overrides the estimate or the default.
+    rate_trend : float, default 0
+        Mean change of the decline rate, points/month per year (> 0: speeds up).
+    outcome_range : (float, float), optional
+        Lowest and highest possible score; default 0 to the outcome's maximum (48 for
+        ALSFRS-R, 12 for a domain, no maximum otherwise).
+    whole_points : bool, optional
+        Round simulated scores to whole points; default when 90 % of the observed scores
+        are whole numbers.
+
+    Returns
+    -------
+    NullParameters
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> p = null_parameters(analyze(load_demo()))
+    >>> p.rate_change_sd.__round__(3), p.rate_change_diffusion, p.rate_change_source
+    (0.632, 1.3, 'default (fitted to real natural history, ALSFRS-R total)')
+    >>> null_parameters(analyze(load_demo()), rate_change_sd=0.0).rate_change_source
+    'default (fitted to real natural history, ALSFRS-R total); user: rate_change_sd'
+    """
+    s = result.settings
+    study = result.study
+    if sigma is None:
+        sigma_value, sigma_n = estimate_sigma(study.visits, study.injections, s.outcome)
+        sigma_source = f"run-in of {sigma_n} patients"
+    else:
+        sigma_value, sigma_n = float(sigma), 0
+        sigma_source = "user"
+        if not sigma_value >= 0:
+            raise InputError(
+                f"sigma must be zero or more, not {sigma!r}", fix=Fix("e.g. ", Option("sigma", 1.5))
+            )
+    for name, value in (
+        ("rate_change_sd", rate_change_sd),
+        ("rate_change_diffusion", rate_change_diffusion),
+    ):
+        if value is not None and not float(value) >= 0:
+            raise InputError(
+                f"{name} must be zero or more, not {value!r}", fix=Fix("e.g. ", Option(name, 0))
+            )
+    if natural_history is not None:
+        est = estimate_rate_change(natural_history, result, settings=s).iloc[0]
+        a, c = float(est["rate_change_sd"]) ** 2, float(est["rate_change_diffusion"])
+        source = (
+            f"natural history: {int(est['n_patients'])} patients, {int(est['n_pairs'])} "
+            f"pairs of consecutive periods at the trial's schedule ({est['fit']})"
+        )
+    elif s.outcome == "alsfrs_r_total":
+        a, c = DEFAULT_RATE_CHANGE
+        source = "default (fitted to real natural history, ALSFRS-R total)"
+    else:
+        a, c = 0.0, 0.0
+        source = (
+            f"no default for {s.outcome}: constant rate (give a natural-history cohort "
+            "or rate_change_sd)"
+        )
+    user = []
+    if rate_change_sd is not None:
+        a = float(rate_change_sd) ** 2
+        user.append("rate_change_sd")
+    if rate_change_diffusion is not None:
+        c = float(rate_change_diffusion)
+        user.append("rate_change_diffusion")
+    if rate_trend:
+        user.append("rate_trend")
+    if user:
+        source += "; user: " + ", ".join(user)
+    mu, tau = true_rate_distribution(
+        result.rates,
+        study.visits,
+        study.injections,
+        sigma_value,
+        s,
+        rate_change=(a, c),
+        rate_trend=float(rate_trend),
+    )
+    low, high = (
+        (0.0, float(OUTCOME_MAX.get(s.outcome, np.inf)))
+        if outcome_range is None
+        else (float(outcome_range[0]), float(outcome_range[1]))
+    )
+    if whole_points is None:
+        score = study.visits[s.outcome].dropna().to_numpy(dtype=float)
+        whole_points = _whole_numbers(score)
+    return NullParameters(
+        sigma=sigma_value,
+        sigma_source=sigma_source,
+        sigma_n_patients=int(sigma_n),
+        true_rate_mean=mu,
+        true_rate_sd=tau,
+        rate_change_sd=float(np.sqrt(a)),
+        rate_change_diffusion=float(c),
+        rate_trend=float(rate_trend),
+        rate_change_source=source,
+        outcome=s.outcome,
+        outcome_low=low,
+        outcome_high=high,
+        whole_points=bool(whole_points),
+    )
 
 
 def _probe(a: pd.DataFrame, study, s: Settings) -> pd.DataFrame:
@@ -282,19 +655,29 @@ def _probe(a: pd.DataFrame, study, s: Settings) -> pd.DataFrame:
     return compute_periods(probe, inj, study.patients, s).reset_index(drop=True)
 
 
-def _simulate_counts(
-    result: AnalysisResult,
-    n_simulations: int,
-    sigma: float,
-    mu: float,
-    tau: float,
-    rng: np.random.Generator,
-    engine: bool = False,
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Responder and absolute-responder counts, simulations x periods.
+def _segments(a: pd.DataFrame, pat_codes: np.ndarray, pat_index: pd.Index, inj, t1_pat):
+    """Each patient's segments between its first assessment, injection days and last
+    assessment: patient code, start and end day, months, middle (months from T1)."""
+    day = a["day"].to_numpy(dtype=float)
+    n_pat = len(pat_index)
+    first = np.full(n_pat, np.inf)
+    last = np.full(n_pat, -np.inf)
+    np.minimum.at(first, pat_codes, day)
+    np.maximum.at(last, pat_codes, day)
+    ic = pat_index.get_indexer(inj["patient_id"])
+    keep = ic >= 0
+    code = np.concatenate([np.arange(n_pat), ic[keep], np.arange(n_pat)])
+    bound = np.concatenate([first, inj["day"].to_numpy(dtype=float)[keep], last])
+    b = pd.DataFrame({"code": code, "day": bound}).drop_duplicates()
+    b = b.sort_values(["code", "day"], kind="stable")
+    c, d = b["code"].to_numpy(), b["day"].to_numpy()
+    same = c[1:] == c[:-1]
+    seg_code, start, end = c[:-1][same], d[:-1][same], d[1:][same]
+    return seg_code, start, end
 
-    ``engine=True`` classifies the same simulated scores through ``compute_periods`` and
-    ``classify`` instead (slow; for checking the fast path)."""
+
+def _design(result: AnalysisResult, all_assessments: bool = False) -> dict[str, Any]:
+    """Everything about the trial's schedule that the simulations share."""
     s = result.settings
     study = result.study
     rates = result.rates
@@ -303,8 +686,8 @@ def _simulate_counts(
     tmpl = _probe(a, study, s)
     periods = [p for p in result.summary["period"] if p != "reference"]
 
-    # per-assessment facts
     pat_codes, pat_index = pd.factorize(a["patient_id"])
+    pat_index = pd.Index(pat_index)
     n_pat = len(pat_index)
     t1 = study.injections.groupby("patient_id")["day"].min()
     day = a["day"].to_numpy(dtype=float)
@@ -317,10 +700,9 @@ def _simulate_counts(
     icpt = icpt.fillna(ref_rows["end_score"].reindex(pat_index))
     icpt = icpt.fillna(a.groupby("patient_id")["score"].mean().reindex(pat_index))
     intercept_a = icpt.to_numpy(dtype=float)[pat_codes]
-    top = OUTCOME_MAX.get(s.outcome, np.inf)
 
     # template rows
-    row_pid = pd.Index(pat_index).get_indexer(tmpl["patient_id"])
+    row_pid = pat_index.get_indexer(tmpl["patient_id"])
     is_ref = (tmpl["period"] == "reference").to_numpy()
     sp = tmpl["start_score"].to_numpy(dtype=float)
     ep = tmpl["end_score"].to_numpy(dtype=float)
@@ -340,6 +722,7 @@ def _simulate_counts(
     ind = np.zeros((len(tmpl), len(periods)))
     ind[np.flatnonzero(cand), row_period[cand]] = 1.0
 
+    weights = None
     if s.method == "ols":
         weights = np.zeros((len(a), len(tmpl)))
         need = ok & ~onset_ref
@@ -349,50 +732,126 @@ def _simulate_counts(
             dx = x - x.mean()
             weights[rows, k] = -dx / (dx @ dx)
 
-    # only the assessments some evaluable-by-days period uses get simulated noise, and only
+    # only the assessments some evaluable-by-days period uses get simulated, and only
     # those period rows get rates (the others cannot change any count)
     sel = np.flatnonzero(ok)
     used = np.zeros(len(a), dtype=bool)
     used[ep_i[sel]] = True
     used[sp_i[ok & ~onset_ref]] = True
-    if s.method == "ols":
+    if weights is not None:
         used |= (weights != 0).any(axis=1)
+    if all_assessments:
+        used[:] = True
     cols = np.flatnonzero(used)
     remap = np.full(len(a), -1, dtype=np.int64)
     remap[cols] = np.arange(len(cols))
-    sp_s, ep_s = remap[sp_i[sel]], remap[ep_i[sel]]
-    months_s = months[sel]
-    is_ref_s = is_ref[sel]
     in_sel = np.full(len(tmpl), 0, dtype=np.int64)
     in_sel[sel] = np.arange(len(sel))
-    ref_s = in_sel[np.maximum(ref_idx[sel], 0)]
-    cand_s = cand[sel]
-    ind_s = ind[sel]
-    w_s = weights[cols][:, sel] if s.method == "ols" else None
-    line_icpt, line_months, line_pat = intercept_a[cols], months_from_t1[cols], pat_codes[cols]
 
-    chunk = max(1, _CHUNK_CELLS // max(len(cols), 1))
-    counts = np.zeros((n_simulations, len(periods)), dtype=np.int64)
-    counts_abs = np.zeros((n_simulations, len(periods)), dtype=np.int64)
+    # segments and how much of each lies between T1 and each simulated assessment
+    inj = study.injections[study.injections["patient_id"].isin(pat_index)]
+    seg_code, seg_start, seg_end = _segments(a, pat_codes, pat_index, inj, t1)
+    t1_pat = t1.reindex(pat_index).to_numpy(dtype=float)
+    n_seg_pat = np.bincount(seg_code, minlength=n_pat)
+    first_seg = np.concatenate([[0], np.cumsum(n_seg_pat)[:-1]])
+    col_pat = pat_codes[cols]
+    reps = n_seg_pat[col_pat]
+    pair_col = np.repeat(np.arange(len(cols)), reps)
+    pair_seg = np.repeat(first_seg[col_pat], reps) + (
+        np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    )
+    t = day[cols][pair_col]
+    lo, hi = seg_start[pair_seg], seg_end[pair_seg]
+    t1p = t1_pat[seg_code[pair_seg]]
+    w = (np.clip(t, lo, hi) - np.clip(t1p, lo, hi)) / s.month_days
+    nz = w != 0
+    seg_w = sparse.csr_matrix(
+        (w[nz], (pair_seg[nz], pair_col[nz])), shape=(len(seg_code), len(cols))
+    )
+    seg_months = (seg_end - seg_start) / s.month_days
+    seg_mid = ((seg_start + seg_end) / 2 - t1_pat[seg_code]) / s.month_days
+
+    return {
+        "settings": s,
+        "a": a,
+        "study": study,
+        "periods": periods,
+        "n_pat": n_pat,
+        "pat_codes": pat_codes,
+        "cols": cols,
+        "sp_s": remap[sp_i[sel]],
+        "ep_s": remap[ep_i[sel]],
+        "months_s": months[sel],
+        "is_ref_s": is_ref[sel],
+        "ref_s": in_sel[np.maximum(ref_idx[sel], 0)],
+        "cand_s": cand[sel],
+        "ind_s": ind[sel],
+        "w_s": weights[cols][:, sel] if weights is not None else None,
+        "line_icpt": intercept_a[cols],
+        "line_months": months_from_t1[cols],
+        "line_pat": pat_codes[cols],
+        "seg_code": seg_code,
+        "seg_w": seg_w,
+        "seg_months": np.maximum(seg_months, 1e-9),
+        "seg_mid": seg_mid,
+    }
+
+
+def _draw_counts(
+    design: dict[str, Any],
+    p: NullParameters,
+    n_simulations: int,
+    rng: np.random.Generator,
+    scores_hook: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Responders, absolute responders and evaluable patients: simulations x periods.
+
+    ``scores_hook(y)`` (tests only) receives each chunk's simulated scores (simulations x
+    simulated assessments) and returns its counts instead of the matrix path."""
+    s = design["settings"]
+    n_pat, cols = design["n_pat"], design["cols"]
+    periods = design["periods"]
+    sp_s, ep_s, months_s = design["sp_s"], design["ep_s"], design["months_s"]
+    is_ref_s, ref_s, cand_s, ind_s = (
+        design["is_ref_s"],
+        design["ref_s"],
+        design["cand_s"],
+        design["ind_s"],
+    )
+    a2 = p.rate_change_sd**2
+    seg_sd = np.sqrt(a2 / 2 + p.rate_change_diffusion / design["seg_months"])
+    seg_mean = p.rate_trend * design["seg_mid"] / 12.0
+    changing = bool(a2 > 0 or p.rate_change_diffusion > 0 or p.rate_trend != 0)
+    seg_wt = design["seg_w"].T.tocsr()
+    n_seg = len(design["seg_code"])
+    chunk = max(1, _CHUNK_CELLS // max(len(cols), n_seg, 1))
+    shape = (n_simulations, len(periods))
+    counts = np.zeros(shape, dtype=np.int64)
+    counts_abs = np.zeros(shape, dtype=np.int64)
+    n_eval = np.zeros(shape, dtype=np.int64)
     for lo in range(0, n_simulations, chunk):
         m = min(chunk, n_simulations - lo)
-        b = rng.normal(mu, tau, size=(m, n_pat))
-        noise = rng.normal(0.0, 1.0, size=(m, len(cols))) * sigma
-        y = line_icpt[None, :] - b[:, line_pat] * line_months[None, :] + noise
-        y = np.clip(np.floor(y + 0.5), 0.0, top)
-        if engine:  # unused assessments: the line itself (they change no rate)
-            full = intercept_a[None, :] - b[:, pat_codes] * months_from_t1[None, :]
-            full = np.clip(np.floor(full + 0.5), 0.0, top)
-            full[:, cols] = y
-            c, ca = _engine_counts(full, a, study, s, periods)
+        b = rng.normal(p.true_rate_mean, p.true_rate_sd, size=(m, n_pat))
+        noise = rng.normal(0.0, 1.0, size=(m, len(cols))) * p.sigma
+        y = design["line_icpt"][None, :] - b[:, design["line_pat"]] * design["line_months"]
+        if changing:
+            e = seg_mean[None, :] + rng.normal(0.0, 1.0, size=(m, n_seg)) * seg_sd[None, :]
+            y -= (seg_wt @ e.T).T
+        y += noise
+        if p.whole_points:
+            y = np.floor(y + 0.5)
+        y = np.clip(y, p.outcome_low, p.outcome_high)
+        if scores_hook is not None:
+            c, ca = scores_hook(y)
             counts[lo : lo + m], counts_abs[lo : lo + m] = c, ca
             continue
         if s.method == "ols":
-            rate = y @ w_s
+            rate = y @ design["w_s"]
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
                 rate = (y[:, sp_s] - y[:, ep_s]) / months_s[None, :]
         if s.reference == "onset":
+            top = p.outcome_high
             with np.errstate(invalid="ignore", divide="ignore"):
                 rate[:, is_ref_s] = (top - y[:, ep_s[is_ref_s]]) / months_s[None, is_ref_s]
         rate[np.abs(rate) < ZERO_RATE] = 0.0
@@ -403,105 +862,32 @@ def _simulate_counts(
         absr = absolute_responder(ref_rate - rate, s)
         counts[lo : lo + m] = np.rint((evaluable & rel) @ ind_s).astype(np.int64)
         counts_abs[lo : lo + m] = np.rint((evaluable & absr) @ ind_s).astype(np.int64)
-    return periods, counts, counts_abs
+        n_eval[lo : lo + m] = np.rint(evaluable @ ind_s).astype(np.int64)
+    return counts, counts_abs, n_eval
 
 
-def _engine_counts(
-    y: np.ndarray, a: pd.DataFrame, study, s: Settings, periods: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of one chunk through the engine: every simulation's patients as extra
-    patients ``"{sim}:{patient}"`` in one compute_periods/classify call."""
-    m = y.shape[0]
-    pid = a["patient_id"].astype(str).to_numpy()
-    sim = np.repeat(np.arange(m), len(a))
-    ids = pd.Series(sim.astype(str)).str.cat(pd.Series(np.tile(pid, m)), sep=":")
-    visits = pd.DataFrame(
-        {"patient_id": ids.to_numpy(), "day": np.tile(a["day"].to_numpy(), m), s.outcome: y.ravel()}
-    )
-    inj = study.injections[study.injections["patient_id"].isin(a["patient_id"].unique())]
-    inj_ids = pd.Series(np.repeat(np.arange(m), len(inj)).astype(str)).str.cat(
-        pd.Series(np.tile(inj["patient_id"].astype(str).to_numpy(), m)), sep=":"
-    )
-    injections = pd.DataFrame({"patient_id": inj_ids.to_numpy(), "day": np.tile(inj["day"], m)})
-    patients = None
-    if study.patients is not None and "onset_day" in study.patients:
-        pat = study.patients
-        pat_ids = pd.Series(np.repeat(np.arange(m), len(pat)).astype(str)).str.cat(
-            pd.Series(np.tile(pat["patient_id"].astype(str).to_numpy(), m)), sep=":"
+def _whole_quantile(counts: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile of simulated counts as a whole count (smallest k with F(k) >= q)."""
+    return np.quantile(counts, q, axis=0, method="inverted_cdf").astype(np.int64)
+
+
+def _p_value(counts: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """(b + 1) / (m + 1): b of m simulations reach at least the observed count."""
+    b = (counts >= observed[None, :]).sum(axis=0)
+    return (b + 1) / (counts.shape[0] + 1)
+
+
+def _sensitivity(obs: int, high: int, high_constant: int) -> str:
+    if obs > high and obs > high_constant:
+        return "above the range of both models"
+    if obs > high_constant:
+        return (
+            "above the constant-rate model's range only: within what natural changes of "
+            "decline give"
         )
-        patients = pd.DataFrame(
-            {"patient_id": pat_ids.to_numpy(), "onset_day": np.tile(pat["onset_day"], m)}
-        )
-    table = classify(compute_periods(visits, injections, patients, s), s)
-    ev = table[table["evaluable"].astype(bool) & table["period"].isin(periods)]
-    sim_of = ev["patient_id"].str.split(":", n=1).str[0].astype(int).to_numpy()
-    col = pd.Index(periods).get_indexer(ev["period"])
-    counts = np.zeros((m, len(periods)), dtype=np.int64)
-    counts_abs = np.zeros((m, len(periods)), dtype=np.int64)
-    np.add.at(counts, (sim_of, col), ev["responder"].fillna(False).astype(int).to_numpy())
-    np.add.at(
-        counts_abs, (sim_of, col), ev["absolute_responder"].fillna(False).astype(int).to_numpy()
-    )
-    return counts, counts_abs
-
-
-def _parameters(result: AnalysisResult, sigma: float | None) -> tuple[float, int, float, float]:
-    s = result.settings
-    study = result.study
-    if sigma is None:
-        sigma_value, sigma_n = estimate_sigma(study.visits, study.injections, s.outcome)
-    else:
-        sigma_value, sigma_n = float(sigma), 0
-        if not sigma_value >= 0:
-            raise InputError(
-                f"sigma must be zero or more, not {sigma!r}", fix=Fix("e.g. ", Option("sigma", 1.5))
-            )
-    mu, tau = true_rate_distribution(result.rates, study.visits, study.injections, sigma_value, s)
-    return sigma_value, sigma_n, mu, tau
-
-
-def engine_null_counts(
-    result: AnalysisResult,
-    n_simulations: int = 20,
-    *,
-    sigma: float | None = None,
-    seed: int | None = None,
-    engine: bool = True,
-) -> pd.DataFrame:
-    """Responder counts of every simulated cohort (the draws of :func:`simulate_null`).
-
-    With ``engine=True`` the simulated cohorts go through the engine itself
-    (:func:`~msc_notebooks.progression.compute_periods` and
-    :func:`~msc_notebooks.responders.classify`, every simulation's patients stacked as
-    patients ``"{sim}:{patient}"``); with ``engine=False`` through the fast matrix path
-    :func:`simulate_null` uses. Same seed, same draws: the two must agree.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``simulation``, ``period``, ``n_responders``, ``n_absolute_responders``.
-
-    Examples
-    --------
-    >>> from msc_notebooks import analyze, load_demo
-    >>> r = analyze(load_demo())
-    >>> engine_null_counts(r, 3).equals(engine_null_counts(r, 3, engine=False))
-    True
-    """
-    sigma_value, _, mu, tau = _parameters(result, sigma)
-    rng = np.random.default_rng(result.settings.seed if seed is None else seed)
-    periods, counts, counts_abs = _simulate_counts(
-        result, int(n_simulations), sigma_value, mu, tau, rng, engine=engine
-    )
-    n = int(n_simulations)
-    return pd.DataFrame(
-        {
-            "simulation": np.repeat(np.arange(n), len(periods)),
-            "period": np.tile(np.array(periods, dtype=object), n),
-            "n_responders": counts.ravel(),
-            "n_absolute_responders": counts_abs.ravel(),
-        }
-    )
+    if obs > high:
+        return "above the default model's range only"
+    return "within the range of both models"
 
 
 def simulate_null(
@@ -510,35 +896,51 @@ def simulate_null(
     *,
     sigma: float | None = None,
     seed: int | None = None,
+    natural_history: Any = None,
+    rate_change_sd: float | None = None,
+    rate_change_diffusion: float | None = None,
+    rate_trend: float = 0.0,
+    outcome_range: tuple[float, float] | None = None,
+    whole_points: bool | None = None,
 ) -> pd.DataFrame:
     """Responders expected with no treatment effect, per period (SPEC §13).
 
     Parameters
     ----------
     result : AnalysisResult
-        From :func:`msc_notebooks.analyze`; its settings, schedule and assessment days are
-        reused.
+        From :func:`msc_notebooks.analyze`; its settings (and outcome), schedule and
+        assessment days are reused.
     n_simulations : int, default 2000
-        Number of simulated no-effect cohorts.
+        Number of simulated no-effect cohorts (for each of the two models).
     sigma : float, optional
         Visit-to-visit noise SD before rounding (outcome points). Default: estimated from
         the run-in (:func:`estimate_sigma`).
     seed : int, optional
         Random seed (default ``result.settings.seed``): same seed, same numbers.
+    natural_history, rate_change_sd, rate_change_diffusion, rate_trend, outcome_range, whole_points
+        See :func:`null_parameters`.
 
     Returns
     -------
     pandas.DataFrame
         One row per period of ``result.summary`` except ``reference``
-        (:data:`NULL_COLUMNS`): ``period``, ``n_evaluable`` (observed), ``observed_responders``,
-        ``expected_responders`` (mean over simulations), ``expected_low``, ``expected_high``
-        (2.5 and 97.5 % of the simulated counts), ``p_value`` (share of simulations with at
-        least as many responders as observed), the same for absolute responders
+        (:data:`NULL_COLUMNS`): ``period``, ``n_evaluable`` (observed),
+        ``observed_responders``, ``expected_responders`` (mean over simulations),
+        ``expected_low``, ``expected_high`` (2.5 and 97.5 % quantiles of the simulated
+        counts, whole counts), ``p_value`` (``(b + 1) / (m + 1)``, ``b`` of the ``m``
+        simulations with at least the observed count: the chance of so many responders
+        with no treatment effect), the same for absolute responders
         (``observed_absolute_responders``, ``expected_absolute_responders``,
         ``expected_absolute_low``, ``expected_absolute_high``, ``p_value_absolute``),
-        ``sigma`` (points), ``sigma_n_patients`` (patients sigma was estimated from; 0 when
-        given), ``true_rate_mean``, ``true_rate_sd`` (points/month, the distribution the
-        true rates were drawn from), ``n_simulations``.
+        ``sigma`` (points), ``sigma_n_patients``, ``true_rate_mean``, ``true_rate_sd``
+        (points/month), ``n_simulations``, ``mean_simulated_evaluable`` (mean simulated
+        number of evaluable patients), the constant-rate sensitivity line
+        (``expected_responders_constant``, ``expected_low_constant``,
+        ``expected_high_constant``, ``p_value_constant``), ``sensitivity`` (in words:
+        which model's range the observed count exceeds), and the parameters with their
+        sources (``sigma_source``, ``rate_change_sd``, ``rate_change_diffusion``,
+        ``rate_trend``, ``rate_change_source``, ``outcome``, ``outcome_low``,
+        ``outcome_high``, ``whole_points``).
 
     Examples
     --------
@@ -547,42 +949,120 @@ def simulate_null(
     >>> row = null.set_index("period").loc["1-2"]
     >>> int(row.observed_responders), int(row.n_evaluable), 0 <= row.expected_responders <= 19
     (15, 19, True)
+    >>> bool(row.expected_high >= row.expected_high_constant), float(row.p_value) > 0
+    (True, True)
     """
     n_simulations = int(n_simulations)
     if n_simulations < 1:
         raise InputError(
             "n_simulations must be at least 1", fix=Fix("use e.g. ", Option("n_simulations", 2000))
         )
-    s = result.settings
-    sigma_value, sigma_n, mu, tau = _parameters(result, sigma)
-    rng = np.random.default_rng(s.seed if seed is None else seed)
-    periods, counts, counts_abs = _simulate_counts(result, n_simulations, sigma_value, mu, tau, rng)
+    params = null_parameters(
+        result,
+        sigma=sigma,
+        natural_history=natural_history,
+        rate_change_sd=rate_change_sd,
+        rate_change_diffusion=rate_change_diffusion,
+        rate_trend=rate_trend,
+        outcome_range=outcome_range,
+        whole_points=whole_points,
+    )
+    return _null_table(
+        result, params, n_simulations, result.settings.seed if seed is None else seed
+    )
+
+
+def _null_table(
+    result: AnalysisResult, params: NullParameters, n_simulations: int, seed: int
+) -> pd.DataFrame:
+    design = _design(result)
+    rng = np.random.default_rng(seed)
+    counts, counts_abs, n_eval = _draw_counts(design, params, n_simulations, rng)
+    const = params.constant_rate()
+    counts_c, _, _ = _draw_counts(design, const, n_simulations, np.random.default_rng(seed))
+    periods = design["periods"]
     summ = result.summary.set_index("period")
     obs = summ["n_responders"].reindex(periods).fillna(0).to_numpy(dtype=np.int64)
     obs_abs = summ["n_absolute_responders"].reindex(periods).fillna(0).to_numpy(dtype=np.int64)
     n_ev = summ["n_evaluable"].reindex(periods).fillna(0).to_numpy(dtype=np.int64)
+    high = _whole_quantile(counts, 0.975)
+    high_c = _whole_quantile(counts_c, 0.975)
     out = pd.DataFrame(
         {
             "period": periods,
             "n_evaluable": n_ev,
             "observed_responders": obs,
             "expected_responders": counts.mean(axis=0),
-            "expected_low": np.percentile(counts, 2.5, axis=0),
-            "expected_high": np.percentile(counts, 97.5, axis=0),
-            "p_value": (counts >= obs[None, :]).mean(axis=0),
+            "expected_low": _whole_quantile(counts, 0.025),
+            "expected_high": high,
+            "p_value": _p_value(counts, obs),
             "observed_absolute_responders": obs_abs,
             "expected_absolute_responders": counts_abs.mean(axis=0),
-            "expected_absolute_low": np.percentile(counts_abs, 2.5, axis=0),
-            "expected_absolute_high": np.percentile(counts_abs, 97.5, axis=0),
-            "p_value_absolute": (counts_abs >= obs_abs[None, :]).mean(axis=0),
-            "sigma": sigma_value,
-            "sigma_n_patients": sigma_n,
-            "true_rate_mean": mu,
-            "true_rate_sd": tau,
+            "expected_absolute_low": _whole_quantile(counts_abs, 0.025),
+            "expected_absolute_high": _whole_quantile(counts_abs, 0.975),
+            "p_value_absolute": _p_value(counts_abs, obs_abs),
+            "sigma": params.sigma,
+            "sigma_n_patients": params.sigma_n_patients,
+            "true_rate_mean": params.true_rate_mean,
+            "true_rate_sd": params.true_rate_sd,
             "n_simulations": n_simulations,
+            "mean_simulated_evaluable": n_eval.mean(axis=0),
+            "expected_responders_constant": counts_c.mean(axis=0),
+            "expected_low_constant": _whole_quantile(counts_c, 0.025),
+            "expected_high_constant": high_c,
+            "p_value_constant": _p_value(counts_c, obs),
+            "sensitivity": [
+                _sensitivity(int(o), int(h), int(hc))
+                for o, h, hc in zip(obs, high, high_c, strict=True)
+            ],
+            "sigma_source": params.sigma_source,
+            "rate_change_sd": params.rate_change_sd,
+            "rate_change_diffusion": params.rate_change_diffusion,
+            "rate_trend": params.rate_trend,
+            "rate_change_source": params.rate_change_source,
+            "outcome": params.outcome,
+            "outcome_low": params.outcome_low,
+            "outcome_high": params.outcome_high,
+            "whole_points": params.whole_points,
         }
     )
     return out[list(NULL_COLUMNS)]
+
+
+def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
+    """One sentence a clinician can read: the no-effect expectation of one period.
+
+    Parameters
+    ----------
+    null : pandas.DataFrame
+        From :func:`simulate_null`.
+    period : str, default '1-2'
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"period": ["1-2"], "n_evaluable": [19], "observed_responders": [15],
+    ...     "expected_low": [9], "expected_high": [15], "p_value": [0.04],
+    ...     "expected_low_constant": [3], "expected_high_constant": [9],
+    ...     "sensitivity": ["above the constant-rate model's range only: ..."]})
+    >>> print(no_effect_sentence(t))  # doctest: +NORMALIZE_WHITESPACE
+    With no treatment effect and the natural variation of ALS decline, 9–15 of 19
+    patients would be counted as responders here (period 1-2; observed 15, p = 0.04);
+    if every patient declined at one constant rate, 3–9.
+    """
+    row = null.set_index("period").loc[period]
+    n = int(row["n_evaluable"])
+    return (
+        f"With no treatment effect and the natural variation of ALS decline, "
+        f"{int(row['expected_low'])}–{int(row['expected_high'])} of {n} patients would be "
+        f"counted as responders here (period {period}; observed "
+        f"{int(row['observed_responders'])}, p = {float(row['p_value']):.2g}); if every "
+        f"patient declined at one constant rate, {int(row['expected_low_constant'])}–"
+        f"{int(row['expected_high_constant'])}."
+    )
 
 
 def attach_null(
@@ -591,8 +1071,12 @@ def attach_null(
     *,
     sigma: float | None = None,
     seed: int | None = None,
+    **model: Any,
 ) -> AnalysisResult:
     """Return a copy of ``result`` with ``.null`` filled by :func:`simulate_null`.
+
+    ``model`` takes the keywords of :func:`null_parameters` (``natural_history``,
+    ``rate_change_sd``, ...).
 
     Examples
     --------
@@ -601,95 +1085,5 @@ def attach_null(
     >>> list(r.null.period[:2])
     ['1-2', '2-3']
     """
-    table = simulate_null(result, n_simulations, sigma=sigma, seed=seed)
+    table = simulate_null(result, n_simulations, sigma=sigma, seed=seed, **model)
     return dataclasses.replace(result, null=table)
-
-
-def no_effect_cohort(
-    n_patients: int = 100,
-    *,
-    rate_mean: float = 1.0,
-    rate_sd: float = 0.3,
-    sigma: float = 1.5,
-    seed: int = 0,
-) -> StudyData:
-    """A synthetic cohort with NO treatment effect, at a trial-like design (SPEC §13).
-
-    Monthly visits (up to 4 days' jitter; none at day 0 and on injection days), a run-in
-    of 3-6 months, 2-4 injections 3-6 months apart, follow-up 3-6 months after the last.
-    Each patient declines at a constant true rate from N(rate_mean, rate_sd^2) clipped at
-    0.05 points/month, from a start score uniform in 30-44; scores are the line plus
-    N(0, sigma^2), rounded to whole points and kept in 0-48. Used by the calibration
-    script (``validation/calibrate_null.py``) and the speed benchmark.
-
-    Parameters
-    ----------
-    n_patients : int, default 100
-    rate_mean, rate_sd : float
-        True decline rates, points/month.
-    sigma : float, default 1.5
-        Visit-to-visit noise SD, points.
-    seed : int, default 0
-
-    Returns
-    -------
-    StudyData
-        Read through :func:`msc_notebooks.read_study` (days, ``time_kind='day'``).
-
-    Examples
-    --------
-    >>> study = no_effect_cohort(5, seed=1)
-    >>> study.injections.patient_id.nunique(), study.time_kind
-    (5, 'day')
-    """
-    from .loading import read_study
-
-    rng = np.random.default_rng(seed)
-    n = int(n_patients)
-    runin = rng.integers(3, 7, n)
-    n_inj = rng.integers(2, 5, n)
-    gaps = rng.integers(3, 7, (n, 3))
-    after = rng.integers(3, 7, n)
-    rate = np.maximum(rng.normal(rate_mean, rate_sd, n), 0.05)
-    start = rng.uniform(30, 44, n)
-    md = 365.25 / 12
-    visits, injections = [], []
-    for p in range(n):  # builds the input tables only; the analysis is vectorised
-        inj_month = runin[p] + np.concatenate([[0], np.cumsum(gaps[p, : n_inj[p] - 1])])
-        months = np.arange(inj_month[-1] + after[p] + 1)
-        jitter = rng.integers(-4, 5, len(months))
-        jitter[np.isin(months, inj_month) | (months == 0)] = 0
-        day = np.round(months * md) + jitter
-        score = start[p] - rate[p] * day / md + rng.normal(0.0, sigma, len(day))
-        score = np.clip(np.floor(score + 0.5), 0, 48)
-        pid = f"S{p:03d}"
-        visits.append(pd.DataFrame({"patient_id": pid, "day": day, "alsfrs_r_total": score}))
-        injections.append(pd.DataFrame({"patient_id": pid, "day": np.round(inj_month * md)}))
-    return read_study(
-        pd.concat(visits, ignore_index=True), pd.concat(injections, ignore_index=True)
-    )
-
-
-def benchmark_null(
-    n_patients: int = 100, n_simulations: int = 2000, *, repeat: int = 3, seed: int = 0
-) -> float:
-    """Seconds (best of ``repeat``) for :func:`simulate_null` on a no-effect cohort.
-
-    The target (issue #10): 2,000 simulations of a 100-patient cohort in at most 2 s.
-
-    Examples
-    --------
-    >>> benchmark_null(10, 20, repeat=1) < 10
-    True
-    """
-    import time
-
-    from .analysis import analyze
-
-    result = analyze(no_effect_cohort(n_patients, seed=seed), safety=False)
-    best = float("inf")
-    for _ in range(int(repeat)):
-        t0 = time.perf_counter()
-        simulate_null(result, n_simulations, seed=seed)
-        best = min(best, time.perf_counter() - t0)
-    return best

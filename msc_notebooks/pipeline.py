@@ -68,7 +68,8 @@ def run_analysis(
         ``Treatment.csv``, or the folder holding them). Its responder rate under the
         trial's schedule is written to ``natural_history_summary.csv`` (SPEC §13), and the
         comparison with matched controls (SPEC §15) is attached as ``result.matched`` and
-        written to ``matched_controls.csv`` and ``matching_balance.csv``.
+        written to ``matched_controls.csv`` and ``matching_balance.csv``; the no-effect
+        simulation estimates its change of rate between periods there (SPEC §13).
     outcomes : bool, default False
         Also summarise FVC and the four ALSFRS-R domains (SPEC §7) into
         ``outcomes_summary.csv``.
@@ -122,17 +123,20 @@ def run_analysis(
             date_format=date_format,
         )
     result = analyze(study, settings or Settings())
-    if null_simulations:
-        from .null_model import attach_null
-
-        result = attach_null(result, int(null_simulations), sigma=sigma)
-    nh = None
+    nh_study = None
     if natural_history is not None:
-        from .matched_controls import attach_matched
-        from .natural_history import natural_history as run_nh
         from .natural_history import read_natural_history
 
         nh_study = read_natural_history(natural_history, date_format=date_format)
+    if null_simulations:
+        from .null_model import attach_null
+
+        result = attach_null(result, int(null_simulations), sigma=sigma, natural_history=nh_study)
+    nh = None
+    if nh_study is not None:
+        from .matched_controls import attach_matched
+        from .natural_history import natural_history as run_nh
+
         nh = run_nh(nh_study, schedule_from=result, settings=result.settings)
         result = attach_matched(result, nh_study, k=match_k, caliper=caliper)
     if out is not None:

@@ -17,7 +17,7 @@ truth is 0, the share whose CI excludes 0: the false-positive rate). Three gener
 
 Run (about 10 minutes on one core)::
 
-    PYTHONPATH=. python3 validation/slopes_coverage.py --replicates 200 --out validation/slopes_coverage.json
+    PYTHONPATH=. python3 calibration/slopes_coverage.py --replicates 200 --out calibration/slopes_coverage.json
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def main() -> None:
     p.add_argument("--replicates", type=int, default=200)
     p.add_argument("--sizes", type=int, nargs="+", default=[20, 40])
     p.add_argument("--generators", nargs="+", default=list(GENERATORS))
-    p.add_argument("--out", type=Path, default=Path("validation/slopes_coverage.json"))
+    p.add_argument("--out", type=Path, default=Path("calibration/slopes_coverage.json"))
     a = p.parse_args()
     res = run(a.replicates, a.sizes, a.generators)
     a.out.write_text(json.dumps(res, indent=2))

@@ -15,8 +15,8 @@ kit's natural-history-like generator).
 
 Usage::
 
-    python validation/matched_controls_coverage.py --replicates 200
-    python validation/matched_controls_coverage.py --replicates 100 --effect 0.2
+    python calibration/matched_controls_coverage.py --replicates 200
+    python calibration/matched_controls_coverage.py --replicates 100 --effect 0.2
 """
 
 from __future__ import annotations
