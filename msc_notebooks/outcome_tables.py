@@ -29,7 +29,63 @@ from .errors import InputError
 from .study import StudyData
 from .validation import _clean_text, parse_dates, parse_numbers
 
-__all__ = ["read_outcome_table", "add_outcome_table", "proact_fvc"]
+__all__ = ["read_outcome_table", "add_outcome_table", "proact_fvc", "RowLedger"]
+
+
+class RowLedger:
+    """One table's rows: which are excluded and why (first reason wins), for the ledger.
+
+    Examples
+    --------
+    >>> t = RowLedger("fvc_pct", pd.DataFrame({"patient_id": ["1", None], "row": [2, 3]}))
+    >>> t.drop(t.ids.isna().to_numpy(), "missing patient id", "patient_id")
+    >>> t.ledger(), t.exclusions().reason.tolist()
+    ({'table': 'fvc_pct', 'rows_read': 2, 'rows_used': 1, 'rows_excluded': 1}, ['missing patient id'])
+    """
+
+    def __init__(self, name: str, raw: pd.DataFrame) -> None:
+        self.name = name
+        self.raw = raw
+        self.label = raw.attrs.get("source", "DataFrame")
+        self.n = len(raw)
+        self.rows = raw["row"].to_numpy()
+        self.ids = _clean_text(raw["patient_id"]).reset_index(drop=True)
+        self.reason = np.full(self.n, None, dtype=object)
+        self.column = np.full(self.n, None, dtype=object)
+
+    def drop(self, mask, why, column: str | None) -> None:
+        m = np.asarray(mask, bool) & (self.reason == None)  # noqa: E711
+        self.reason[m] = why[m] if isinstance(why, np.ndarray) else why
+        self.column[m] = column
+
+    @property
+    def kept(self) -> np.ndarray:
+        return self.reason == None  # noqa: E711
+
+    def exclusions(self) -> pd.DataFrame:
+        idx = np.flatnonzero(~self.kept)
+        shown = np.full(len(idx), None, dtype=object)
+        for c in set(self.column[idx]) - {None}:
+            if c in self.raw:
+                sel = self.column[idx] == c
+                shown[sel] = [_cell(v) for v in self.raw[c].to_numpy()[idx[sel]]]
+        return pd.DataFrame(
+            {
+                "table": self.name,
+                "source": self.label,
+                "row": self.rows[idx],
+                "patient_id": self.ids.to_numpy(dtype=object)[idx],
+                "column": self.column[idx],
+                "value": shown,
+                "reason": self.reason[idx],
+            },
+            columns=list(EXCLUSIONS_COLUMNS),
+        )
+
+    def ledger(self) -> dict:
+        k = int((~self.kept).sum())
+        return {"table": self.name, "rows_read": self.n, "rows_used": self.n - k,
+                "rows_excluded": k}  # fmt: skip
 
 
 def proact_fvc(raw: pd.DataFrame) -> pd.DataFrame:
@@ -151,16 +207,6 @@ def add_outcome_table(
     """
     name = table or outcome
     label = raw.attrs.get("source", "DataFrame")
-    n = len(raw)
-    rows = raw["row"].to_numpy() if "row" in raw else np.arange(n)
-    reason = np.full(n, None, dtype=object)
-    column = np.full(n, None, dtype=object)
-
-    def drop(mask: np.ndarray, why, col: str | None) -> None:
-        m = np.asarray(mask, bool) & (reason == None)  # noqa: E711 (element-wise)
-        reason[m] = why[m] if isinstance(why, np.ndarray) else why
-        column[m] = col
-
     if "patient_id" not in raw:
         raise InputError(
             "the outcome table has no patient id column",
@@ -175,7 +221,8 @@ def add_outcome_table(
             column=outcome,
             fix=f"name the values' column {outcome}, or map it with column_map",
         )
-    ids = _clean_text(raw["patient_id"]).reset_index(drop=True)
+    t = RowLedger(name, raw)
+    n, rows, ids, reason, drop = t.n, t.rows, t.ids, t.reason, t.drop
     drop(ids.isna().to_numpy(), "missing patient id", "patient_id")
     known = set(study.patients["patient_id"]) | set(study.visits["patient_id"])
     drop(~ids.isin(known).to_numpy() & ids.notna().to_numpy(),
@@ -280,36 +327,8 @@ def add_outcome_table(
         if "gastrostomy" in visits:
             visits["gastrostomy"] = visits["gastrostomy"].astype(bool)
 
-    excluded = reason != None  # noqa: E711
-    idx = np.flatnonzero(excluded)
-    shown = np.full(len(idx), None, dtype=object)
-    for c in set(column[idx]) - {None}:
-        if c in raw:
-            sel = column[idx] == c
-            shown[sel] = [_cell(v) for v in raw[c].to_numpy()[idx[sel]]]
-    ex = pd.DataFrame(
-        {
-            "table": name,
-            "source": label,
-            "row": rows[idx],
-            "patient_id": ids.to_numpy(dtype=object)[idx],
-            "column": column[idx],
-            "value": shown,
-            "reason": reason[idx],
-        },
-        columns=list(EXCLUSIONS_COLUMNS),
-    )
-    ledger_row = pd.DataFrame(
-        [
-            {
-                "table": name,
-                "rows_read": n,
-                "rows_used": n - int(excluded.sum()),
-                "rows_excluded": int(excluded.sum()),
-            }
-        ],  # fmt: skip
-        columns=list(LEDGER_COLUMNS),
-    )
+    ex = t.exclusions()
+    ledger_row = pd.DataFrame([t.ledger()], columns=list(LEDGER_COLUMNS))
     ledger = ledger_row if study.ledger is None else pd.concat([study.ledger, ledger_row],
                                                                ignore_index=True)  # fmt: skip
     exclusions = (

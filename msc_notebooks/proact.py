@@ -33,6 +33,7 @@ import pandas as pd
 
 from .columns import EXCLUSIONS_COLUMNS, LEDGER_COLUMNS
 from .errors import InputError
+from .outcome_tables import RowLedger
 from .study import StudyData
 from .validation import _clean_text, parse_numbers
 
@@ -121,62 +122,12 @@ def proact_files(sources: str | Path | Iterable[str | Path]) -> dict[str, Path]:
     return found
 
 
-class _Table:
-    """One extra file's rows: which are excluded and why (first reason wins)."""
-
-    def __init__(self, name: str, raw: pd.DataFrame) -> None:
-        self.name = name
-        self.raw = raw
-        self.label = raw.attrs.get("source", "DataFrame")
-        self.n = len(raw)
-        self.rows = raw["row"].to_numpy()
-        self.ids = _clean_text(raw["patient_id"]).reset_index(drop=True)
-        self.reason = np.full(self.n, None, dtype=object)
-        self.column = np.full(self.n, None, dtype=object)
-
-    def drop(self, mask, why, column: str | None) -> None:
-        m = np.asarray(mask, bool) & (self.reason == None)  # noqa: E711
-        self.reason[m] = why[m] if isinstance(why, np.ndarray) else why
-        self.column[m] = column
-
-    @property
-    def kept(self) -> np.ndarray:
-        return self.reason == None  # noqa: E711
-
-    def exclusions(self) -> pd.DataFrame:
-        idx = np.flatnonzero(~self.kept)
-        shown = np.full(len(idx), None, dtype=object)
-        for c in set(self.column[idx]) - {None}:
-            if c in self.raw:
-                sel = self.column[idx] == c
-                shown[sel] = [
-                    None if pd.isna(v) else str(v) for v in self.raw[c].to_numpy()[idx[sel]]
-                ]
-        return pd.DataFrame(
-            {
-                "table": self.name,
-                "source": self.label,
-                "row": self.rows[idx],
-                "patient_id": self.ids.to_numpy(dtype=object)[idx],
-                "column": self.column[idx],
-                "value": shown,
-                "reason": self.reason[idx],
-            },
-            columns=list(EXCLUSIONS_COLUMNS),
-        )
-
-    def ledger(self) -> dict:
-        k = int((~self.kept).sum())
-        return {"table": self.name, "rows_read": self.n, "rows_used": self.n - k,
-                "rows_excluded": k}  # fmt: skip
-
-
 def _column(raw: pd.DataFrame, name: str) -> str | None:
     low = {str(c).lower(): c for c in raw.columns}
     return low.get(name.lower())
 
 
-def _treated_ids(t: _Table) -> tuple[set, int]:
+def _treated_ids(t: RowLedger) -> tuple[set, int]:
     """Ids treated in their trial (arm known and not placebo), and placebo ids count."""
     col = _column(t.raw, "Study_Arm") or _column(t.raw, "arm")
     if col is None:
@@ -217,13 +168,18 @@ def _remove_treated(raw: pd.DataFrame, treated: set, label: str, table: str) -> 
     return kept, ex
 
 
-def _history(t: _Table, cohort: set, treated: set) -> pd.DataFrame:
-    """One row per subject: first non-missing onset, diagnosis and site (file order)."""
+def _drop_outsiders(t: RowLedger, cohort: set, treated: set) -> None:
+    """Rows without id, of a patient treated in its trial, or of no natural-history patient."""
     t.drop(t.ids.isna().to_numpy(), "missing patient id", "patient_id")
     t.drop(t.ids.isin(treated).to_numpy(), "treated in its trial (Treatment file: arm not "
            "placebo): not natural history", "patient_id")  # fmt: skip
     t.drop(~t.ids.isin(cohort).to_numpy(), "no ALSFRS-R assessment of this subject in the "
            "natural-history visits", "patient_id")  # fmt: skip
+
+
+def _history(t: RowLedger, cohort: set, treated: set) -> pd.DataFrame:
+    """One row per subject: first non-missing onset, diagnosis and site (file order)."""
+    _drop_outsiders(t, cohort, treated)
     values = {}
     for canon in ("onset_day", "diagnosis_day"):
         if canon in t.raw:
@@ -269,13 +225,9 @@ def _history(t: _Table, cohort: set, treated: set) -> pd.DataFrame:
     return out
 
 
-def _deaths(t: _Table, cohort: set, treated: set) -> pd.Series:
+def _deaths(t: RowLedger, cohort: set, treated: set) -> pd.Series:
     """Death day per subject (``Death_Days`` where ``Subject_Died`` is yes)."""
-    t.drop(t.ids.isna().to_numpy(), "missing patient id", "patient_id")
-    t.drop(t.ids.isin(treated).to_numpy(), "treated in its trial (Treatment file: arm not "
-           "placebo): not natural history", "patient_id")  # fmt: skip
-    t.drop(~t.ids.isin(cohort).to_numpy(), "no ALSFRS-R assessment of this subject in the "
-           "natural-history visits", "patient_id")  # fmt: skip
+    _drop_outsiders(t, cohort, treated)
     dcol = _column(t.raw, "Death_Days")
     died_col = _column(t.raw, "Subject_Died")
     days = parse_numbers(t.raw[dcol])[0] if dcol else np.full(t.n, np.nan)
@@ -341,7 +293,7 @@ def read_proact(
     extra_ex: list[pd.DataFrame] = []
     treatment = None
     if "treatment" in files:
-        treatment = _Table("treatment", read_table(files["treatment"], "patients"))
+        treatment = RowLedger("treatment", read_table(files["treatment"], "patients"))
         treated, n_placebo = _treated_ids(treatment)
         warnings.append(
             f"{treatment.label}: {len(treated)} patient(s) treated in their trial left out; "
@@ -359,7 +311,7 @@ def read_proact(
     patients = study.patients.copy()
     extra_ledger = []
     if "history" in files:
-        t = _Table("history", read_table(files["history"], "patients"))
+        t = RowLedger("history", read_table(files["history"], "patients"))
         hist = _history(t, cohort, treated)
         for col in ("onset_day", "diagnosis_day", "site_of_onset"):
             patients[col] = (
@@ -370,7 +322,7 @@ def read_proact(
         extra_ledger.append(t.ledger())
         extra_ex.append(t.exclusions())
     if "deaths" in files:
-        t = _Table("deaths", read_table(files["deaths"], "patients"))
+        t = RowLedger("deaths", read_table(files["deaths"], "patients"))
         death = _deaths(t, cohort, treated)
         patients["death_day"] = patients["patient_id"].map(death).to_numpy(dtype=float)
         extra_ledger.append(t.ledger())
