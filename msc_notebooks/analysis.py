@@ -295,6 +295,7 @@ def reclassify(
         summary=summarize(periods, s, result.statistics),
         settings=s,
         null=None,
+        matched=None,  # its responders depend on the thresholds: attach again
     )
 
 

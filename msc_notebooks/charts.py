@@ -65,6 +65,7 @@ __all__ = [
     "safety_by_term",
     "safety_by_injection",
     "null_comparison",
+    "matched_comparison",
     "all_figures",
     "save_figures",
 ]
@@ -1630,6 +1631,140 @@ def null_comparison(result: Any) -> alt.LayerChart:
     )
 
 
+def matched_comparison(result: Any) -> alt.HConcatChart:
+    """Treated patients against matched natural-history controls per period (SPEC §15).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        Uses ``result.matched.summary`` (``matched_controls.csv``): ``period``,
+        ``treated_responder_pct``, ``control_responder_pct``, ``difference_pct``,
+        ``difference_ci_low``, ``difference_ci_high``, ``n_treated``, ``n_matched``.
+
+    Returns
+    -------
+    altair.HConcatChart
+        Left: responders (% of evaluable) of the treated (diamonds) and their matched
+        controls (circles) per period. Right: the difference (percentage points, treated
+        minus controls) with its 95 % bootstrap CI, and a line at 0.
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> from msc_notebooks.matched_controls import attach_matched
+    >>> r = attach_matched(analyze(load_demo()), load_demo(), k=1, caliper=None)
+    >>> spec = matched_comparison(r).to_dict()
+    >>> spec["hconcat"][1]["layer"][0]["encoding"]["x"]["field"]
+    'difference_ci_low'
+    """
+    import pandas as pd
+
+    alt = _alt()
+    matched = getattr(result, "matched", None)
+    if matched is None:
+        raise InputError(
+            "the result has no matched natural-history controls",
+            source="result.matched",
+            fix="attach them with msc_notebooks.matched_controls.attach_matched(result, "
+            "natural_history) (SPEC §15)",
+        )
+    cols = (
+        "period",
+        "n_treated",
+        "n_matched",
+        "treated_responder_pct",
+        "control_responder_pct",
+        "difference_pct",
+        "difference_ci_low",
+        "difference_ci_high",
+    )
+    require_columns(matched.summary, cols, "result.matched.summary")
+    data = matched.summary[list(cols)].copy()
+    data = data[(data["n_treated"] > 0) & (data["n_matched"] > 0)]
+    data["period"] = data["period"].astype(str)
+    order = _period_order(data["period"])
+    y_enc = alt.Y("period:N", sort=order, title="Period")
+    arms = ["Treated", "Matched controls"]
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "period": data["period"],
+                    "arm": arm,
+                    "pct": data[col],
+                    "n": data[n_col].astype(int),
+                }
+            )
+            for arm, col, n_col in (
+                ("Treated", "treated_responder_pct", "n_treated"),
+                ("Matched controls", "control_responder_pct", "n_matched"),
+            )
+        ],
+        ignore_index=True,
+    )
+    rates = (
+        alt.Chart(long)
+        .mark_point(filled=True, size=110)
+        .encode(
+            y=y_enc,
+            x=alt.X(
+                "pct:Q",
+                title="Responders (% of evaluable)",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
+            color=alt.Color(
+                "arm:N",
+                title=None,
+                sort=arms,
+                scale=alt.Scale(domain=arms, range=[OKABE_ITO["vermillion"], OKABE_ITO["blue"]]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            shape=alt.Shape(
+                "arm:N", sort=arms, scale=alt.Scale(domain=arms, range=["diamond", "circle"])
+            ),
+            tooltip=[
+                alt.Tooltip("period:N", title="Period"),
+                alt.Tooltip("arm:N", title="Arm"),
+                alt.Tooltip("pct:Q", title="Responders %", format=".1f"),
+                alt.Tooltip("n:Q", title="Evaluable"),
+            ],
+        )
+        .properties(width=_WIDTH // 2, height=alt.Step(28))
+    )
+    base = alt.Chart(data).encode(y=y_enc)
+    x_title = "Difference, treated − controls (percentage points)"
+    ci = base.mark_rule(strokeWidth=2, color=OKABE_ITO["black"]).encode(
+        x=alt.X("difference_ci_low:Q", title=x_title), x2="difference_ci_high:Q"
+    )
+    point = base.mark_point(
+        shape="diamond", filled=True, size=110, color=OKABE_ITO["vermillion"]
+    ).encode(
+        x=alt.X("difference_pct:Q", title=x_title),
+        tooltip=[
+            alt.Tooltip("period:N", title="Period"),
+            alt.Tooltip("difference_pct:Q", title="Difference (pp)", format=".1f"),
+            alt.Tooltip("difference_ci_low:Q", title="95 % CI low", format=".1f"),
+            alt.Tooltip("difference_ci_high:Q", title="95 % CI high", format=".1f"),
+        ],
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"x": [0.0]}))
+        .mark_rule(strokeDash=[4, 4], color=OKABE_ITO["black"])
+        .encode(x="x:Q")
+    )
+    diff = alt.layer(ci, point, zero).properties(width=_WIDTH // 2, height=alt.Step(28))
+    return alt.hconcat(rates, diff).properties(
+        title=alt.TitleParams(
+            "Treated patients vs matched natural-history controls",
+            subtitle=[
+                matched.sentence(),
+                "Right: difference with its 95 % bootstrap CI over treated patients (SPEC §15).",
+            ],
+            anchor="start",
+        )
+    )
+
+
 # --------------------------------------------------------------------------- all figures
 
 
@@ -1639,7 +1774,7 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     Names: ``trajectories``, ``cohort_mean``, ``rate_comparison``,
     ``improvement_<period>`` (every period but the reference that has evaluable
     patients), ``responders_by_period``, ``interval_vs_improvement``, ``safety_by_term``,
-    ``safety_by_injection``, ``null_comparison``, then ``trajectories_<outcome>`` for FVC
+    ``safety_by_injection``, ``null_comparison``, ``matched_controls``, then ``trajectories_<outcome>`` for FVC
     and the ALSFRS-R domains present in the visits. Figures without data are skipped.
 
     Parameters
@@ -1684,6 +1819,9 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     null = getattr(result, "null", None)
     if null is not None and len(null):
         figures["null_comparison"] = null_comparison(result)
+    matched = getattr(result, "matched", None)
+    if matched is not None and len(matched.summary):
+        figures["matched_controls"] = matched_comparison(result)
     for outcome in _EXTRA_OUTCOMES:
         if outcome == settings.outcome or outcome not in study.visits.columns:
             continue

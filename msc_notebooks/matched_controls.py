@@ -706,6 +706,10 @@ class MatchedControls:
         Largest distance accepted (SD units).
     n_natural_history : int
         Patients in the natural-history cohort with assessments.
+    settings : Settings or None
+        The trial's settings the comparison was made with.
+    source : StudyData or None
+        The natural-history cohort used.
     """
 
     summary: pd.DataFrame
@@ -717,6 +721,8 @@ class MatchedControls:
     k: int = DEFAULT_K
     caliper: float | None = DEFAULT_CALIPER
     n_natural_history: int = 0
+    settings: Settings | None = field(default=None, repr=False)
+    source: StudyData | None = field(default=None, repr=False)
 
     def sentence(self) -> str:
         """One line on what was matched and who was left out.
@@ -823,6 +829,8 @@ def matched_controls(
         k=int(k),
         caliper=caliper,
         n_natural_history=n_nh,
+        settings=s,
+        source=nh,
     )
 
 

@@ -382,3 +382,78 @@ def test_known_effect_is_detected(pool):
         detected += s.loc["whole", "difference_ci_low"] > 0
         assert s.loc["whole", "difference_pct"] > 0
     assert detected >= 8
+
+
+# --- the faces: CLI, export, report, Wizard ---------------------------------------------------
+
+
+def _write_proact(study, folder):
+    """A synthetic cohort written as PRO-ACT files (alsfrs.csv, AlsHistory.csv)."""
+    v = study.visits
+    pd.DataFrame(
+        {
+            "subject_id": v.patient_id,
+            "ALSFRS_Delta": v.day.astype(int),
+            "ALSFRS_R_Total": v.alsfrs_r_total.astype(int),
+        }  # fmt: skip
+    ).to_csv(folder / "alsfrs.csv", index=False)
+    p = study.patients
+    pd.DataFrame({"subject_id": p.patient_id, "Onset_Delta": p.onset_day}).to_csv(
+        folder / "AlsHistory.csv", index=False
+    )
+
+
+def test_cli_natural_history_folder_writes_the_comparison(tmp_path, capsys):
+    from msc_notebooks.cli import main
+    from msc_notebooks.export import read_results
+    from msc_notebooks.matched_controls import PAIRS_COLUMNS
+
+    nh = tmp_path / "proact"
+    nh.mkdir()
+    _write_proact(natural_history_study(150, seed=21), nh)
+    out = tmp_path / "out"
+    argv = ["analyze", "--demo", "--natural-history", str(nh), "--match-k", "3",
+            "--caliper", "0.8", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "matched natural-history controls:" in printed and "k = 3" in printed
+    tables = read_results(out)
+    assert list(tables["matched_controls"].columns) == list(MATCHED_COLUMNS)
+    assert list(tables["matching_balance"].columns) == list(BALANCE_COLUMNS)
+    assert list(tables["matched_pairs"].columns) == list(PAIRS_COLUMNS)
+    summary = tables["matched_controls"].set_index("period")
+    pairs = tables["matched_pairs"]
+    n_matched = pairs.treated_id.nunique()
+    assert n_matched + summary.loc["1-2", "n_unmatched"] == 19  # the demo's treated patients
+    assert pairs.groupby("treated_id").size().max() <= 3
+    # the treated responder rate is the kit's own, over the matched treated patients
+    assert summary.loc["1-2", "n_treated"] <= 19
+    # both files of the export are in the natural-history ledger via the summary file
+    assert (out / "natural_history_summary.csv").exists()
+
+
+def test_report_and_figure_include_the_comparison():
+    from msc_notebooks.charts import all_figures
+    from msc_notebooks.matched_controls import attach_matched
+    from msc_notebooks.report import html_report
+
+    result = attach_matched(analyze(treated_cohort(15, seed=8), safety=False),
+                            natural_history_study(120, seed=9))  # fmt: skip
+    page = html_report(result, figures=False)
+    assert "Matched natural-history controls" in page and "smd_after" in page
+    assert "matched_controls" in all_figures(result)
+
+
+def test_wizard_state_reattaches_after_a_threshold_change():
+    from msc_notebooks.widgets.state import WizardState
+
+    state = WizardState(study=treated_cohort(12, seed=3))
+    state.natural_history = natural_history_study(100, seed=4)
+    first = state.result.matched
+    assert first is not None and first.settings.threshold_pct == 25
+    state.settings = state.settings.replace(threshold_pct=1000)  # the fast path
+    again = state.result.matched
+    assert again is not first and again.settings.threshold_pct == 1000
+    assert (again.summary.treated_responder_pct.fillna(0) == 0).all()
+    state.natural_history = None
+    assert state.result.matched is None

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as w
 
 from .common import Step, note, show_figures, table_html
+from .matched_panel import MatchedPanel
 from .state import WizardState
 
 __all__ = ["ResultsStep", "responder_sentence"]
@@ -58,6 +59,8 @@ class ResultsStep(Step):
         Which period the per-patient table shows (``all`` for every row).
     show_figures : ipywidgets.Checkbox
         Draw the figures (Altair; drawn again at each change).
+    matched : MatchedPanel
+        Matched natural-history controls (SPEC §15).
     figures : ipywidgets.Output
         The figures of :func:`msc_notebooks.charts.all_figures` (safety ones are in step 5).
     figure_names : list of str
@@ -90,6 +93,7 @@ class ResultsStep(Step):
         )
         self.null_button.add_class("msc-null-simulate")
         self.null_button.on_click(self.guarded(lambda _: self._simulate()))
+        self.matched = MatchedPanel(self.state)
         self.show_figures = w.Checkbox(value=figures, description="show figures")
         self.figures = w.Output()
         self.figures.add_class("msc-figures")
@@ -122,6 +126,7 @@ class ResultsStep(Step):
             ),
             w.HBox([self.null_n, self.null_button]),
             self.null_table,
+            self.matched,
             self.show_figures,
             self.figures,
         ]

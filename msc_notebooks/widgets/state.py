@@ -76,6 +76,13 @@ class WizardState(traitlets.HasTraits):
         Re-run the analysis whenever the study or the settings change (default True).
     null_simulations : int
         Simulated no-effect cohorts attached to every result (SPEC §13); 0 = none.
+    natural_history : StudyData or None
+        An untreated cohort: when set, every result carries its comparison with matched
+        natural-history controls (``result.matched``, SPEC §15).
+    match_k : int
+        Matched controls per treated patient (default 5).
+    caliper : float
+        Largest standardised matching distance (default 0.5; 0 = no caliper).
 
     Examples
     --------
@@ -95,12 +102,17 @@ class WizardState(traitlets.HasTraits):
     injection_edits = traitlets.Dict()
     auto_analyze = traitlets.Bool(True)
     null_simulations = traitlets.Int(0)
+    natural_history = traitlets.Any(None, allow_none=True)
+    match_k = traitlets.Int(5)
+    caliper = traitlets.Float(0.5)
 
     @traitlets.default("settings")
     def _default_settings(self) -> Settings:
         return Settings()
 
-    @traitlets.observe("study", "settings", "null_simulations")
+    @traitlets.observe(
+        "study", "settings", "null_simulations", "natural_history", "match_k", "caliper"
+    )
     def _on_inputs(self, change: dict[str, Any]) -> None:
         if self.auto_analyze:
             self.refresh()
@@ -134,6 +146,7 @@ class WizardState(traitlets.HasTraits):
                 result = analyze(self.study, self.settings)
                 run = "analyze"
             result = self._with_null(result)
+            result = self._with_matched(result)
         except Exception as exc:  # shown by the steps; never a silent no-op
             self.analysis_error = describe_error(exc)
             self.result = None
@@ -144,6 +157,26 @@ class WizardState(traitlets.HasTraits):
         self.analysis_error = ""
         self.last_run = run
         self.result = result
+
+    def _with_matched(self, result: Any) -> Any:
+        """Attach (or drop) the matched-control comparison (SPEC §15) to match the state."""
+        import dataclasses
+
+        matched = getattr(result, "matched", None)
+        if self.natural_history is None:
+            return result if matched is None else dataclasses.replace(result, matched=None)
+        caliper = None if self.caliper <= 0 else float(self.caliper)
+        if (
+            matched is not None
+            and matched.settings == result.settings
+            and matched.k == int(self.match_k)
+            and matched.caliper == caliper
+            and matched.source is self.natural_history
+        ):
+            return result
+        from ..matched_controls import attach_matched
+
+        return attach_matched(result, self.natural_history, k=int(self.match_k), caliper=caliper)
 
     def _with_null(self, result: Any) -> Any:
         """Attach (or drop) the no-effect simulation so it matches :attr:`null_simulations`."""
