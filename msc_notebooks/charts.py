@@ -174,6 +174,7 @@ DETAIL_LIMITS: dict[str, int | None] = {
     "safety_by_term": SAFETY_MAX_TERMS,
     "safety_by_injection": None,
     "null_comparison": None,
+    "matched_comparison": None,  # one row per period: no per-patient detail
 }
 
 
