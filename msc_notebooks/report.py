@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .table_format import FILTER_SCRIPT, TABLE_CSS, table_html
+
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
 
@@ -22,15 +24,12 @@ body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;
 padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
 .note{color:#555;font-size:.9em}.figure{margin:1em 0}
 """
 
 
-def _table(frame: pd.DataFrame, digits: int = 2) -> str:
-    if frame is None or frame.empty:
-        return "<p class='note'>(none)</p>"
-    return frame.round(digits).to_html(index=False, na_rep="", border=0, escape=True)
+#: Rows of the per-patient table in the report (every row is in periods.csv).
+PERIODS_MAX_ROWS = 5000
 
 
 def html_report(
@@ -62,7 +61,7 @@ def html_report(
     s = result.settings
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{html.escape(title)}</title><style>{_CSS}{TABLE_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         "<p class='note'>Made with msc-notebooks. Rates are ALSFRS-R points lost per month "
         "(positive = decline). Improvement % = 100 &times; (reference rate &minus; period "
@@ -85,13 +84,13 @@ def html_report(
             + "</li>"
         )
     parts.append("</ul>")
-    parts += ["<h2>Per-period summary</h2>", _table(result.summary)]
+    parts += ["<h2>Per-period summary</h2>", table_html(result.summary)]
     if result.null is not None:
         parts += [
             "<h2>Responders expected with no treatment effect</h2>",
             "<p class='note'>Simulated cohorts with no effect at the patients' own visit and "
             "injection times (SPEC §13).</p>",
-            _table(result.null, 4),
+            table_html(result.null),
         ]
     matched = getattr(result, "matched", None)
     if matched is not None:
@@ -105,22 +104,22 @@ def html_report(
             "minus controls (percentage points for responders), with 95 % bootstrap CIs over "
             "treated patients. Matching can only balance what was measured; natural-history "
             "cohorts come from other trials and other years.</p>",
-            _table(matched.summary),
+            table_html(matched.summary),
             "<h3>Balance of the matching variables</h3>",
             "<p class='note'>Standardised mean differences before and after matching "
             "(|SMD| &lt; 0.1 is the usual mark of good balance).</p>",
-            _table(matched.balance, 3),
+            table_html(matched.balance),
             "<h3>Treated patients without a match</h3>",
-            _table(matched.unmatched),
+            table_html(matched.unmatched),
         ]
-    parts += ["<h2>Clinically improved after each cycle</h2>", _table(result.clinical)]
-    parts += ["<h2>Interval length and response (Spearman)</h2>", _table(result.intervals, 4)]
+    parts += ["<h2>Clinically improved after each cycle</h2>", table_html(result.clinical)]
+    parts += ["<h2>Interval length and response (Spearman)</h2>", table_html(result.intervals)]
     if result.safety is not None:
         parts += [
             "<h2>Safety</h2>",
             f"<p>{html.escape(result.safety.sentence)}</p>",
-            _table(result.safety.by_term),
-            _table(result.safety.by_injection, 3),
+            table_html(result.safety.by_term),
+            table_html(result.safety.by_injection),
         ]
     if figures:
         from .charts import all_figures
@@ -134,13 +133,18 @@ def html_report(
             for name, chart in all_figures(result).items():
                 svg = vlc.vega_to_svg(chart.to_dict(format="vega"))
                 parts.append(f"<div class='figure' id='fig-{html.escape(name)}'>{svg}</div>")
-    parts += ["<h2>Per patient and period</h2>", _table(result.periods)]
+    parts += [
+        "<h2>Per patient and period</h2>",
+        "<p class='note'>Click a column header to sort; grey rows are not evaluable.</p>",
+        table_html(result.periods, sortable=True, max_rows=PERIODS_MAX_ROWS),
+    ]
     parts += [
         "<h2>Data: rows read, used and excluded</h2>",
-        _table(result.study.ledger if result.study.ledger is not None else pd.DataFrame()),
-        _table(result.study.exclusions),
+        table_html(result.study.ledger if result.study.ledger is not None else pd.DataFrame()),
+        table_html(result.study.exclusions),
         "<h2>Settings</h2>",
         f"<pre>{html.escape(s.to_json())}</pre>",
+        f"<script>{FILTER_SCRIPT}</script>",
         "</body></html>",
     ]
     return "\n".join(parts)

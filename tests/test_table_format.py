@@ -90,3 +90,50 @@ def test_filter_sort_on_values_not_text():
     # the filter matches the displayed text: 10.0 is shown "10.0", -5 as "-5.0"
     assert filter_sort(t, "-5.0").patient_id.tolist() == ["d"]
     assert filter_sort(t, "zzz").empty
+
+
+def test_wizard_per_patient_table_filters_and_sorts():
+    import msc_notebooks as msc
+    from msc_notebooks.widgets import Wizard
+
+    # the demo cohort with patient 001's visits after its first injection removed: 001
+    # is not evaluable in period 1-2 (no assessment near injection 2, SPEC §3)
+    t = msc.demo_tables()
+    first = t["injections"].query("patient_id == '001'").date.min()
+    v = t["visits"]
+    t["visits"] = v[(v.patient_id != "001") | (v.date <= first)]
+    wiz = Wizard(msc.read_study(t["visits"], t["injections"], t["patients"]), figures=False)
+    step = wiz.results
+    periods = wiz.state.result.periods
+    step.period.value = "1-2"
+    ref = periods[periods.period == "1-2"]
+    assert not ref.set_index("patient_id").loc["001", "evaluable"]
+    rows = step.periods_table.value.split("<tbody>")[1].split("<tr")[1:]
+    assert len(rows) == len(ref)
+    step.sort_by.value = "improvement_pct"
+    step.descending.value = True
+    best = ref.sort_values("improvement_pct", ascending=False).iloc[0]
+    first = step.periods_table.value.split("<tbody>")[1].split("</tr>")[0]
+    assert f"<td>{best.patient_id}</td>" in first
+    assert f"<td>{best.improvement_pct:.1f}</td>" in first  # percentages to 0.1
+    # the not-evaluable patient sorts last (no improvement) and is set apart
+    last = step.periods_table.value.split("<tbody>")[1].split("<tr")[-1]
+    assert last.startswith(' class="msc-not-evaluable"')
+    step.filter.value = str(best.patient_id)
+    assert step.periods_table.value.count("<tr") == 2  # header + the one patient
+
+
+def test_report_tables_are_rounded_and_sortable():
+    import msc_notebooks as msc
+
+    t = msc.demo_tables()  # patient 001 not evaluable after its first injection
+    first = t["injections"].query("patient_id == '001'").date.min()
+    t["visits"] = t["visits"][(t["visits"].patient_id != "001") | (t["visits"].date <= first)]
+    result = msc.analyze(msc.read_study(t["visits"], t["injections"], t["patients"]))
+    page = msc.html_report(result, figures=False)
+    assert (~result.periods.evaluable).sum() > 0
+    assert "msc-sortable" in page and "<script>" in page and "<script src" not in page
+    rate = float(result.periods.loc[0, "rate"])
+    assert f"<td>{rate:.2f}</td>" in page  # rates to 0.01
+    assert f"{rate:.6f}" not in page  # never 15 digits
+    assert page.count('class="msc-not-evaluable"') == int((~result.periods.evaluable).sum())

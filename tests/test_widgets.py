@@ -207,14 +207,15 @@ def test_moving_a_marker_changes_the_interval(wizard):
     step.patient.value = "A"
     assert step.timeline.injections == [90.0, 180.0]
     assert "msc-interval-table" in step.interval_table._dom_classes
-    assert f"{90 / MONTH:.4f}" == "2.9569" and "2.9569" in step.interval_table.value
+    # 90 days = 2.9569 months, shown to 0.1 month (table_format) beside the days
+    assert "<td>90</td><td>3.0</td>" in step.interval_table.value
 
     step.timeline.injections = [90.0, 210.0]  # what dragging marker 2 does
 
     inj = wizard.state.study.injections
     assert inj.loc[inj.patient_id == "A", "day"].tolist() == [90.0, 210.0]
     assert wizard.state.injection_edits == {"A": [90.0, 210.0]}
-    assert f"{120 / MONTH:.4f}" == "3.9425" and "3.9425" in step.interval_table.value
+    assert f"{120 / MONTH:.1f}" == "3.9" and "<td>120</td><td>3.9</td>" in step.interval_table.value
     assert "1-2: 3.94" in step.injection_table.value
     # no assessment within 14 days of day 210: A's period 1-2 is not evaluable (SPEC §3),
     # leaving B (33.3 %, responder) and C (0 %)
@@ -246,7 +247,7 @@ def test_table_edit_moves_markers(wizard):
     step.days_text.value = "90, 150"
     step.apply_days.click()
     assert step.timeline.injections == [90.0, 150.0]
-    assert f"{60 / MONTH:.4f}" in step.interval_table.value  # 1.9713 months
+    assert "<td>60</td><td>2.0</td>" in step.interval_table.value  # 1.9713 months, to 0.1
     step.days_text.value = "90, soon"
     step.apply_days.click()
     assert "not a day number" in step.message.value

@@ -32,34 +32,27 @@ def note(text: str, kind: str = "info") -> str:
     return f'<div class="msc-note msc-note-{kind}"{style}>{html.escape(text)}</div>'
 
 
-def table_html(
-    df: pd.DataFrame | None, *, max_rows: int = 50, css_class: str = "msc-table", digits: int = 3
-) -> str:
-    """Return a DataFrame as an escaped HTML table (at most ``max_rows`` rows).
+def table_html(df: pd.DataFrame | None, *, max_rows: int = 50, css_class: str = "msc-table") -> str:
+    """A DataFrame as an escaped HTML table (first ``max_rows`` rows), with its styles.
+
+    The precision and layout rules are :func:`msc_notebooks.table_format.table_html`'s,
+    the same as the HTML report's.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> out = table_html(pd.DataFrame({"a": [1.23456, 2.0]}), digits=2)
-    >>> "<td>1.23</td>" in out and 'class="dataframe msc-table"' in out
+    >>> out = table_html(pd.DataFrame({"rate": [1.23456, 2.0]}))
+    >>> "<td>1.23</td>" in out and 'class="msc-table"' in out and "<style>" in out
     True
     >>> table_html(None)
     '<div class="msc-note msc-note-info">(none)</div>'
     """
+    from ..table_format import TABLE_CSS
+    from ..table_format import table_html as html_table
+
     if df is None:
         return note("(none)")
-    shown = df.head(max_rows)
-    text = shown.to_html(
-        index=False,
-        escape=True,
-        na_rep="",
-        classes=css_class,
-        border=0,
-        float_format=lambda v: f"{v:.{digits}f}".rstrip("0").rstrip(".") if v == v else "",
-    )
-    if len(df) > max_rows:
-        text += note(f"... {len(df) - max_rows} more rows not shown ({len(df)} in all)")
-    return text
+    return f"<style>{TABLE_CSS}</style>" + html_table(df, max_rows=max_rows, css_class=css_class)
 
 
 def chart_output(chart: Any) -> dict[str, Any]:

@@ -305,7 +305,7 @@ class InjectionsStep(Step):
                 shown["start_day"] = [format_day(d, "date") for d in shown["start_day"]]
                 shown["end_day"] = [format_day(d, "date") for d in shown["end_day"]]
                 shown = shown.rename(columns={"start_day": "from", "end_day": "to"})
-            self.interval_table.value = table_html(shown, digits=4)
+            self.interval_table.value = table_html(shown)
         else:
             self.interval_table.value = note("Fewer than two injections: no interval.")
         self.timeline_message.value = ""

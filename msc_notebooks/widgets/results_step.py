@@ -8,6 +8,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..table_format import filter_sort
 from .common import Step, note, show_figures, table_html
 from .matched_panel import MatchedPanel
 from .state import WizardState
@@ -57,6 +58,9 @@ class ResultsStep(Step):
     summary_table, periods_table, clinical_table, intervals_table, null_table : HTML
     period : ipywidgets.Dropdown
         Which period the per-patient table shows (``all`` for every row).
+    filter, sort_by, descending : ipywidgets.Text, Dropdown, Checkbox
+        The per-patient table keeps the rows containing ``filter`` and is sorted by
+        ``sort_by`` (values, not text; :func:`msc_notebooks.table_format.filter_sort`).
     show_figures : ipywidgets.Checkbox
         Draw the figures (Altair; drawn again at each change).
     matched : MatchedPanel
@@ -78,6 +82,11 @@ class ResultsStep(Step):
         self.summary_table = w.HTML("")
         self.summary_table.add_class("msc-summary-table")
         self.period = w.Dropdown(options=["all"], value="all", description="period")
+        self.filter = w.Text(
+            value="", description="filter", placeholder="any text: id, reason, value"
+        )
+        self.sort_by = w.Dropdown(options=["(as analysed)"], description="sort by")
+        self.descending = w.Checkbox(value=False, description="descending")
         self.periods_table = w.HTML("")
         self.periods_table.add_class("msc-periods-table")
         self.clinical_table = w.HTML("")
@@ -101,7 +110,8 @@ class ResultsStep(Step):
         self.state.observe(
             self.guarded(lambda _: self.refresh()), names=["result", "analysis_error"]
         )
-        self.period.observe(self.guarded(lambda _: self._periods()), names="value")
+        for control in (self.period, self.filter, self.sort_by, self.descending):
+            control.observe(self.guarded(lambda _: self._periods()), names="value")
         self.show_figures.observe(self.guarded(lambda _: self._figures()), names="value")
         self.children = [
             w.HTML("<h3>4. Results</h3>"),
@@ -110,7 +120,8 @@ class ResultsStep(Step):
             w.HTML("<b>Per period</b>"),
             self.summary_table,
             w.HTML("<b>Per patient</b>"),
-            self.period,
+            w.HBox([self.period, self.filter]),
+            w.HBox([self.sort_by, self.descending]),
             self.periods_table,
             w.HTML("<b>Clinically improved after each cycle</b>"),
             self.clinical_table,
@@ -157,7 +168,7 @@ class ResultsStep(Step):
             f'<div class="msc-responders"><b>'
             f"{html.escape(responder_sentence(result.summary, result.settings))}</b></div>"
         )
-        self.summary_table.value = table_html(result.summary, digits=3)
+        self.summary_table.value = table_html(result.summary)
         periods = ["all"] + [str(p) for p in result.summary["period"]]
         current = self.period.value
         self.period.options = periods
@@ -167,7 +178,7 @@ class ResultsStep(Step):
         self.intervals_table.value = table_html(getattr(result, "intervals", None))
         null = getattr(result, "null", None)
         self.null_table.value = (
-            table_html(null, digits=3)
+            table_html(null)
             if null is not None
             else note("Not simulated yet: press 'Simulate no-effect cohorts'.")
         )
@@ -189,6 +200,11 @@ class ResultsStep(Step):
         df = result.periods
         if self.period.value != "all":
             df = df[df["period"].astype(str) == self.period.value]
+        columns = ["(as analysed)", *map(str, df.columns)]
+        if list(self.sort_by.options) != columns:
+            self.sort_by.options = columns  # same columns after a re-analysis: kept
+        sort_by = None if self.sort_by.value == "(as analysed)" else self.sort_by.value
+        df = filter_sort(df, self.filter.value, sort_by, ascending=not self.descending.value)
         self.periods_table.value = table_html(df, max_rows=400)
 
     def _figures(self) -> None:
