@@ -120,6 +120,22 @@ class AnalysisResult:
             self._slopes[key] = fit_slopes(self, outcome=key[0], method=method)
         return self._slopes[key]
 
+    @property
+    def fitted_slopes(self) -> SlopesResult | None:
+        """The model of :meth:`slopes` for the settings' outcome if already fitted, else None.
+
+        The faces that write files (``write_results``) use it so that writing never starts
+        a model fit; ``run_analysis`` (the command line) and the report fit it first.
+
+        Examples
+        --------
+        >>> from msc_notebooks import analyze, load_demo
+        >>> r = analyze(load_demo())
+        >>> r.fitted_slopes is None, r.slopes() is r.fitted_slopes
+        (True, True)
+        """
+        return self._slopes.get((self.settings.outcome, "auto"))
+
     def responders(self, period: str) -> str:
         """Responders of one period as ``"n/N"``.
 

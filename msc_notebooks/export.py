@@ -132,7 +132,9 @@ def write_results(
         (a header alone when none), ``safety_incidence.csv`` and ``safety_summary.txt``;
         with a no-effect simulation ``null_summary.csv``; with matched natural-history
         controls (``result.matched``, SPEC §15) ``matched_controls.csv``,
-        ``matching_balance.csv``, ``matched_pairs.csv`` and ``matching_unmatched.csv``.
+        ``matching_balance.csv``, ``matched_pairs.csv`` and ``matching_unmatched.csv``;
+        when the broken-stick model has been fitted (``result.slopes()``, SPEC §14) ``slopes.csv`` and the shrunken
+        per-patient values ``slopes_patients.csv`` (writing never starts a fit).
 
     Examples
     --------
@@ -165,6 +167,9 @@ def write_results(
         tables["matching_balance.csv"] = matched.balance
         tables["matched_pairs.csv"] = matched.pairs
         tables["matching_unmatched.csv"] = matched.unmatched
+    if result.fitted_slopes is not None:
+        tables["slopes.csv"] = result.fitted_slopes.table
+        tables["slopes_patients.csv"] = result.fitted_slopes.patients
     written = [write_csv(table, out / name) for name, table in tables.items()]
     settings = {k: _jsonable(v) for k, v in result.settings.to_dict().items()}
     meta = {

@@ -39,6 +39,7 @@ def run_analysis(
     outcomes: bool = False,
     match_k: int = 5,
     caliper: float | None = 0.5,
+    slopes: bool = True,
 ) -> AnalysisResult:
     """Read, validate, analyse and (optionally) write everything, as the command line does.
 
@@ -77,6 +78,10 @@ def run_analysis(
         Matched controls per treated patient (SPEC §15).
     caliper : float or None, default 0.5
         Largest standardised matching distance (SD units); None = no caliper.
+    slopes : bool, default True
+        Fit the broken-stick model (SPEC §14, :func:`msc_notebooks.slopes.fit_slopes`):
+        ``slopes.csv`` and ``slopes_patients.csv``. A cohort it cannot be fitted to gets a
+        warning, not an error (the rest of the analysis stands).
 
     Returns
     -------
@@ -132,6 +137,15 @@ def run_analysis(
         from .null_model import attach_null
 
         result = attach_null(result, int(null_simulations), sigma=sigma, natural_history=nh_study)
+    if slopes:
+        from .errors import MscError
+
+        try:
+            result.slopes()
+        except MscError as exc:
+            import warnings
+
+            warnings.warn(f"model-based slopes not fitted: {exc}", stacklevel=2)
     nh = None
     if nh_study is not None:
         from .matched_controls import attach_matched

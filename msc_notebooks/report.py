@@ -32,6 +32,28 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 PERIODS_MAX_ROWS = 5000
 
 
+def _slopes_section(result: AnalysisResult) -> list[str]:
+    """The broken-stick model (SPEC §14): fitted here if no face has fitted it yet."""
+    from .errors import MscError
+
+    head = "<h2>Model-based slopes from every visit (broken-stick mixed model)</h2>"
+    try:
+        slopes = result.fitted_slopes or result.slopes()
+    except MscError as exc:
+        return [head, f"<p class='note'>Not fitted: {html.escape(str(exc))}</p>"]
+    return [
+        head,
+        f"<p>{html.escape(slopes.sentence)}</p>",
+        "<p class='note'>One linear mixed model of every assessment, with a change of slope "
+        "at each patient's own injections (SPEC §14). Slopes are declines per month "
+        "(positive = losing function); <code>change:k</code> is the change of the decline "
+        "at injection k (negative = slower decline after it). 95 % CI = estimate &plusmn; "
+        "1.96 se. In an uncontrolled study a slower decline after an injection is not "
+        "evidence of a treatment effect by itself: compare with natural history.</p>",
+        _table(slopes.table, 3),
+    ]
+
+
 def html_report(
     result: AnalysisResult, *, title: str = "MSC trial analysis", figures: bool = True
 ) -> str:
@@ -92,6 +114,7 @@ def html_report(
             "injection times (SPEC §13).</p>",
             table_html(result.null),
         ]
+    parts += _slopes_section(result)
     matched = getattr(result, "matched", None)
     if matched is not None:
         parts += [

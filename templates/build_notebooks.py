@@ -218,6 +218,21 @@ def progression() -> nbformat.NotebookNode:
         code("charts.cohort_mean(result)"),
         md("## Improvement between injections 1 and 2"),
         code('charts.improvement_waterfall(result, "1-2")'),
+        md(
+            "## Model-based slopes from every visit (SPEC §14)\n\n"
+            "One broken-stick mixed model uses every assessment: the decline before the "
+            "first injection, in each period, and its change at each injection, with 95 % "
+            "CIs. `change:k` negative = slower decline after injection k. The per-patient "
+            "values are shrunken estimates: descriptive, never responders."
+        ),
+        code(
+            """
+slopes = result.slopes()  # also: result.slopes(outcome="fvc_pct")
+print(slopes.sentence)
+slopes.table
+"""
+        ),
+        code("slopes.patients"),
         md("## Clinically improved after each cycle (SPEC §6)"),
         code("result.clinical"),
         md("## Every patient and period (SPEC §11)"),

@@ -117,6 +117,7 @@ def test_every_option_reaches_the_function(tmp_path):
         "clinical.csv",
         "ledger.csv",
         "outcomes_summary.csv",
+        "slopes.csv",
     ):
         a = pd.read_csv(tmp_path / "cli" / name)
         b = pd.read_csv(tmp_path / "api" / name)

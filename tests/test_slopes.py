@@ -198,3 +198,41 @@ def test_result_caches_slopes():
     t = s.table.set_index("term")
     # CI from the SE, SPEC §14: estimate ± 1.96 se
     np.testing.assert_allclose(t.ci_high - t.estimate, 1.959964 * t.se, rtol=1e-5)
+
+
+# -- faces: command line, files, report, Wizard ---------------------------------------------
+def test_cli_writes_slopes_csv_by_default(tmp_path, capsys):
+    from msc_notebooks.cli import main
+
+    assert main(["analyze", "--demo", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "Broken-stick mixed model" in out and "19 patients" in out
+    table = pd.read_csv(tmp_path / "a" / "slopes.csv")
+    assert list(table.columns) == list(SLOPES_COLUMNS)  # SPEC §14, exactly
+    assert table.term.iloc[0] == "slope:reference" and "change:1" in set(table.term)
+    assert (table.ci_low < table.estimate).all() and (table.estimate < table.ci_high).all()
+    patients = pd.read_csv(tmp_path / "a" / "slopes_patients.csv", dtype={"patient_id": str})
+    assert len(patients) == 19
+    assert main(["analyze", "--demo", "--no-slopes", "--quiet", "--out", str(tmp_path / "b")]) == 0
+    assert not (tmp_path / "b" / "slopes.csv").exists()
+
+
+def test_report_has_the_slopes_section():
+    from msc_notebooks.report import html_report
+
+    page = html_report(analyze(load_demo()), figures=False)
+    assert "Model-based slopes from every visit" in page
+    assert "slope:reference" in page and "change:1" in page and "95 % CI" in page
+
+
+def test_wizard_results_step_shows_slopes():
+    from msc_notebooks.widgets import ResultsStep, WizardState
+
+    state = WizardState()
+    step = ResultsStep(state, figures=False)
+    state.study = load_demo()
+    assert "Broken-stick mixed model" in step.slopes_sentence.value
+    assert "slope:reference" in step.slopes_table.value and "change:1" in step.slopes_table.value
+    assert "msc-slopes-table" in step.slopes_table._dom_classes
+    step.fit_slopes.value = False
+    assert step.slopes_table.value == "" and "Not fitted" in step.slopes_sentence.value

@@ -529,6 +529,8 @@ def test_study_notebook_runs_on_demo(study_project, name):
         assert "1-2: 15/19 responders (improvement > 25 %)" in text
         assert "2-3: 11/12 responders" in text and "3-4: 8/10 responders" in text
         assert "whole: 13/19 responders" in text
+    if name == "03_progression.ipynb":  # SPEC §14, the model-based slopes
+        assert "Broken-stick mixed model" in text and "19 patients" in text
     if name == "05_report.ipynb":
         assert (study_project / "results").is_dir() and any((study_project / "results").iterdir())
     if name == "04_safety.ipynb":

@@ -1,5 +1,5 @@
 """Step 4, Results: responders per period, the per-patient periods, clinical improvement,
-intervals, responders expected with no effect, and the figures."""
+intervals, model-based slopes, responders expected with no effect, and the figures."""
 
 from __future__ import annotations
 
@@ -56,6 +56,12 @@ class ResultsStep(Step):
     responder_count : ipywidgets.HTML
         Responders per period (CSS class ``msc-responder-count``).
     summary_table, periods_table, clinical_table, intervals_table, null_table : HTML
+    fit_slopes : ipywidgets.Checkbox
+        Fit the broken-stick mixed model (SPEC §14) for each result (on by default; cached
+        per result, so threshold changes do not refit).
+    slopes_sentence, slopes_table, slopes_patients : ipywidgets.HTML
+        Its sentence, ``slopes.csv`` table and shrunken per-patient values (CSS classes
+        ``msc-slopes-sentence``, ``msc-slopes-table``).
     period : ipywidgets.Dropdown
         Which period the per-patient table shows (``all`` for every row).
     filter, sort_by, descending : ipywidgets.Text, Dropdown, Checkbox
@@ -103,6 +109,13 @@ class ResultsStep(Step):
         self.null_button.add_class("msc-null-simulate")
         self.null_button.on_click(self.guarded(lambda _: self._simulate()))
         self.matched = MatchedPanel(self.state)
+        self.fit_slopes = w.Checkbox(value=True, description="fit the mixed model")
+        self.fit_slopes.observe(self.guarded(lambda _: self._slopes()), names="value")
+        self.slopes_sentence = w.HTML("")
+        self.slopes_sentence.add_class("msc-slopes-sentence")
+        self.slopes_table = w.HTML("")
+        self.slopes_table.add_class("msc-slopes-table")
+        self.slopes_patients = w.HTML("")
         self.show_figures = w.Checkbox(value=figures, description="show figures")
         self.figures = w.Output()
         self.figures.add_class("msc-figures")
@@ -127,6 +140,20 @@ class ResultsStep(Step):
             self.clinical_table,
             w.HTML("<b>Interval length and improvement</b>"),
             self.intervals_table,
+            w.HTML("<b>Model-based slopes from every visit (broken-stick mixed model)</b>"),
+            w.HTML(
+                note(
+                    "Declines per month (positive = losing function) before the first "
+                    "injection and in each period, and the change at each injection "
+                    "(negative = slower decline), with 95% CIs, from one model of every "
+                    "assessment (SPEC §14). Per-patient values are shrunken estimates: "
+                    "descriptive, never responders."
+                )
+            ),
+            self.fit_slopes,
+            self.slopes_sentence,
+            self.slopes_table,
+            self.slopes_patients,
             w.HTML("<b>Responders expected with no treatment effect</b>"),
             w.HTML(
                 note(
@@ -154,6 +181,9 @@ class ResultsStep(Step):
                 self.clinical_table,
                 self.intervals_table,
                 self.null_table,
+                self.slopes_sentence,
+                self.slopes_table,
+                self.slopes_patients,
             ):
                 box.value = ""
             self.figures.outputs = ()
@@ -182,7 +212,30 @@ class ResultsStep(Step):
             if null is not None
             else note("Not simulated yet: press 'Simulate no-effect cohorts'.")
         )
+        self._slopes()
         self._figures()
+
+    def _slopes(self) -> None:
+        """Show the broken-stick model of the current result (fitted once per result)."""
+        result = self.state.result
+        if result is None or not self.fit_slopes.value:
+            self.slopes_sentence.value = self.slopes_table.value = self.slopes_patients.value = ""
+            if result is not None:
+                self.slopes_sentence.value = note("Not fitted (tick 'fit the mixed model').")
+            return
+        from ..errors import MscError
+
+        try:
+            slopes = result.slopes()
+        except MscError as exc:
+            self.slopes_sentence.value = note(f"Not fitted: {exc}", "error")
+            self.slopes_table.value = self.slopes_patients.value = ""
+            return
+        self.slopes_sentence.value = f"<div>{html.escape(slopes.sentence)}</div>"
+        self.slopes_table.value = table_html(slopes.table, digits=3)
+        self.slopes_patients.value = "<b>Per patient (shrunken, descriptive)</b>" + table_html(
+            slopes.patients, digits=3
+        )
 
     def _simulate(self) -> None:
         """Attach a no-effect simulation of ``null_n`` cohorts to the result (SPEC §13)."""
