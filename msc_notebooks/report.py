@@ -50,7 +50,7 @@ def _slopes_section(result: AnalysisResult) -> list[str]:
         "at injection k (negative = slower decline after it). 95 % CI = estimate &plusmn; "
         "1.96 se. In an uncontrolled study a slower decline after an injection is not "
         "evidence of a treatment effect by itself: compare with natural history.</p>",
-        _table(slopes.table, 3),
+        table_html(slopes.table),
     ]
 
 

@@ -232,9 +232,9 @@ class ResultsStep(Step):
             self.slopes_table.value = self.slopes_patients.value = ""
             return
         self.slopes_sentence.value = f"<div>{html.escape(slopes.sentence)}</div>"
-        self.slopes_table.value = table_html(slopes.table, digits=3)
+        self.slopes_table.value = table_html(slopes.table)
         self.slopes_patients.value = "<b>Per patient (shrunken, descriptive)</b>" + table_html(
-            slopes.patients, digits=3
+            slopes.patients
         )
 
     def _simulate(self) -> None:
