@@ -114,7 +114,7 @@ def _files(d: Path) -> list[str]:
 
 
 def run(cmd: list[str]) -> dict:
-    """Run a command; wall time (s) and the child's peak resident set (bytes)."""
+    """Run a command; wall and CPU time (s) and the child's peak resident set (bytes)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -124,7 +124,8 @@ def run(cmd: list[str]) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return {"s": seconds, "peak_rss_bytes": usage.ru_maxrss * 1024}
+    cpu = usage.ru_utime + usage.ru_stime  # less disturbed than wall time by a busy machine
+    return {"s": seconds, "cpu_s": cpu, "peak_rss_bytes": usage.ru_maxrss * 1024}
 
 
 def best(cmd: list[str], repeats: int) -> dict:
@@ -157,6 +158,7 @@ def case_figures(n: int, repeats: int) -> dict:
         "without_figures": plain,
         "with_figures": figs,
         "ratio": figs["s"] / plain["s"],
+        "cpu_ratio": figs["cpu_s"] / plain["cpu_s"],
         "pngs": pngs,
         "largest_png_bytes": largest.get("bytes", 0),
         "longest_png_side": longest,
