@@ -66,6 +66,7 @@ __all__ = [
     "safety_by_injection",
     "null_comparison",
     "matched_comparison",
+    "stage_transitions",
     "all_figures",
     "save_figures",
 ]
@@ -1769,13 +1770,107 @@ def matched_comparison(result: Any) -> alt.HConcatChart:
 # --------------------------------------------------------------------------- all figures
 
 
+# --------------------------------------------------------------------------- stages
+
+
+def stage_transitions(stages: Any) -> alt.HConcatChart:
+    """Clinical stages at the start and end of each period, King's and MiToS (SPEC §16).
+
+    Parameters
+    ----------
+    stages : StageResult or AnalysisResult
+        From :func:`msc_notebooks.stages.stage_tables` (computed from an AnalysisResult
+        when one is given). Patients with both stages of a period known are drawn.
+
+    Returns
+    -------
+    altair.HConcatChart
+        One panel per system: per period two stacked bars (start, end), patients per stage;
+        the subtitle gives the patients whose stage progressed, n/N per period.
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> spec = stage_transitions(analyze(load_demo())).to_dict()
+    >>> [c["title"]["text"] for c in spec["hconcat"]]
+    ["King's stage", 'MiToS stage']
+    """
+    import pandas as pd
+
+    alt = _alt()
+    if not hasattr(stages, "progression"):
+        from .stages import stage_tables
+
+        stages = stage_tables(stages)
+    per, prog = stages.periods, stages.progression
+    panels = []
+    for system, title, labels in (
+        ("kings", "King's stage", ("1", "2", "3", "4A", "4B", "5")),
+        ("mitos", "MiToS stage", ("0", "1", "2", "3", "4", "5")),
+    ):
+        a, b = per[f"{system}_start"], per[f"{system}_end"]
+        both = per[a.notna() & b.notna()]
+        rows = []
+        for when, col in (("start", f"{system}_start"), ("end", f"{system}_end")):
+            counts = both.groupby(["period", col]).size().reset_index(name="n")
+            counts = counts.rename(columns={col: "stage"}).assign(when=when)
+            rows.append(counts)
+        data = pd.concat(rows, ignore_index=True)
+        data["stage"] = data["stage"].astype(str)
+        data["period"] = data["period"].astype(str)
+        order = _period_order(data["period"])
+        p = prog[prog["system"] == system]
+        said = "; ".join(
+            f"{r.period}: {int(r.n_progressed)}/{int(r.n_staged)}"
+            for r in p.itertuples()
+            if r.n_staged
+        )
+        chart = (
+            alt.Chart(data)
+            .mark_bar()
+            .encode(
+                x=alt.X("period:N", sort=order, title="Period", axis=alt.Axis(labelAngle=0)),
+                xOffset=alt.XOffset("when:N", sort=["start", "end"]),
+                y=alt.Y("sum(n):Q", title="Patients (both stages known)", stack="zero"),
+                color=alt.Color(
+                    "stage:N",
+                    title=title,
+                    sort=list(labels),
+                    scale=alt.Scale(domain=list(labels), range=list(PALETTE[:6])),
+                ),
+                order=alt.Order("stage:N", sort="ascending"),
+                tooltip=[
+                    alt.Tooltip("period:N", title="Period"),
+                    alt.Tooltip("when:N", title="At the"),
+                    alt.Tooltip("stage:N", title=title),
+                    alt.Tooltip("sum(n):Q", title="Patients"),
+                ],
+            )
+            .properties(
+                title=alt.TitleParams(
+                    title,
+                    subtitle=[
+                        "Left bar: stage at the start of the period; right bar: at the end.",
+                        f"Stage progressed (n/N): {said}" if said else "No period staged.",
+                    ],
+                    anchor="start",
+                ),
+                width=_WIDTH // 2,
+                height=_HEIGHT,
+            )
+        )
+        panels.append(chart)
+    return alt.hconcat(*panels).resolve_scale(color="independent")
+
+
 def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     """Every figure the result has data for, by file-friendly name.
 
     Names: ``trajectories``, ``cohort_mean``, ``rate_comparison``,
     ``improvement_<period>`` (every period but the reference that has evaluable
     patients), ``responders_by_period``, ``interval_vs_improvement``, ``safety_by_term``,
-    ``safety_by_injection``, ``null_comparison``, ``matched_controls``, then ``trajectories_<outcome>`` for FVC
+    ``safety_by_injection``, ``null_comparison``, ``matched_controls``,
+    ``stage_transitions`` (with ALSFRS-R items), then ``trajectories_<outcome>`` for FVC
     and the ALSFRS-R domains present in the visits. Figures without data are skipped.
 
     Parameters
@@ -1823,6 +1918,13 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     matched = getattr(result, "matched", None)
     if matched is not None and len(matched.summary):
         figures["matched_controls"] = matched_comparison(result)
+    if hasattr(result, "rates") and "q1" in study.visits.columns:
+        # clinical stages need the ALSFRS-R items and a full AnalysisResult (SPEC §16)
+        from .stages import stage_tables
+
+        stages = stage_tables(result)
+        if (stages.progression["n_staged"] > 0).any():
+            figures["stage_transitions"] = stage_transitions(stages)
     for outcome in _EXTRA_OUTCOMES:
         if outcome == settings.outcome or outcome not in study.visits.columns:
             continue

@@ -18,7 +18,15 @@ import pandas as pd
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
 
-__all__ = ["neutralise", "restore", "write_csv", "write_results", "read_results", "RESULT_FILES"]
+__all__ = [
+    "neutralise",
+    "restore",
+    "write_csv",
+    "write_results",
+    "read_results",
+    "stage_and_strata_tables",
+    "RESULT_FILES",
+]
 
 #: The files :func:`write_results` always writes.
 RESULT_FILES = ("periods.csv", "summary.csv", "exclusions.csv", "ledger.csv", "settings.json")
@@ -134,7 +142,10 @@ def write_results(
         controls (``result.matched``, SPEC §15) ``matched_controls.csv``,
         ``matching_balance.csv``, ``matched_pairs.csv`` and ``matching_unmatched.csv``;
         when the broken-stick model has been fitted (``result.slopes()``, SPEC §14) ``slopes.csv`` and the shrunken
-        per-patient values ``slopes_patients.csv`` (writing never starts a fit).
+        per-patient values ``slopes_patients.csv`` (writing never starts a fit);
+        always the clinical stages and progression strata of
+        :func:`stage_and_strata_tables` (``stages.csv``, ``stage_transitions.csv``,
+        ``strata_summary.csv``, ...).
 
     Examples
     --------
@@ -170,6 +181,7 @@ def write_results(
     if result.fitted_slopes is not None:
         tables["slopes.csv"] = result.fitted_slopes.table
         tables["slopes_patients.csv"] = result.fitted_slopes.patients
+    tables.update(stage_and_strata_tables(result))
     written = [write_csv(table, out / name) for name, table in tables.items()]
     settings = {k: _jsonable(v) for k, v in result.settings.to_dict().items()}
     meta = {
@@ -205,6 +217,35 @@ def write_results(
 
         written.append(write_report(result, out / "report.html"))
     return written
+
+
+def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
+    """The clinical-stage and progression-strata tables of a result, by file name (SPEC §16).
+
+    ``stages.csv``, ``stage_injections.csv``, ``stage_periods.csv``,
+    ``stage_transitions.csv``, ``stage_progression.csv`` (:class:`msc_notebooks.stages.
+    StageResult`), ``strata.csv`` (:func:`msc_notebooks.strata.progression_strata`) and
+    ``strata_summary.csv`` (:func:`msc_notebooks.strata.strata_summary`; with the no-effect
+    expectation per stratum when the result carries a no-effect simulation, with as many
+    simulated cohorts).
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> sorted(stage_and_strata_tables(analyze(load_demo())))[:3]
+    ['stage_injections.csv', 'stage_periods.csv', 'stage_progression.csv']
+    """
+    from .stages import stage_tables
+    from .strata import progression_strata, strata_summary
+
+    tables = stage_tables(result).tables()
+    strata = progression_strata(result.study, result.settings)
+    n_sim = 0
+    if result.null is not None and "n_simulations" in result.null and len(result.null):
+        n_sim = int(result.null["n_simulations"].iloc[0])
+    tables["strata.csv"] = strata
+    tables["strata_summary.csv"] = strata_summary(result, strata, n_simulations=n_sim)
+    return tables
 
 
 def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
@@ -250,6 +291,14 @@ def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
         "measure",
         "interval_method",
         "row",
+        "kings",
+        "kings_start",
+        "kings_end",
+        "stage_start",
+        "stage_end",
+        "stratum",
+        "flag",
+        "system",
     }
     tables = {}
     for path in sorted(Path(out_dir).glob("*.csv")):

@@ -79,6 +79,8 @@ def html_report(
     >>> page = html_report(analyze(load_demo()), figures=False)
     >>> "15/19" in page, "http://" in page or "https://" in page
     (True, False)
+    >>> "Responders by progression stratum" in page
+    True
     """
     s = result.settings
     parts = [
@@ -136,6 +138,7 @@ def html_report(
             table_html(matched.unmatched),
         ]
     parts += ["<h2>Clinically improved after each cycle</h2>", table_html(result.clinical)]
+    parts += _stages_and_strata(result)
     parts += ["<h2>Interval length and response (Spearman)</h2>", table_html(result.intervals)]
     if result.safety is not None:
         parts += [
@@ -171,6 +174,33 @@ def html_report(
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _stages_and_strata(result: AnalysisResult) -> list[str]:
+    """Report sections: stage progression per period and responders by ΔFS stratum (SPEC §16)."""
+    from .export import stage_and_strata_tables
+
+    t = stage_and_strata_tables(result)
+    s = result.settings
+    return [
+        "<h2>Clinical stages (King's and MiToS)</h2>",
+        "<p class='note'>Stages derived from the ALSFRS-R items of the assessments the "
+        "analysis uses, at the start and end of each period (figure: stage transitions). "
+        "Patients whose stage progressed, of those with both stages known, with the exact "
+        "(Clopper&ndash;Pearson) 95 % CI; <code>n_not_staged</code> counts the others "
+        "(reasons in <code>stage_periods.csv</code>). Stages derived from scores can go "
+        "back (<code>n_back</code>).</p>",
+        table_html(t["stage_progression.csv"]),
+        "<h2>Responders by progression stratum (&Delta;FS)</h2>",
+        "<p class='note'>&Delta;FS = (48 &minus; ALSFRS-R at the first assessment) / months "
+        f"from symptom onset to it: slow &lt; {s.dfs_slow_below:g}, intermediate "
+        f"{s.dfs_slow_below:g}&ndash;{s.dfs_fast_above:g}, fast &gt; {s.dfs_fast_above:g} "
+        "points/month. Slow progressors have small reference rates, so a change of a point "
+        "or two makes their improvement percentage large: they look like responders with no "
+        "treatment effect at all. Compare each stratum's responders with the count expected "
+        "with no effect (filled when no-effect cohorts are simulated).</p>",
+        table_html(t["strata_summary.csv"]),
+    ]
 
 
 def write_report(result: AnalysisResult, path: str | Path, **kwargs: object) -> Path:

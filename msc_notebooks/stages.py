@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINGS_LABELS",
+    "PROGRESSION_COLUMNS",
     "STAGE_COLUMNS",
     "StageResult",
     "assessment_stages",
@@ -54,6 +55,21 @@ __all__ = [
 KINGS_LABELS = ("1", "2", "3", "4A", "4B", "5")
 #: King's stage number of each rank (4A and 4B are both stage 4).
 _KINGS_NUMBER = np.array([np.nan, 1, 2, 3, 4, 4, 5], dtype=float)
+
+#: Columns of ``StageResult.progression``.
+PROGRESSION_COLUMNS = (
+    "period",
+    "system",
+    "n_in_period",
+    "n_staged",
+    "n_not_staged",
+    "n_progressed",
+    "n_same",
+    "n_back",
+    "progressed_pct",
+    "ci_low_pct",
+    "ci_high_pct",
+)
 
 #: Columns of :func:`stage_items`.
 STAGE_COLUMNS = ("kings", "mitos", "reason", "flag")
@@ -260,7 +276,7 @@ def stage_items(
     )
 
 
-def kings_rank(kings: pd.Series) -> np.ndarray:
+def _label_rank(kings: pd.Series) -> np.ndarray:
     """Rank of King's labels: 1, 2, 3, 4 (4A), 5 (4B), 6 (5); NaN where missing."""
     ranks = {label: i + 1 for i, label in enumerate(KINGS_LABELS)}
     return kings.map(ranks).to_numpy(dtype=float, na_value=np.nan)
@@ -359,7 +375,7 @@ def assessment_stages(study: StudyData, settings: Settings | None = None) -> pd.
 def _running_max(t: pd.DataFrame) -> pd.DataFrame:
     """Each patient's highest stage so far (missing stages stay missing)."""
     t = t.copy()
-    rank = pd.Series(kings_rank(t["kings"]), index=t.index)
+    rank = pd.Series(_label_rank(t["kings"]), index=t.index)
     k_max = rank.groupby(t["patient_id"], sort=False).cummax()
     k_max = k_max.where(rank.notna())
     labels = np.array([None, *KINGS_LABELS], dtype=object)
@@ -422,7 +438,14 @@ class StageResult:
 
     def stages_csv(self) -> pd.DataFrame:
         """``stages.csv``: ``patient_id``, ``date`` (or ``day`` for day offsets), ``kings``,
-        ``mitos``, ``reason``, ``flag``."""
+        ``mitos``, ``reason``, ``flag``.
+
+        Examples
+        --------
+        >>> from msc_notebooks import analyze, load_demo
+        >>> stage_tables(analyze(load_demo())).stages_csv().columns.tolist()
+        ['patient_id', 'date', 'kings', 'mitos', 'reason', 'flag']
+        """
         t = self.assessments
         when = (t["date"].dt.strftime("%Y-%m-%d") if self.time_kind == "date" else t["day"]).rename(
             self.time_kind
@@ -430,7 +453,14 @@ class StageResult:
         return pd.concat([t[["patient_id"]], when, t[["kings", "mitos", "reason", "flag"]]], axis=1)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """File name to table, as :func:`msc_notebooks.export.write_results` writes them."""
+        """File name to table, as :func:`msc_notebooks.export.write_results` writes them.
+
+        Examples
+        --------
+        >>> from msc_notebooks import analyze, load_demo
+        >>> sorted(stage_tables(analyze(load_demo())).tables())[-2:]
+        ['stage_transitions.csv', 'stages.csv']
+        """
         return {
             "stages.csv": self.stages_csv(),
             "stage_injections.csv": self.injections,
@@ -472,7 +502,7 @@ def stage_tables(result: AnalysisResult) -> StageResult:
     # the stage at each injection: the kit's nearest-assessment rule (SPEC §3)
     at = scores_at_injections(study.visits, study.injections, s.window_days, "alsfrs_r_total")
     found = _lookup(stages, at["patient_id"], at["score_day"].to_numpy(dtype=float))
-    reason = found["reason"].fillna("").to_numpy(dtype=object)
+    reason = found["reason"].fillna("").to_numpy(dtype=object, copy=True)
     none = at["score_day"].isna().to_numpy()
     reason[none] = [
         f"no assessment within {s.window_days:g} days of injection {k}"
@@ -500,7 +530,7 @@ def stage_tables(result: AnalysisResult) -> StageResult:
         )
     t1 = study.injections.groupby("patient_id")["day"].min()
     base = rates["patient_id"].map(t1).to_numpy(dtype=float)
-    ok = rates["rate_reason"].eq("").to_numpy()
+    ok = rates["rate_reason"].eq("").to_numpy(copy=True)
     if s.reference == "onset":
         ok &= rates["period"].ne("reference").to_numpy()
     start = _lookup(stages, rates["patient_id"], rates["start_day"].to_numpy(dtype=float) + base)
@@ -536,7 +566,7 @@ def stage_tables(result: AnalysisResult) -> StageResult:
         np.where(ok & (e_reason != ""), "at the end: " + e_reason.astype(str), ""),
     )
     per["reason"] = _join(why.astype(object), staged_reason)
-    k0, k1 = kings_rank(per["kings_start"]), kings_rank(per["kings_end"])
+    k0, k1 = _label_rank(per["kings_start"]), _label_rank(per["kings_end"])
     n0 = _KINGS_NUMBER[np.nan_to_num(k0, nan=0).astype(int)]
     n1 = _KINGS_NUMBER[np.nan_to_num(k1, nan=0).astype(int)]
     m0 = per["mitos_start"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -574,7 +604,9 @@ def stage_tables(result: AnalysisResult) -> StageResult:
                     "n_back": int((x1[both] < x0[both]).sum()),
                 }
             )
-    progression = pd.DataFrame(prog)
+    progression = pd.DataFrame(prog, columns=list(PROGRESSION_COLUMNS[:8]))
+    for col in PROGRESSION_COLUMNS[8:]:
+        progression[col] = pd.Series(dtype=float)
     if len(progression):
         lo, hi = clopper_pearson(
             progression["n_progressed"].to_numpy(), progression["n_staged"].to_numpy()

@@ -84,6 +84,23 @@ for row in result.summary.itertuples():
 )
 
 
+SLOW_PROGRESSORS_TEXT = md(
+    "## Why slow progressors look like responders\n\n"
+    "The improvement % divides by the pre-treatment rate. A patient who lost 0.2 "
+    "points/month before treatment and 0.1 after has 'improved' by 50 %: one point over "
+    "ten months, less than the one or two points ALSFRS-R varies between two visits. The "
+    "smaller the pre-treatment rate, the more a point of noise moves the percentage, so "
+    "slow progressors cross a 25 % threshold easily, with no treatment effect at all.\n\n"
+    "The slope before diagnosis sorts patients: ΔFS = (48 − ALSFRS-R at the first "
+    "assessment) / months from symptom onset to it; slow < 0.47, intermediate 0.47–1.11, "
+    "fast > 1.11 points/month (Labra et al. 2016). When most responders are slow "
+    "progressors, the responder rate says more about who was enrolled than about the "
+    "cells. The table below gives responders per stratum, with the patients left out; with "
+    "`n_simulations` above 0, each stratum's responders stand beside those expected with no "
+    "treatment effect."
+)
+
+
 def study_intro(title: str, text: str) -> list:
     return [
         md(f"# {title}\n\n{text}"),
@@ -237,6 +254,24 @@ slopes.table
         code("result.clinical"),
         md("## Every patient and period (SPEC §11)"),
         code("result.periods"),
+        md(
+            "## Clinical stages (King's and MiToS)\n\n"
+            "Both staging systems are derived from the ALSFRS-R items of the assessments "
+            "used for each period: the stage at its start and at its end, and the patients "
+            "whose stage progressed, with an exact 95 % confidence interval. A missing item "
+            "leaves a stage missing (the reason is given), never 'not involved'. Stages "
+            "derived from item scores can go back when a score goes up."
+        ),
+        code("stages = msc.stage_tables(result)\nstages.progression"),
+        code("charts.stage_transitions(stages)"),
+        SLOW_PROGRESSORS_TEXT,
+        code(
+            """
+strata = msc.progression_strata(study, settings)
+print(strata.stratum.value_counts().to_string())
+msc.strata_summary(result, strata)
+"""
+        ),
     ]
     return _notebook(cells)
 
@@ -520,6 +555,28 @@ if null is not None:
             "pre-registered endpoint)? Write your answer below."
         ),
         code('my_answer = ""  # your answer, in words'),
+        SLOW_PROGRESSORS_TEXT,
+        code(
+            """
+strata = msc.progression_strata(study, settings).set_index("patient_id")
+row = strata.loc[patient]
+print(f"Patient {patient}: first assessment {row.first_score:g} points, "
+      f"{row.months:.1f} months after symptom onset")
+print(f"delta-FS = (48 - {row.first_score:g}) / {row.months:.2f} = {row.delta_fs:.3f} points/month: {row.stratum}")
+print(strata.stratum.value_counts().to_string())
+"""
+        ),
+        code(
+            """
+by_stratum = msc.strata_summary(result, n_simulations=n_simulations)
+by_stratum[["period", "stratum", "responders", "median_improvement_pct",
+            "expected_responders", "expected_low", "expected_high"]]
+"""
+        ),
+        md(
+            "**Question.** In which stratum are most of the demo's responders? Do they "
+            "exceed what that stratum shows with no treatment effect?"
+        ),
     ]
     return _notebook(cells)
 

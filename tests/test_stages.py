@@ -437,3 +437,15 @@ def test_strata_summary_no_effect_expectation_is_simulate_null_on_the_stratum():
     got = t[t.stratum == "intermediate"].set_index("period")
     assert got.loc["1-2", "expected_responders"] == null.loc["1-2", "expected_responders"]
     assert got.loc["1-2", "n_evaluable"] == null.loc["1-2", "n_evaluable"]
+
+
+def test_onset_reference_has_no_starting_stage_and_other_outcomes_use_alsfrs():
+    # with the onset reference the run-in starts at symptom onset, not at an assessment
+    st_ = stage_tables(analyze(load_demo(), reference="onset", method="ols"))
+    ref = st_.periods[st_.periods.period == "reference"]
+    assert ref.kings_start.isna().all()
+    assert (ref.reason == "the onset reference starts at symptom onset, not an assessment").all()
+    # the stages of period 1-2 are those of the ALSFRS-R assessments whatever the outcome
+    default = stage_tables(analyze(load_demo())).transitions
+    fvc = stage_tables(analyze(load_demo(), outcome="fvc_pct")).transitions
+    pd.testing.assert_frame_equal(default, fvc)

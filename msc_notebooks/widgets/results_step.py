@@ -62,6 +62,8 @@ class ResultsStep(Step):
     slopes_sentence, slopes_table, slopes_patients : ipywidgets.HTML
         Its sentence, ``slopes.csv`` table and shrunken per-patient values (CSS classes
         ``msc-slopes-sentence``, ``msc-slopes-table``).
+    stages_table, strata_table : HTML
+        Stage progression per period and responders by ΔFS stratum (SPEC §16).
     period : ipywidgets.Dropdown
         Which period the per-patient table shows (``all`` for every row).
     filter, sort_by, descending : ipywidgets.Text, Dropdown, Checkbox
@@ -99,6 +101,10 @@ class ResultsStep(Step):
         self.intervals_table = w.HTML("")
         self.null_table = w.HTML("")
         self.null_table.add_class("msc-null-table")
+        self.stages_table = w.HTML("")
+        self.stages_table.add_class("msc-stages-table")
+        self.strata_table = w.HTML("")
+        self.strata_table.add_class("msc-strata-table")
         self.null_n = w.BoundedIntText(
             value=2000, min=100, max=100_000, step=100, description="simulations"
         )
@@ -165,6 +171,24 @@ class ResultsStep(Step):
             w.HBox([self.null_n, self.null_button]),
             self.null_table,
             self.matched,
+            w.HTML("<b>Clinical stages: patients whose stage progressed per period</b>"),
+            w.HTML(
+                note(
+                    "King's and MiToS stages from the ALSFRS-R items at the start and end of "
+                    "each period (figure 'stage_transitions' below); exact 95% CI."
+                )
+            ),
+            self.stages_table,
+            w.HTML("<b>Responders by progression stratum (ΔFS before treatment)</b>"),
+            w.HTML(
+                note(
+                    "Slow progressors have small reference rates: a point or two makes their "
+                    "improvement % large, so they look like responders even with no effect. "
+                    "Compare each stratum with its no-effect expectation (filled once "
+                    "no-effect cohorts are simulated)."
+                )
+            ),
+            self.strata_table,
             self.show_figures,
             self.figures,
         ]
@@ -184,6 +208,8 @@ class ResultsStep(Step):
                 self.slopes_sentence,
                 self.slopes_table,
                 self.slopes_patients,
+                self.stages_table,
+                self.strata_table,
             ):
                 box.value = ""
             self.figures.outputs = ()
@@ -213,6 +239,11 @@ class ResultsStep(Step):
             else note("Not simulated yet: press 'Simulate no-effect cohorts'.")
         )
         self._slopes()
+        from ..export import stage_and_strata_tables
+
+        staged = stage_and_strata_tables(result)
+        self.stages_table.value = table_html(staged["stage_progression.csv"], digits=1)
+        self.strata_table.value = table_html(staged["strata_summary.csv"], digits=2)
         self._figures()
 
     def _slopes(self) -> None:
