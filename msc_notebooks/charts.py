@@ -176,6 +176,7 @@ DETAIL_LIMITS: dict[str, int | None] = {
     "safety_by_injection": None,
     "null_comparison": None,
     "matched_comparison": None,  # one row per period: no per-patient detail
+    "stage_transitions": None,  # patients counted per period, stage and end: aggregates
 }
 
 

@@ -226,8 +226,8 @@ def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     ``stage_transitions.csv``, ``stage_progression.csv`` (:class:`msc_notebooks.stages.
     StageResult`), ``strata.csv`` (:func:`msc_notebooks.strata.progression_strata`) and
     ``strata_summary.csv`` (:func:`msc_notebooks.strata.strata_summary`; with the no-effect
-    expectation per stratum when the result carries a no-effect simulation, with as many
-    simulated cohorts).
+    expectation per stratum when the result carries a no-effect simulation: as many
+    simulated cohorts, the same noise and rate-change parameters).
 
     Examples
     --------
@@ -240,11 +240,17 @@ def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
 
     tables = stage_tables(result).tables()
     strata = progression_strata(result.study, result.settings)
-    n_sim = 0
-    if result.null is not None and "n_simulations" in result.null and len(result.null):
-        n_sim = int(result.null["n_simulations"].iloc[0])
+    n_sim, model = 0, {}
+    null = result.null
+    if null is not None and "n_simulations" in null and len(null):
+        # the whole cohort's no-effect model (noise and rate-change parameters) per stratum
+        n_sim = int(null["n_simulations"].iloc[0])
+        names = ("sigma", "rate_change_sd", "rate_change_diffusion", "rate_trend")
+        model = {
+            k: float(null[k].iloc[0]) for k in names if k in null and pd.notna(null[k].iloc[0])
+        }
     tables["strata.csv"] = strata
-    tables["strata_summary.csv"] = strata_summary(result, strata, n_simulations=n_sim)
+    tables["strata_summary.csv"] = strata_summary(result, strata, n_simulations=n_sim, **model)
     return tables
 
 

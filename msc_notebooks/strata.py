@@ -11,7 +11,7 @@ responders expected with no treatment effect in that stratum (SPEC §13).
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -161,6 +161,7 @@ def strata_summary(
     *,
     n_simulations: int = 0,
     sigma: float | None = None,
+    **null_options: Any,
 ) -> pd.DataFrame:
     """Responders and median improvement per period and progression stratum (SPEC §16).
 
@@ -178,6 +179,10 @@ def strata_summary(
     sigma : float, optional
         Measurement-noise SD (points) for the simulation; default: estimated once from the
         whole cohort's run-in (a stratum alone has few run-in fits).
+    **null_options
+        Passed to :func:`msc_notebooks.null_model.simulate_null` (``rate_change_sd``,
+        ``rate_change_diffusion``, ``rate_trend``, ...): the same no-effect model as the
+        whole cohort's.
 
     Returns
     -------
@@ -246,7 +251,8 @@ def strata_summary(
             from .null_model import simulate_null
 
             sub_result = analyze(_subset(result.study, ids), s, safety=False)
-            null = simulate_null(sub_result, n_simulations, sigma=sigma).set_index("period")
+            null = simulate_null(sub_result, n_simulations, sigma=sigma, **null_options)
+            null = null.set_index("period")
             for col in ("expected_responders", "expected_low", "expected_high", "p_value"):
                 if col in null.columns:
                     block[col] = null[col].reindex(order).to_numpy(dtype=float)
