@@ -242,8 +242,8 @@ class ResultsStep(Step):
         from ..export import stage_and_strata_tables
 
         staged = stage_and_strata_tables(result)
-        self.stages_table.value = table_html(staged["stage_progression.csv"], digits=1)
-        self.strata_table.value = table_html(staged["strata_summary.csv"], digits=2)
+        self.stages_table.value = table_html(staged["stage_progression.csv"])
+        self.strata_table.value = table_html(staged["strata_summary.csv"])
         self._figures()
 
     def _slopes(self) -> None:
