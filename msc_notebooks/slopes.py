@@ -21,7 +21,11 @@ losing function, as every rate of the kit):
 
 each with its standard error from the fitted covariance of the fixed effects V (a contrast
 c'β has variance c'Vc) and a 95 % Wald interval (estimate ± 1.96 se; the calibration in
-VALIDATION.md measures its coverage).
+VALIDATION.md measures its coverage). V is the larger, contrast by contrast, of the
+model-based covariance and the cluster-robust one (:func:`robust_covariance`): the random
+effects cover the intercept, slope and change at injection 1 only, and when the decline
+changes from period to period in a way the model does not describe (real natural history
+does, SPEC §13) the model-based se of ``change:2`` … is too small (VALIDATION.md).
 
 **Estimation.** REML (statsmodels ``MixedLM``, formula API), because with 20–40 patients ML
 underestimates the random-effect variances and so the standard errors of the slopes.
@@ -74,6 +78,7 @@ __all__ = [
     "MIXED_MAX_PATIENTS",
     "SlopesResult",
     "fit_slopes",
+    "robust_covariance",
     "slope_design",
     "two_stage_slopes",
 ]
@@ -271,11 +276,16 @@ def _contrasts(k_max: int) -> dict[str, np.ndarray]:
     return terms
 
 
-def _terms_table(beta, cov, k_max, n_patients, n_visits, structure, converged) -> pd.DataFrame:
+def _terms_table(
+    beta, cov, k_max, n_patients, n_visits, structure, converged, robust=None
+) -> pd.DataFrame:
     rows = []
     for term, c in _contrasts(k_max).items():
         est = float(c @ beta)
-        se = float(np.sqrt(max(c @ cov @ c, 0.0)))
+        var = c @ cov @ c
+        if robust is not None:  # the larger of the model-based and robust variances
+            var = max(var, c @ robust @ c)
+        se = float(np.sqrt(max(var, 0.0)))
         rows.append((term, est, se, est - Z95 * se, est + Z95 * se))
     table = pd.DataFrame(rows, columns=["term", "estimate", "se", "ci_low", "ci_high"])
     table["n_patients"] = n_patients
@@ -331,6 +341,65 @@ def _fit_one(data, formula, re_formula, correlated, reml):
     return res, "; ".join(notes)
 
 
+def robust_covariance(
+    design: pd.DataFrame, beta: np.ndarray, cov_re: np.ndarray, scale: float, re_cols: list[str]
+) -> np.ndarray:
+    """Cluster-robust (sandwich, CR1) covariance of the fixed effects of a fitted mixed model.
+
+    With V_i = Z_i G Z_i' + σ² I the fitted covariance of patient i's assessments,
+    A = Σ X_i' V_i⁻¹ X_i and r_i = y_i − X_i β̂, it is
+    m/(m − 1) · A⁻¹ (Σ X_i' V_i⁻¹ r_i r_i' V_i⁻¹ X_i) A⁻¹ over m patients: valid when the
+    random-effects structure is wrong (e.g. the change at injection 2 varies between
+    patients but the model has no random term for it).
+
+    Parameters
+    ----------
+    design : pandas.DataFrame
+        From :func:`slope_design`.
+    beta : numpy.ndarray
+        Fixed effects (Intercept, t, post1 … postK).
+    cov_re : numpy.ndarray
+        Fitted covariance G of the random effects (intercept first, then ``re_cols``).
+    scale : float
+        Residual variance σ².
+    re_cols : list of str
+        Design columns with a random slope (after the random intercept), e.g. ``["t"]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (K + 2) × (K + 2) covariance matrix.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient_id": list("aabbcc"), "y": [1.0, 2, 2, 3, 1, 3],
+    ...                   "t": [0.0, 1] * 3})
+    >>> v = robust_covariance(d, np.array([1.0, 1.0]), np.array([[0.0]]), 1.0, [])
+    >>> v.shape
+    (2, 2)
+    """
+    k_max = sum(c.startswith("post") for c in design.columns)
+    xcols = ["t", *[f"post{k}" for k in range(1, k_max + 1)]]
+    x_all = np.column_stack([np.ones(len(design)), design[xcols].to_numpy(float)])
+    z_all = np.column_stack([np.ones(len(design)), design[re_cols].to_numpy(float)])
+    y_all = design["y"].to_numpy(float)
+    codes = pd.factorize(design["patient_id"], sort=False)[0]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    p = x_all.shape[1]
+    bread, meat = np.zeros((p, p)), np.zeros((p, p))
+    for idx in np.split(order, bounds):
+        x, z, y = x_all[idx], z_all[idx], y_all[idx]
+        v = z @ cov_re @ z.T + scale * np.eye(len(idx))
+        xtw = np.linalg.solve(v, x).T  # X' V⁻¹ (V symmetric)
+        bread += xtw @ x
+        u = xtw @ (y - x @ beta)
+        meat += np.outer(u, u)
+    m = len(bounds) + 1
+    inv = np.linalg.inv(bread)
+    return m / max(m - 1, 1) * inv @ meat @ inv
+
+
 def _mixed(design: pd.DataFrame, reml: bool):
     k_max = sum(c.startswith("post") for c in design.columns)
     formula = "y ~ t" + "".join(f" + post{k}" for k in range(1, k_max + 1))
@@ -363,8 +432,12 @@ def _mixed(design: pd.DataFrame, reml: bool):
     names = ["Intercept", "t", *[f"post{k}" for k in range(1, k_max + 1)]]
     beta = res.fe_params[names].to_numpy(float)
     cov = res.cov_params().loc[names, names].to_numpy(float)
+    re_cols = [c.strip() for c in re_formula.lstrip("~").split("+") if c.strip() != "1"]
+    robust = robust_covariance(
+        design, beta, np.asarray(res.cov_re, float), float(res.scale), re_cols
+    )
     n_patients, n_visits = design["patient_id"].nunique(), len(design)
-    table = _terms_table(beta, cov, k_max, n_patients, n_visits, structure, ok)
+    table = _terms_table(beta, cov, k_max, n_patients, n_visits, structure, ok, robust)
     # per-patient BLUPs (declines): fixed + random
     re = pd.DataFrame(res.random_effects).T
     counts = design.groupby("patient_id", sort=False).size()

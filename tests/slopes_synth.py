@@ -47,6 +47,7 @@ def slope_cohort(
     sd_intercept: float = 4.0,
     sd_slope: float = 0.4,
     sd_change: float = 0.3,
+    sd_later: float = 0.0,
     sigma: float = 1.0,
     max_injections: int = 4,
 ) -> dict:
@@ -56,7 +57,8 @@ def slope_cohort(
     ``visits.alsfrs_r_total`` is the same rounded to whole points and kept within 0-48 (a
     real scale's constraints: not the model).
 
-    ``truth`` maps ``slope:reference`` and ``change:1`` … ``change:3`` (declines,
+    ``sd_later`` > 0 makes the changes at injections 2, 3, … vary between patients too
+    (the model has no random term for them). ``truth`` maps ``slope:reference`` and ``change:1`` … ``change:3`` (declines,
     points/month) to their true values; ``slope:1-2`` etc. follow as sums.
     """
     t = dict(TRUTH if truth is None else truth)
@@ -80,6 +82,8 @@ def slope_cohort(
             beta = -t.get(f"change:{j}", 0.0)
             if j == 1:
                 beta += rng.normal(0, sd_change)
+            elif sd_later:  # changes at later injections that vary between patients
+                beta += rng.normal(0, sd_later)
             y = y + beta * np.maximum(0.0, months - tau / MONTH_DAYS)
         y = y + rng.normal(0, sigma, size=y.size)
         vis_pid += [pid] * days.size
