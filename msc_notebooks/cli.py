@@ -129,6 +129,9 @@ def _analyze(args: argparse.Namespace) -> int:
         slopes=args.slopes,
     )
     if not args.quiet:
+        for table, names in result.study.recognised.items():
+            pairs = ", ".join(f"{old!r} -> {new}" for old, new in names.items())
+            print(f"{table}: columns recognised and renamed: {pairs}")
         for row in result.summary.itertuples():
             print(
                 f"{row.period:>10}: {result.responders(row.period):>6} responders"

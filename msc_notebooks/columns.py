@@ -1,12 +1,40 @@
-"""Canonical column names (SPEC §11), ALSFRS-R items and domains (SPEC §1), the PRO-ACT layout.
+"""The schema: every rule about names, words and time that more than one module needs.
 
-This module holds names only: no pandas, so it is cheap to import.
+Canonical column names of every table (SPEC §11), ALSFRS-R items and domains (SPEC §1),
+outcomes and their labels, the PRO-ACT layout and the other names recognised without a
+column map, setting choices, missing and yes/no words, date <-> day conversion, and
+the numbering of injections by time (SPEC §12). Everything else imports these; a second
+copy anywhere is a bug.
+
+numpy and pandas are imported inside the functions that need them, so that importing
+the schema stays cheap.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 __all__ = [
     "TABLES",
+    "OUTCOMES",
+    "OUTCOME_LABELS",
+    "OUTCOME_SHORT",
+    "SETTING_CHOICES",
+    "MISSING_WORDS",
+    "TRUE_WORDS",
+    "FALSE_WORDS",
+    "SEVERITIES",
+    "NOT_RECORDED",
+    "SYNONYMS",
+    "EPOCH",
+    "date_to_day",
+    "day_to_date",
+    "day_text",
+    "number_in_time_order",
+    "recognise_columns",
+    "suggest_column",
     "ITEMS",
     "PATIENT_EVENTS",
     "OPTIONAL_PATIENT_EVENTS",
@@ -182,3 +210,272 @@ EXCLUSIONS_COLUMNS = ("table", "source", "row", "patient_id", "column", "value",
 
 #: Rows read = used + excluded, per table (SPEC §10).
 LEDGER_COLUMNS = ("table", "rows_read", "rows_used", "rows_excluded")
+
+
+# ----------------------------------------------------------------------------- outcomes
+#: Outcomes the kit knows, in the order faces offer them (SPEC §7: the ALSFRS-R total,
+#: FVC, then the four domains).
+OUTCOMES = ("alsfrs_r_total", "fvc_pct", *DOMAINS)
+
+#: Axis titles (with units) of the outcomes.
+OUTCOME_LABELS: dict[str, str] = {
+    "alsfrs_r_total": "ALSFRS-R total (points, 0–48)",
+    "fvc_pct": "FVC (% predicted)",
+    **{d: f"ALSFRS-R {d.replace('_', ' ')} domain (points, 0–12)" for d in DOMAINS},
+}
+
+#: Short name and unit of each outcome (rate axes and titles).
+OUTCOME_SHORT: dict[str, tuple[str, str]] = {
+    "alsfrs_r_total": ("ALSFRS-R", "points"),
+    "fvc_pct": ("FVC", "% predicted"),
+    **{d: (f"ALSFRS-R {d.replace('_', ' ')}", "points") for d in DOMAINS},
+}
+
+# ----------------------------------------------------------------------------- settings
+#: The allowed values of every choice setting (the first is the default); ``Settings``,
+#: the widgets, the command line and the templates take their options from here.
+SETTING_CHOICES: dict[str, tuple[str, ...]] = {
+    "reference": ("run-in", "onset"),
+    "method": ("endpoints", "ols"),
+}
+
+# -------------------------------------------------------------------------------- words
+#: Cell values read as missing (compared case-insensitively, after stripping spaces).
+MISSING_WORDS = ("", "na", "n/a", "nan", ".", "-", "missing", "#n/a")
+
+#: Cell values read as yes / no (any case): ``withdrawn``, ``serious``.
+TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0"})
+FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0"})
+
+#: Adverse-event severities (SPEC §9), and the word for an event without one.
+SEVERITIES = ("mild", "moderate", "severe")
+NOT_RECORDED = "not recorded"
+
+# ------------------------------------------------------------------------ column names
+#: Other names people give the canonical columns (compared without case, spaces or
+#: punctuation). A column with one of these names is mapped without a column map when
+#: no other column of the table claims the same canonical name.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "patient_id": ("subject", "subject_id", "patient", "patient_no", "participant", "pid"),
+    "date": ("visit_date", "assessment_date", "injection_date", "event_date"),
+    "day": ("days", "study_day", "visit_day", "day_offset"),
+    "alsfrs_r_total": ("alsfrs_r", "alsfrsr", "alsfrs_r_score", "alsfrsr_total"),
+    "term": ("adverse_event", "event", "ae", "preferred_term", "ae_term"),
+    "onset_date": ("date_of_onset", "symptom_onset", "onset"),
+    "diagnosis_date": ("date_of_diagnosis", "diagnosis"),
+    "fvc_pct": ("fvc", "fvc_percent", "fvc_predicted"),
+    "dose_million_cells": ("dose", "cells_million"),
+}
+
+# names recognised in one table only (besides PRO-ACT)
+_ALIASES = {
+    "visits": {"Q5_Cutting": "q5", "Q10_Respiratory": "q10_original"},
+    "injections": {},
+    "patients": {},
+    "adverse_events": {},
+}
+# names every table recognises
+_COMMON = {"alsfrs_total_original": "alsfrs_total_original"}
+
+# canonical names that hold numbers (a suggestion for them must be a numeric column)
+_NUMERIC = frozenset(
+    {"day", "onset_day", "diagnosis_day", "alsfrs_r_total", "fvc_pct", "age", *ITEMS}
+    | {"q5a", "q5b", "injection_number", "dose_million_cells"}
+)
+
+
+def _norm(name: object) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(name).strip().lstrip("\ufeff").lower())
+
+
+def recognise_columns(table: str, names: Iterable[object]) -> dict[str, str]:
+    """Map the columns whose names the kit recognises to canonical names.
+
+    A name is recognised when, ignoring case, spaces and punctuation, it is the
+    canonical name, a PRO-ACT export name (SPEC §1) or one of :data:`SYNONYMS`. Two
+    columns claiming one canonical name are both listed: reading then refuses the table
+    ("two columns both mean ...") and asks for a column map.
+
+    Parameters
+    ----------
+    table : {'visits', 'injections', 'patients', 'adverse_events'}
+        The table the columns belong to.
+    names : iterable
+        The file's column names.
+
+    Returns
+    -------
+    dict
+        ``{their name: canonical name}`` for every recognised column whose name is not
+        already canonical.
+
+    Examples
+    --------
+    >>> recognise_columns("visits", ["Patient ID", "Visit Date", "ALSFRS-R", "Study_Arm"])
+    {'Patient ID': 'patient_id', 'Visit Date': 'date', 'ALSFRS-R': 'alsfrs_r_total'}
+    >>> recognise_columns("visits", ["subject_id", "ALSFRS_Delta", "Q1_Speech"])
+    {'subject_id': 'patient_id', 'ALSFRS_Delta': 'day', 'Q1_Speech': 'q1'}
+    >>> recognise_columns("visits", ["Patient", "Subject"])   # ambiguous: both listed
+    {'Patient': 'patient_id', 'Subject': 'patient_id'}
+    """
+    known = {_norm(c): c for c in CANONICAL[table]}
+    for canon, others in SYNONYMS.items():
+        if canon in CANONICAL[table]:
+            for other in others:
+                known.setdefault(_norm(other), canon)
+    for other, canon in {**PROACT[table], **_ALIASES[table], **_COMMON}.items():
+        known[_norm(other)] = canon
+    out = {}
+    for name in names:
+        canon = known.get(_norm(name))
+        if canon is not None and name not in ("row", canon):
+            out[str(name)] = canon
+    return out
+
+
+def suggest_column(want: str, names: Iterable[object], numeric: Mapping[str, bool] | None = None):
+    """Suggest the column that most likely holds a canonical column, for a fix or a form.
+
+    Only a suggestion (never applied without the user): the closest name by
+    :mod:`difflib` (ratio at least 0.6) to the canonical name or a synonym. A canonical
+    column that holds numbers (``day``, scores, ...) is never suggested from a column
+    known to hold text.
+
+    Parameters
+    ----------
+    want : str
+        The canonical name.
+    names : iterable
+        The file's column names.
+    numeric : mapping, optional
+        ``{name: whether the column holds numbers}``; names absent are not checked.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> suggest_column("day", ["Study_Arm", "subject"], numeric={"Study_Arm": False})
+    >>> suggest_column("day", ["Study_Dy", "subject"], numeric={"Study_Dy": True})
+    'Study_Dy'
+    """
+    import difflib
+
+    candidates = {}
+    for name in names:
+        if name == "row":
+            continue
+        if want in _NUMERIC and numeric is not None and numeric.get(str(name)) is False:
+            continue
+        candidates[_norm(name)] = str(name)
+    for syn in (want, *SYNONYMS.get(want, ())):
+        close = difflib.get_close_matches(_norm(syn), list(candidates), n=1, cutoff=0.6)
+        if close:
+            return candidates[close[0]]
+    return None
+
+
+# --------------------------------------------------------------------------------- time
+#: Day 0 of calendar data: with dates, ``day`` counts days since this date.
+EPOCH = "1970-01-01"
+
+
+def date_to_day(dates: Any) -> Any:
+    """Convert calendar dates to float days since :data:`EPOCH` (NaN for a missing date).
+
+    Parameters
+    ----------
+    dates : array-like
+        ``datetime64`` values, Timestamps or ISO date text.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Days (fractions kept for a time of day; no time zone involved).
+
+    Examples
+    --------
+    >>> date_to_day(["1970-01-02", "2021-03-01", None]).tolist()
+    [1.0, 18687.0, nan]
+    """
+    import numpy as np
+    import pandas as pd
+
+    values = np.asarray(dates)
+    if values.dtype.kind != "M":
+        values = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601").to_numpy()
+    values = values.astype("datetime64[ns]")
+    days = (values - np.datetime64(EPOCH, "ns")) / np.timedelta64(1, "D")
+    return np.where(np.isnat(values), np.nan, days)
+
+
+def day_to_date(days: Any) -> Any:
+    """Convert days since :data:`EPOCH` back to calendar dates (midnight, no time zone).
+
+    Examples
+    --------
+    >>> day_to_date([18687.0]).dt.strftime("%Y-%m-%d").tolist()
+    ['2021-03-01']
+    """
+    import numpy as np
+    import pandas as pd
+
+    values = pd.Series(np.asarray(days, dtype=float))
+    return pd.Timestamp(EPOCH) + pd.to_timedelta(values.round(), unit="D")
+
+
+def day_text(day: float, time_kind: str) -> str:
+    """A day as the user reads it: an ISO date for calendar data, else the day number.
+
+    Examples
+    --------
+    >>> day_text(18687.0, "date"), day_text(90.0, "day")
+    ('2021-03-01', '90')
+    """
+    if time_kind == "date":
+        return day_to_date([day]).iloc[0].strftime("%Y-%m-%d")
+    return f"{day:g}"
+
+
+# ---------------------------------------------------------------------------- injections
+def number_in_time_order(patients: Any, days: Any | None = None) -> Any:
+    """Number each patient's injections 1, 2, ... in time order (SPEC §12).
+
+    Parameters
+    ----------
+    patients : array-like
+        The patient of each injection.
+    days : array-like, optional
+        The day of each injection. Omitted: the rows are already sorted by patient and
+        day, and only the patient changes are looked at.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        The injection number of each row, in the rows' own order.
+
+    Examples
+    --------
+    >>> number_in_time_order(["a", "b", "a"], [200.0, 50.0, 100.0]).tolist()
+    [2, 1, 1]
+    >>> number_in_time_order([7, 7, 9]).tolist()
+    [1, 2, 1]
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes = np.asarray(patients)
+    if codes.dtype.kind not in "iu":
+        codes = pd.factorize(codes)[0]
+    if days is None:
+        order = np.arange(len(codes))
+    else:
+        order = np.lexsort((np.asarray(days, dtype=float), codes))
+    c = codes[order]
+    position = np.arange(len(c))
+    starts = np.ones(len(c), dtype=bool)
+    starts[1:] = c[1:] != c[:-1]
+    number = np.empty(len(c), dtype=np.int64)
+    number[order] = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    return number

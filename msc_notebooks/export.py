@@ -187,6 +187,7 @@ def write_results(
     meta = {
         "settings": settings,
         "sources": study.sources,
+        "columns_recognised": study.recognised,
         "time_kind": study.time_kind,
         "warnings": list(study.warnings),
         "msc_notebooks_version": __import__("msc_notebooks").__version__,

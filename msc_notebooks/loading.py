@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .columns import CANONICAL, PROACT, TABLES
+from .columns import TABLES, recognise_columns
 from .errors import Fix, InputError, Option
 from .study import StudyData
 
@@ -32,16 +32,6 @@ Source = str | os.PathLike | pd.DataFrame
 
 _EXCEL = (".xlsx", ".xlsm", ".xls")
 _PARQUET = (".parquet", ".pq")
-
-# PRO-ACT names not in columns.PROACT that real exports carry
-_EXTRA_ALIASES = {
-    "visits": {"Q5_Cutting": "q5", "Q10_Respiratory": "q10_original"},
-    "injections": {},
-    "patients": {},
-    "adverse_events": {},
-}
-# other names every table understands
-_COMMON = {"alsfrs_total_original": "alsfrs_total_original"}
 
 
 def _name(source: Source) -> str:
@@ -292,30 +282,25 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 def _rename(
     df: pd.DataFrame, table: str, column_map: Mapping[str, str] | None, source: str
 ) -> pd.DataFrame:
+    """Canonical column names: the user's map first, then the names the schema recognises.
+
+    The columns renamed without a map are listed in ``attrs['recognised']`` so that every
+    face can report them.
+    """
     user = dict(column_map or {})
     user_low = {str(k).strip().lower(): v for k, v in user.items()}
-    known = {**PROACT[table], **_EXTRA_ALIASES[table], **_COMMON}
-    known_low = {k.lower(): v for k, v in known.items()}
-    canon_low = {c.lower(): c for c in CANONICAL[table]}
-    new = []
-    for col in df.columns:
-        if col == "row":
-            new.append(col)
-            continue
-        clean = str(col).strip().lstrip("\ufeff").strip()
-        low = clean.lower()
-        if col in user:
-            new.append(user[col])
-        elif clean in user:
-            new.append(user[clean])
-        elif low in user_low:
-            new.append(user_low[low])
-        elif low in known_low:
-            new.append(known_low[low])
-        elif low in canon_low:
-            new.append(canon_low[low])
-        else:
-            new.append(clean)
+    clean = {col: str(col).strip().lstrip("\ufeff").strip() for col in df.columns if col != "row"}
+    by_user = {}
+    for col, name in clean.items():
+        for key, pool in ((col, user), (name, user), (name.lower(), user_low)):
+            if key in pool:
+                by_user[col] = pool[key]
+                break
+    recognised = recognise_columns(table, [n for c, n in clean.items() if c not in by_user])
+    new = [
+        col if col == "row" else by_user.get(col, recognised.get(clean[col], clean[col]))
+        for col in df.columns
+    ]
     seen: dict[str, str] = {}
     for old, n in zip(df.columns, new, strict=True):
         if n in seen:
@@ -329,7 +314,9 @@ def _rename(
                 ),
             )
         seen[n] = str(old)
-    return df.set_axis(new, axis=1)
+    df = df.set_axis(new, axis=1)
+    df.attrs["recognised"] = recognised
+    return df
 
 
 def _split_map(column_map) -> dict[str, dict[str, str]]:

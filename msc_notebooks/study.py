@@ -78,6 +78,9 @@ class StudyData:
         Calendar dates or integer day offsets.
     warnings : list of str
         Things worth telling the user that did not exclude a row (e.g. merged injections).
+    recognised : dict
+        Table name to ``{their column: canonical name}``: the columns renamed without a
+        column map because the kit recognised their names (reported by every face).
     """
 
     visits: pd.DataFrame
@@ -89,6 +92,7 @@ class StudyData:
     sources: dict[str, str] = field(default_factory=dict)
     time_kind: Literal["date", "day"] = "date"
     warnings: list[str] = field(default_factory=list)
+    recognised: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def with_injections(self, injections: pd.DataFrame) -> StudyData:
         """Return a copy of the study with another (canonical) injection table.

@@ -14,7 +14,6 @@ All checks are vectorised (no Python loop over rows in the normal path).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 
@@ -30,6 +29,7 @@ from .columns import (
     OPTIONAL_PATIENT_EVENTS,
     PATIENT_EVENTS,
     TABLES,
+    suggest_column,
 )
 from .errors import Fix, InputError, Option, format_rows
 from .study import StudyData
@@ -54,16 +54,6 @@ _SEVERITIES = ("mild", "moderate", "severe")
 _NOT_RECORDED = "not recorded"
 # columns recognised but never analysed as an outcome (the original ALSFRS, SPEC §1)
 _NOT_OUTCOMES = frozenset({"alsfrs_total_original", "q10_original", "row", "q5"})
-
-# names people use for the canonical columns, to suggest a column_map in errors
-_SYNONYMS = {
-    "patient_id": ("subject", "subject_id", "patient", "id", "participant", "pid", "case"),
-    "date": ("visit_date", "assessment_date", "visit", "datum", "fecha", "injection_date"),
-    "day": ("days", "delta", "study_day", "visit_day", "day_offset"),
-    "alsfrs_r_total": ("alsfrs", "alsfrs_r", "alsfrsr", "alsfrs-r", "total", "score"),
-    "term": ("event", "adverse_event", "ae", "preferred_term", "description"),
-}
-
 
 # --------------------------------------------------------------------------- parsing
 
@@ -628,7 +618,8 @@ def _label(table: str, source: str) -> str:
 
 
 def _check_columns(df: pd.DataFrame, table: str, label: str) -> None:
-    found = [c for c in df.columns if c != "row"]
+    their = {new: old for old, new in df.attrs.get("recognised", {}).items()}
+    found = [their.get(c, c) for c in df.columns if c != "row"]
     needed: list[tuple[str, ...]] = [("patient_id",)]
     if table in ("visits", "injections", "adverse_events"):
         needed.append(("date", "day"))
@@ -650,10 +641,14 @@ def _check_columns(df: pd.DataFrame, table: str, label: str) -> None:
     if not missing:
         return
     names = [" or ".join(alts) for alts in missing]
+    numeric = {}
+    for col in df.columns.drop("row", errors="ignore"):
+        _, blank, bad = parse_numbers(df[col].iloc[:200])
+        numeric[their.get(col, col)] = int((~blank & ~bad).sum()) > int(bad.sum())
     guesses = {}
     for alts in missing:
         for want in alts:
-            guess = _guess(want, found)
+            guess = suggest_column(want, found, numeric)
             if guess is not None and guess not in guesses:
                 guesses[guess] = want
                 break
@@ -671,19 +666,6 @@ def _check_columns(df: pd.DataFrame, table: str, label: str) -> None:
         column=names[0],
         fix=Fix("rename the column in the file, or map it: ", Option("column_map", example)),
     )
-
-
-def _guess(want: str, found: list[str]) -> str | None:
-    low = {str(c).lower(): c for c in found}
-    for syn in (want, *_SYNONYMS.get(want, ())):
-        if syn in low:
-            return low[syn]
-    candidates = list(low)
-    for syn in (want, *_SYNONYMS.get(want, ())):
-        close = difflib.get_close_matches(syn, candidates, n=1, cutoff=0.6)
-        if close:
-            return low[close[0]]
-    return None
 
 
 def _filled(df: pd.DataFrame, col: str) -> bool:
@@ -1550,4 +1532,7 @@ def validate_study(
         sources={t: sources.get(t, "DataFrame") for t in tables},
         time_kind=kind,
         warnings=warnings,
+        recognised={
+            t: dict(df.attrs["recognised"]) for t, df in given.items() if df.attrs.get("recognised")
+        },
     )

@@ -41,15 +41,51 @@ def reasons(study, table: str = "visits") -> dict:
 
 
 def test_missing_columns_guess_and_column_map_fix(tmp_path):
-    path = csv(tmp_path, "v.csv", "Subject,date,alsfrs_r_total\n1,2020-01-01,40\n")
+    path = csv(tmp_path, "v.csv", "Subjekt,date,alsfrs_r_total\n1,2020-01-01,40\n")
     with pytest.raises(InputError) as err:
         read_study(path)
     msg = str(err.value)
     assert "v.csv" in msg and "'patient_id'" in msg
-    assert "columns found: ['Subject', 'date', 'alsfrs_r_total']" in msg
-    assert "column_map={'Subject': 'patient_id'}" in msg
-    study = read_study(path, column_map={"Subject": "patient_id"})
+    assert "columns found: ['Subjekt', 'date', 'alsfrs_r_total']" in msg
+    assert "column_map={'Subjekt': 'patient_id'}" in msg
+    assert "--map Subjekt=patient_id" in err.value.render("cli")
+    study = read_study(path, column_map={"Subjekt": "patient_id"})
     assert study.visits.patient_id.tolist() == ["1"]
+
+
+def test_recognised_column_names_are_mapped_and_reported(tmp_path):
+    # a CRF export's own names: no column map needed, and the renaming is reported
+    v = csv(tmp_path, "v.csv", "Subject,Visit Date,ALSFRS-R\n1,2020-01-01,40\n1,2020-03-01,38\n")
+    i = csv(tmp_path, "i.csv", "Patient ID,Injection Date\n1,2020-02-01\n")
+    study = read_study(v, i)
+    assert study.visits[["patient_id", "alsfrs_r_total"]].values.tolist() == [["1", 40], ["1", 38]]
+    assert study.recognised == {
+        "visits": {"Subject": "patient_id", "Visit Date": "date", "ALSFRS-R": "alsfrs_r_total"},
+        "injections": {"Patient ID": "patient_id", "Injection Date": "date"},
+    }
+
+
+def test_two_columns_claiming_one_name_are_not_guessed(tmp_path):
+    # 'Patient' and 'Subject' both mean patient_id: neither is chosen, the user is asked
+    path = csv(tmp_path, "v.csv", "Patient,Subject,date,alsfrs_r_total\n1,1,2020-01-01,40\n")
+    with pytest.raises(InputError, match="two columns both mean 'patient_id'"):
+        read_study(path)
+
+
+def test_day_column_is_never_guessed_from_a_text_column(tmp_path):
+    # 'Study_Arm' is close to the synonym 'study_day' by name, but holds text: the fix
+    # must not suggest it as the day column
+    path = csv(tmp_path, "v.csv", "patient_id,Study_Arm,alsfrs_r_total\n1,MSC,40\n1,MSC,39\n")
+    with pytest.raises(InputError) as err:
+        read_study(path)
+    msg = str(err.value)
+    assert "'date or day'" in msg
+    assert "Study_Arm' looks like" not in msg and "'Study_Arm': 'day'" not in msg
+    # a numeric column of the same shape of name is suggested
+    path = csv(tmp_path, "w.csv", "patient_id,Study_Dy,alsfrs_r_total\n1,0,40\n1,30,39\n")
+    with pytest.raises(InputError) as err:
+        read_study(path)
+    assert "column 'Study_Dy' looks like 'day'" in str(err.value)
 
 
 def test_missing_score_column(tmp_path):

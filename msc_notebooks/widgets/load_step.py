@@ -3,13 +3,11 @@ validation report (exclusions and ledger)."""
 
 from __future__ import annotations
 
-import difflib
-import re
 from typing import Any
 
 import ipywidgets as w
 
-from ..columns import CANONICAL, PROACT, TABLES
+from ..columns import CANONICAL, TABLES, recognise_columns
 from ..errors import InputError
 from .common import Step, note, table_html
 from .state import WizardState
@@ -19,16 +17,12 @@ __all__ = ["LoadStep", "guess_column_map", "read_upload"]
 _NONE = ""
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
-
-
 def guess_column_map(table: str, columns: list[str]) -> dict[str, str | None]:
     """Guess which of a file's columns holds each canonical column of a table.
 
-    A column named like the canonical one (case and punctuation ignored) wins, then the
-    PRO-ACT export name (SPEC §1), then the closest name by :mod:`difflib` (ratio >= 0.8).
-    A file column is used at most once.
+    The columns the schema recognises (:func:`msc_notebooks.columns.recognise_columns`:
+    canonical, PRO-ACT and other known names, case and punctuation ignored) are mapped,
+    exactly as reading the file maps them; a file column is used at most once.
 
     Parameters
     ----------
@@ -40,7 +34,7 @@ def guess_column_map(table: str, columns: list[str]) -> dict[str, str | None]:
     Returns
     -------
     dict
-        Canonical name to the file column (None when no guess).
+        Canonical name to the file column (None when not recognised).
 
     Examples
     --------
@@ -49,32 +43,20 @@ def guess_column_map(table: str, columns: list[str]) -> dict[str, str | None]:
     ('subject_id', 'ALSFRS_Delta', 'ALSFRS_R_Total')
     >>> guess_column_map("injections", ["Patient ID", "Date"])["patient_id"]
     'Patient ID'
-    >>> guess_column_map("injections", ["patientid", "injection_date"])["date"] is None
+    >>> guess_column_map("injections", ["patientid", "when"])["date"] is None
     True
     """
     columns = [str(c) for c in columns]
-    by_norm = {_norm(c): c for c in columns}
-    proact = {canon: src for src, canon in PROACT.get(table, {}).items()}
-    used: set[str] = set()
-    out: dict[str, str | None] = {}
-    for canon in CANONICAL[table]:
-        pick = by_norm.get(_norm(canon))
-        if pick is None and canon in proact and proact[canon] in columns:
-            pick = proact[canon]
-        if pick in used:
-            pick = None
-        out[canon] = pick
-        if pick is not None:
-            used.add(pick)
-    for canon, pick in out.items():
-        if pick is not None:
-            continue
-        free = {_norm(c): c for c in columns if c not in used}
-        close = difflib.get_close_matches(_norm(canon), list(free), n=1, cutoff=0.8)
-        if close:
-            out[canon] = free[close[0]]
-            used.add(free[close[0]])
-    return out
+    found = {c: c for c in CANONICAL[table] if c in columns}
+    for their, canon in recognise_columns(table, columns).items():
+        found.setdefault(canon, their)
+    return {canon: found.get(canon) for canon in CANONICAL[table]}
+
+
+def _their_columns(raw: Any) -> list[str]:
+    """The file's own column names (reading renamed the recognised ones)."""
+    their = {new: old for old, new in raw.attrs.get("recognised", {}).items()}
+    return [their.get(str(c), str(c)) for c in raw.columns if c != "row"]
 
 
 def read_upload(name: str, content: bytes | memoryview, table: str) -> Any:
@@ -103,7 +85,7 @@ def read_upload(name: str, content: bytes | memoryview, table: str) -> Any:
     --------
     >>> df = read_upload("v.csv", b"subject_id,visit_day\\n01,0\\n01,30\\n", "visits")
     >>> df.to_dict("list")
-    {'patient_id': ['01', '01'], 'visit_day': ['0', '30'], 'row': [2, 3]}
+    {'patient_id': ['01', '01'], 'day': ['0', '30'], 'row': [2, 3]}
     """
     import tempfile
     from pathlib import Path
@@ -269,7 +251,7 @@ class LoadStep(Step):
             ),
             "ok",
         )
-        self._columns[table] = [str(c) for c in df.columns if c != "row"]
+        self._columns[table] = _their_columns(df)
         self._show_previews({t: f.head(5) for t, f in self._frames.items()})
         self._build_mapping()
         self.show(f"Read {name} as the {table} table ({len(df)} rows).", "ok")
@@ -289,7 +271,7 @@ class LoadStep(Step):
                 continue
             raw = read_table(path, table, date_format=self.date_format.value.strip() or None)
             heads[table] = raw.head(5)
-            self._columns[table] = [str(c) for c in raw.columns if c != "row"]
+            self._columns[table] = _their_columns(raw)
         if not heads:
             raise InputError(
                 "no file given", fix="type the path of the visits and injections files"

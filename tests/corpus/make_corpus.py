@@ -24,7 +24,7 @@ D = "patient_id,day,alsfrs_r_total"
 TEXT = {
     "ok_minimal.csv": f"{V}\n001,2020-01-06,42\n001,2020-03-02,40\n002,2020-01-13,38\n",
     "ok_injections.csv": "patient_id,date\n001,2020-02-03\n002,2020-02-10\n",
-    "missing_patient_column.csv": "Subject,date,alsfrs_r_total\n1,2020-01-06,42\n",
+    "missing_patient_column.csv": "Subjekt,date,alsfrs_r_total\n1,2020-01-06,42\n",
     "missing_time_column.csv": "patient_id,visit_when,alsfrs_r_total\n1,2020-01-06,42\n",
     "missing_score_column.csv": "patient_id,date,FVC\n1,2020-01-06,80\n",
     "renamed_columns.csv": "Patient Number,Visit Date,ALSFRS-R\n1,2020-01-06,42\n1,2020-02-06,41\n",
