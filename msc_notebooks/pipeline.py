@@ -127,7 +127,18 @@ def run_analysis(
             column_map=dict(column_map) if column_map else None,
             date_format=date_format,
         )
+    if len(study.injections) == 0:
+        raise InputError(
+            "the study has no injections, so there is no treatment period to analyse",
+            source=study.sources.get("injections"),
+            fix=Fix("give the injections table: ", Option("injections", "injections.csv")),
+        )
     result = analyze(study, settings or Settings())
+    if result.periods.empty:
+        raise InputError(
+            "no patient has both assessments and injections: nothing to analyse",
+            fix="check that the patient ids of the visits and injections tables match",
+        )
     nh_study = None
     if natural_history is not None:
         from .natural_history import read_natural_history

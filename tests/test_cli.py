@@ -126,7 +126,7 @@ def test_every_option_reaches_the_function(tmp_path):
 
 def test_bad_input_exits_2_with_a_message_and_no_traceback(tmp_path):
     bad = tmp_path / "visits.csv"
-    bad.write_text("Subject,date,alsfrs_r_total\n001,2020-01-01,40\n", encoding="utf-8")
+    bad.write_text("Subjekt,date,alsfrs_r_total\n001,2020-01-01,40\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "msc_notebooks.cli", "analyze", "--visits", str(bad)],
         capture_output=True,
@@ -235,7 +235,7 @@ def test_cli_errors_give_the_fix_as_command_line_options(tmp_path, capsys):
 
 def test_cli_missing_column_fix_is_a_map_option(tmp_path, capsys):
     visits = tmp_path / "visits.csv"
-    visits.write_text("Patient,date,alsfrs_r_total\n1,2020-01-01,40\n", encoding="utf-8")
+    visits.write_text("Patiant,date,alsfrs_r_total\n1,2020-01-01,40\n", encoding="utf-8")
     assert main(["analyze", "--visits", str(visits)]) == 2
     err = capsys.readouterr().err
     assert "--map " in err and "column_map" not in err
@@ -267,3 +267,44 @@ def test_every_cli_flag_an_error_can_name_exists():
         ("demo", True),
     ]:
         assert Option(name, value).render("cli").split()[0] in flags, name
+
+
+def test_analyze_without_injections_says_so_and_exits_2(tmp_path, capsys):
+    visits = tmp_path / "visits.csv"
+    visits.write_text(
+        "patient_id,date,alsfrs_r_total\n1,2020-01-01,40\n1,2020-04-01,38\n", encoding="utf-8"
+    )
+    assert main(["analyze", "--visits", str(visits), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "no injections" in err and "no treatment period" in err
+    assert "--injections injections.csv" in err
+    assert not (tmp_path / "r" / "periods.csv").exists()  # no empty tables written
+
+
+def test_analyze_with_no_matching_patients_exits_2(tmp_path, capsys):
+    # injections of a patient without assessments are excluded: nothing left to analyse
+    visits = tmp_path / "visits.csv"
+    visits.write_text(
+        "patient_id,date,alsfrs_r_total\n1,2020-01-01,40\n1,2020-04-01,38\n", encoding="utf-8"
+    )
+    injections = tmp_path / "injections.csv"
+    injections.write_text("patient_id,date\n2,2020-02-01\n", encoding="utf-8")
+    assert main(["analyze", "--visits", str(visits), "--injections", str(injections)]) == 2
+    assert "no treatment period" in capsys.readouterr().err
+
+
+def test_recognised_columns_are_reported_on_the_command_line(tmp_path, capsys):
+    visits = tmp_path / "visits.csv"
+    visits.write_text(
+        "Subject,Visit Date,ALSFRS-R\n1,2020-01-01,40\n1,2020-03-01,39\n1,2020-06-01,38\n",
+        encoding="utf-8",
+    )
+    injections = tmp_path / "injections.csv"
+    injections.write_text("Patient ID,Injection Date\n1,2020-03-05\n", encoding="utf-8")
+    out = tmp_path / "r"
+    argv = ["analyze", "--visits", str(visits), "--injections", str(injections), "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "visits: columns recognised and renamed: 'Subject' -> patient_id" in printed
+    saved = json.loads((out / "settings.json").read_text())["columns_recognised"]
+    assert saved["injections"] == {"Patient ID": "patient_id", "Injection Date": "date"}
