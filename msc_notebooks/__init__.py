@@ -65,12 +65,14 @@ _LAZY = {
 # is also a function above: ``msc.natural_history`` is the function.
 _SUBMODULES = (
     "analysis",
+    "cells",
     "charts",
     "cli",
     "columns",
     "demo",
     "errors",
     "export",
+    "ledger",
     "loading",
     "notebook",
     "notebook_runs",

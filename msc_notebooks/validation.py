@@ -14,588 +14,57 @@ All checks are vectorised (no Python loop over rows in the normal path).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .cells import clean_text, is_missing, parse_dates, parse_numbers, parse_yes_no
 from .columns import (
     CANONICAL,
     DOMAINS,
     EXCLUSIONS_COLUMNS,
     ITEMS,
     LEDGER_COLUMNS,
+    NOT_RECORDED,
     OPTIONAL_PATIENT_EVENTS,
     PATIENT_EVENTS,
     TABLES,
     suggest_column,
 )
 from .errors import Fix, InputError, Option, format_rows
+from .ledger import PatientCodes, RowLedger
 from .study import StudyData
 
-__all__ = [
-    "MISSING_MARKERS",
-    "validate_study",
-    "parse_numbers",
-    "parse_dates",
-    "is_missing",
-    "empty_injections",
-]
-
-#: Cell values read as missing (compared case-insensitively, after stripping spaces).
-MISSING_MARKERS = ("", "na", "n/a", "nan", ".", "-", "missing", "#n/a")
-
+__all__ = ["validate_study", "empty_injections"]
 
 _ITEM_INPUTS = (*ITEMS, "q5a", "q5b")
-_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0"})
-_FALSE = frozenset({"no", "n", "false", "f", "0", "0.0"})
-_SEVERITIES = ("mild", "moderate", "severe")
-_NOT_RECORDED = "not recorded"
 # columns recognised but never analysed as an outcome (the original ALSFRS, SPEC §1)
 _NOT_OUTCOMES = frozenset({"alsfrs_total_original", "q10_original", "row", "q5"})
 
-# --------------------------------------------------------------------------- parsing
+# ---------------------------------------------------------------------- helpers
 
 
-def is_missing(values: pd.Series) -> np.ndarray:
-    """Return which cells are missing: empty, NaN, or a missing marker.
+@dataclass
+class _Table:
+    """What every table check needs: the raw rows, where they came from, the study's time.
 
-    Parameters
-    ----------
-    values : pandas.Series
-        Raw cells (text or numbers).
-
-    Returns
-    -------
-    numpy.ndarray of bool
-        True where the cell is missing (``''``, ``NA``, ``n/a``, ``NaN``, ``.``, ``-``,
-        ``missing``, ... in any case, surrounding spaces ignored).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> is_missing(pd.Series(["3", " NA ", "n/a", "", "Missing", "-1"])).tolist()
-    [False, True, True, True, True, False]
-    """
-    text = _as_text(values)
-    if text is None:
-        return values.isna().to_numpy()
-    return (text.isna() | text.str.strip().str.lower().isin(MISSING_MARKERS)).to_numpy()
-
-
-def _as_text(values: pd.Series) -> pd.Series | None:
-    """The cells as strings (NA kept), or None when the column is numeric/bool/datetime."""
-    dtype = values.dtype
-    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
-        return values
-    if (
-        pd.api.types.is_numeric_dtype(dtype)
-        or pd.api.types.is_bool_dtype(dtype)
-        or pd.api.types.is_datetime64_any_dtype(dtype)
-    ):
-        return None
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("string", "empty"):
-        return values
-    return values.map(lambda v: v if isinstance(v, str) else _scalar_text(v))
-
-
-def _scalar_text(value: object) -> str | None:
-    """One cell as text; None for None/NaN/NA/NaT. Dates print as ISO."""
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):  # list-like cells
-        pass
-    return str(value)
-
-
-def _clean_text(values: pd.Series) -> pd.Series:
-    """Stripped text (``str`` dtype) with missing markers turned into NaN."""
-    text = _as_text(values)
-    if text is None:
-        if pd.api.types.is_float_dtype(values.dtype):
-            whole = values.dropna()
-            if len(whole) and (whole == np.round(whole)).all():
-                out = values.astype("Int64").astype(object).where(values.notna(), None)
-                return out.astype("str")
-        if pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
-            return values.astype("str")
-        out = values.astype(object).map(_scalar_text)
-        return out.astype("str")
-    stripped = text.astype("str").str.strip()
-    missing = stripped.isna() | stripped.str.lower().isin(MISSING_MARKERS)
-    return stripped.where(~missing)
-
-
-def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read numbers, accepting a decimal comma; tell missing cells from non-numbers.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Raw cells (text as written, or numbers).
-
-    Returns
-    -------
-    values : numpy.ndarray of float
-        The numbers (NaN where missing or not a number).
-    missing : numpy.ndarray of bool
-        Empty or a missing marker (see :data:`MISSING_MARKERS`).
-    bad : numpy.ndarray of bool
-        Not missing, but not a finite number either.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> v, missing, bad = parse_numbers(pd.Series(["1,5", "40", "NA", "forty"]))
-    >>> v.tolist()[:2], missing.tolist(), bad.tolist()
-    ([1.5, 40.0], [False, False, True, False], [False, False, False, True])
-    """
-    text = _as_text(values)
-    if text is None and not pd.api.types.is_datetime64_any_dtype(values.dtype):
-        v = values.to_numpy(dtype=float, na_value=np.nan)
-        missing = np.isnan(v)
-        bad = np.isinf(v)
-        v = np.where(bad, np.nan, v)
-        return v, missing, bad
-    if text is values:  # text: read each distinct cell once (a score column has ~50)
-        codes, uniques = pd.factorize(values)
-        v, missing, bad = _parse_number_text(pd.Series(uniques))
-        # code -1 (NaN/None) is a missing cell
-        return (
-            np.append(v, np.nan)[codes],
-            np.append(missing, True)[codes],
-            np.append(bad, False)[codes],
-        )
-    return _parse_number_text(values)
-
-
-def _parse_number_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`parse_numbers` for cells that are (or are read as) text."""
-    clean = _clean_text(values)
-    missing = clean.isna().to_numpy()
-    numbers = pd.to_numeric(
-        clean.str.replace(",", ".", regex=False).astype(object), errors="coerce"
-    )
-    v = np.asarray(numbers, dtype=float)
-    bad = ~np.isfinite(v) & ~missing
-    v = np.where(bad, np.nan, v)
-    return v, missing, bad
-
-
-_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T].*)?$")
-_DMY = r"^(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{4})$"
-
-
-def parse_dates(
-    values: pd.Series,
-    date_format: str | None = None,
-    *,
-    source: str = "data",
-    column: str = "date",
-    rows: pd.Series | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read calendar dates without guessing and without any time-zone shift (SPEC §1).
-
-    ISO ``YYYY-MM-DD`` (optionally followed by a time, which is ignored) is always read.
-    ``dd/mm/yyyy`` versus ``mm/dd/yyyy`` is decided only when a value in the column has a
-    part above 12; when every value is ambiguous an :class:`InputError` asks for
-    ``date_format``. With an explicit ``date_format`` (strftime codes) that format is used
-    (ISO values are still accepted).
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Raw cells (text, or datetime64 from a DataFrame/Parquet/Excel).
-    date_format : str, optional
-        strftime format such as ``'%d/%m/%Y'``.
-    source, column : str
-        Where the values come from (for error messages).
-    rows : pandas.Series, optional
-        Row numbers for error messages (defaults to the index).
-
-    Returns
-    -------
-    days : numpy.ndarray of float
-        Days since 1970-01-01 (NaN where not read).
-    dates : numpy.ndarray of datetime64[ns]
-        The dates at midnight, no time zone (NaT where not read).
-    missing : numpy.ndarray of bool
-        Empty cells and missing markers.
-    bad : numpy.ndarray of bool
-        Present but unparseable or impossible (e.g. 31/02/2020).
-
-    Raises
-    ------
-    InputError
-        Ambiguous day/month order, day-first and month-first values mixed, or no value
-        of the column readable as a date.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> parse_dates(pd.Series(["03/04/2020", "05/06/2020"]), source="visits.csv")
-    Traceback (most recent call last):
-    ...
-    msc_notebooks.errors.InputError: visits.csv, column 'date', rows 0, 1: dates are ambiguous: ...
-    >>> days, dates, missing, bad = parse_dates(pd.Series(["13/01/2020", "31/02/2020", ""]))
-    >>> days.tolist()[0], str(dates[0])[:10], bad.tolist(), missing.tolist()
-    (18274.0, '2020-01-13', [False, True, False], [False, False, True])
-    """
-    rows = values.index.to_series() if rows is None else rows
-    n = len(values)
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        ser = values
-        if getattr(ser.dt, "tz", None) is not None:
-            ser = ser.dt.tz_localize(None)  # wall-clock date as written: no shift
-        dates = ser.dt.normalize().to_numpy(dtype="datetime64[ns]")
-        missing = np.isnat(dates)
-        return _epoch_days(dates), dates, missing, np.zeros(n, bool)
-
-    text = _clean_text(values)
-    missing = text.isna().to_numpy()
-    parsed = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-
-    # plain YYYY-MM-DD (the usual case) by slicing, vectorised; the rest by the ISO pattern
-    strict = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(bool)
-    is_iso = strict.copy()
-    if strict.any():
-        # each distinct date once (a study has a few thousand dates, repeated)
-        codes, uniques = pd.factorize(text[strict])
-        s = pd.Series(uniques)
-        parts = _from_parts(s.str.slice(0, 4), s.str.slice(5, 7), s.str.slice(8, 10))
-        parsed[strict] = parts[codes]
-    others = ~strict & ~missing
-    if others.any():
-        iso = text[others].str.extract(_ISO.pattern)
-        hit = iso[0].notna().to_numpy()
-        where = np.flatnonzero(others)[hit]
-        is_iso[where] = True
-        parsed[where] = _from_parts(iso[0][hit], iso[1][hit], iso[2][hit])
-
-    rest = ~is_iso & ~missing
-    if date_format is not None and rest.any():
-        _check_format(date_format, source, column)
-        try:
-            got = pd.Series(
-                pd.to_datetime(text[rest].astype(object), format=date_format, errors="coerce")
-            )
-        except ValueError:  # e.g. mixed UTC offsets: read each date as written
-            got = pd.Series(
-                [_strptime_date(v, date_format) for v in text[rest]], dtype="datetime64[ns]"
-            )
-        if getattr(got.dt, "tz", None) is not None:
-            got = got.dt.tz_localize(None)  # keep the written calendar date (no shift)
-        got = got.dt.normalize().to_numpy(dtype="datetime64[ns]")
-        parsed[rest] = got
-    elif rest.any():
-        dmy = text.str.extract(_DMY)
-        slashed = dmy[0].notna().to_numpy() & rest
-        if slashed.any():
-            a = dmy[0].to_numpy()[slashed].astype(int)
-            sep = dmy[1].to_numpy()[slashed]
-            b = dmy[2].to_numpy()[slashed].astype(int)
-            year = dmy[3].to_numpy()[slashed]
-            slashed_rows = np.asarray(rows)[slashed]
-            day_first = (a > 12) & (b <= 12)
-            month_first = (b > 12) & (a <= 12)
-            sep0 = str(sep[0])
-            fmt_d = f"%d{sep0}%m{sep0}%Y"
-            fmt_m = f"%m{sep0}%d{sep0}%Y"
-            fix = Fix(
-                "give ",
-                Option("date_format", fmt_d),
-                " (day first) or ",
-                Option("date_format", fmt_m),
-                " (month first)",
-            )
-            if day_first.any() and month_first.any():
-                i, j = np.flatnonzero(day_first)[0], np.flatnonzero(month_first)[0]
-                raise InputError(
-                    "dates mix day-first and month-first order "
-                    f"('{text[slashed].iloc[i]}' at row {slashed_rows[i]} is day first, "
-                    f"'{text[slashed].iloc[j]}' at row {slashed_rows[j]} is month first)",
-                    source=source,
-                    column=column,
-                    rows=[slashed_rows[i], slashed_rows[j]],
-                    fix="correct the dates in the file, or " + fix,
-                )
-            if month_first.any():
-                a, b = b, a
-            elif not day_first.any() and (a != b).any():
-                which = np.flatnonzero(a != b)
-                example = text[slashed].iloc[which[0]]
-                raise InputError(
-                    f"dates are ambiguous: '{example}' could be day/month or month/day, "
-                    "and no value in the column has a day above 12 to settle the order",
-                    source=source,
-                    column=column,
-                    rows=list(slashed_rows[which[:5]]),
-                    fix=fix,
-                )
-            parsed[slashed] = _from_parts(pd.Series(year), pd.Series(b), pd.Series(a))
-
-    bad = ~missing & np.isnat(parsed)
-    if (~missing).any() and bad[~missing].all():
-        shown = text[~missing].iloc[:3].tolist()
-        raise InputError(
-            f"no value in the column could be read as a date (for example {shown})",
-            source=source,
-            column=column,
-            rows=list(np.asarray(rows)[~missing][:5]),
-            fix=Fix(
-                "use ISO dates (YYYY-MM-DD) or give the format, e.g. ",
-                Option("date_format", "%d/%m/%Y"),
-                " (%y for two-digit years); if the column holds day offsets, map it to 'day': ",
-                Option("column_map", {column: "day"}),
-            ),
-        )
-    return _epoch_days(parsed), parsed, missing, bad
-
-
-def _check_format(date_format: str, source: str, column: str) -> None:
-    import datetime as dt
-
-    probe = dt.datetime(2020, 1, 31, 0, 0, tzinfo=dt.UTC)
-    try:
-        dt.datetime.strptime(probe.strftime(date_format), date_format)
-    except ValueError as err:
-        raise InputError(
-            f"date_format {date_format!r} is not a usable strftime format ({err})",
-            source=source,
-            column=column,
-            fix=Fix(
-                "use codes such as ",
-                Option("date_format", "%d/%m/%Y"),
-                " or ",
-                Option("date_format", "%Y-%m-%d"),
-            ),
-        ) from err
-
-
-def _strptime_date(value: str, date_format: str) -> np.datetime64:
-    import datetime as dt
-
-    try:
-        return np.datetime64(dt.datetime.strptime(value, date_format).date(), "ns")
-    except (ValueError, TypeError):
-        return np.datetime64("NaT", "ns")
-
-
-def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> np.ndarray:
-    """Build dates from text parts; impossible dates (31/02) become NaT."""
-    parts = pd.DataFrame(
-        {
-            "year": pd.to_numeric(pd.Series(np.asarray(year, dtype=object)), errors="coerce"),
-            "month": pd.to_numeric(pd.Series(np.asarray(month, dtype=object)), errors="coerce"),
-            "day": pd.to_numeric(pd.Series(np.asarray(day, dtype=object)), errors="coerce"),
-        }
-    )
-    ok = parts["year"].between(1800, 2200)
-    out = pd.to_datetime(parts.where(ok, np.nan), errors="coerce")
-    return out.to_numpy(dtype="datetime64[ns]")
-
-
-def _epoch_days(dates: np.ndarray) -> np.ndarray:
-    days = dates.astype("datetime64[D]").astype("int64").astype(float)
-    days[np.isnat(dates)] = np.nan
-    return days
-
-
-def _parse_bool(values: pd.Series, default: bool, source: str, column: str, rows) -> np.ndarray:
-    """yes/no/true/false/1/0 (any case) to bool; missing -> default; other -> InputError."""
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.fillna(default).to_numpy(dtype=bool)
-    text = _clean_text(values)
-    low = text.str.lower()
-    true = low.isin(_TRUE).to_numpy()
-    false = low.isin(_FALSE).to_numpy()
-    missing = text.isna().to_numpy()
-    other = ~(true | false | missing)
-    if other.any():
-        shown = sorted(set(text[other].tolist()))[:5]
-        raise InputError(
-            f"values {shown} are not yes/no",
-            source=source,
-            column=column,
-            rows=list(np.asarray(rows)[other]),
-            fix="use yes/no, true/false or 1/0 (an empty cell means no)",
-        )
-    return np.where(missing, default, true)
-
-
-# ------------------------------------------------------------------ exclusion bookkeeping
-
-
-class _Ids:
-    """The patient ids of every table as integer codes into one sorted list of ids.
-
-    Ids are cleaned (spaces stripped, missing markers -> missing) once per *distinct* raw
-    value, not once per row, and factorized once for the whole study: code ``k`` is the
-    ``k``-th id in sorted order, so sorting, duplicate checks and unknown-patient checks
-    work on integers. Missing ids have code -1.
+    One per table given; ``known`` and ``known_where`` say which patients the study
+    knows (from the patients table, else from the visits) once that is decided.
     """
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
-        per_table = {}
-        cleaned = []
-        for t, df in tables.items():
-            col = df["patient_id"]
-            if _as_text(col) is col:  # text: clean the distinct values only
-                raw_codes, raw_uniques = pd.factorize(col)
-                clean = _clean_text(pd.Series(raw_uniques))
-            else:  # numbers and mixed cells: 1 and 1.0 are the same key but not the same text
-                raw_codes, raw_uniques = pd.factorize(_clean_text(col))
-                clean = pd.Series(raw_uniques, dtype="str")
-            per_table[t] = raw_codes
-            cleaned.append(clean.reset_index(drop=True))
-        both = pd.concat(cleaned, ignore_index=True) if cleaned else pd.Series([], dtype="str")
-        codes, uniques = pd.factorize(both.astype("str").array, sort=True)
-        #: the distinct ids in sorted order (``str`` array)
-        self.uniques = uniques
-        self.codes: dict[str, np.ndarray] = {}
-        offset = 0
-        for t, clean in zip(per_table, cleaned, strict=True):
-            raw_codes = per_table[t]
-            # int32: half the memory of int64 for a million rows
-            to_global = np.append(codes[offset : offset + len(clean)], -1).astype(np.int32)
-            self.codes[t] = to_global[raw_codes]  # raw code -1 (missing) -> last entry, -1
-            offset += len(clean)
+    raw: pd.DataFrame  # cells as read, canonical column names, ``row``
+    label: str  # the file name (or "DataFrame 'visits'") for messages
+    kind: str  # the study's kind of time: 'date' or 'day'
+    date_format: str | None
+    rows: RowLedger  # the table's excluded rows and why
+    warnings: list[str]  # the study's warnings (shared by every table)
+    known: np.ndarray | None = None  # per id code: a patient the study knows
+    known_where: str = ""  # where the known patients come from, for messages
 
-    def text(self, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-        """The ids of ``codes`` (NA for -1), as a ``str`` array."""
-        return self.uniques.take(codes, allow_fill=True)
-
-    def column(
-        self, codes: np.ndarray, typed_by: np.ndarray | None = None
-    ) -> pd.api.extensions.ExtensionArray | np.ndarray:
-        """:meth:`text` for a table's ``patient_id`` column.
-
-        Its type is that of a column built from the ids as Python strings, then filtered:
-        ``str`` when there is an id among ``typed_by`` (default: ``codes``), else
-        ``object``.
-        """
-        typed_by = codes if typed_by is None else typed_by
-        if len(codes) or (typed_by >= 0).any():
-            return self.text(codes)
-        return np.array([], dtype=object)
-
-    def mask(self, codes: np.ndarray) -> np.ndarray:
-        """Boolean array over all ids: True for the ids in ``codes`` (-1 ignored)."""
-        out = np.zeros(len(self.uniques), bool)
-        out[codes[codes >= 0]] = True
-        return out
-
-
-class _Rows:
-    """Which rows of one raw table are excluded, and why (first reason wins).
-
-    Only the excluded rows are stored (positions, reasons, column, values), so a table
-    with a million rows and few exclusions costs a boolean per row.
-    """
-
-    def __init__(self, table: str, source: str, raw: pd.DataFrame, ids: _Ids) -> None:
-        self.table = table
-        self.source = source
-        self.n = len(raw)
-        self.raw = raw
-        self.rows = raw["row"].to_numpy()
-        self.ids = ids
-        self.codes = ids.codes[table]
-        self.out = np.zeros(self.n, bool)
-        self._parts: list[tuple[np.ndarray, object, str | None, object]] = []
-        #: cells not used in rows that are kept (table ``"<table> (cells)"``: not counted
-        #: in the ledger, which counts rows)
-        self.notes: list[pd.DataFrame] = []
-
-    def note(self, mask, reason, column: str) -> None:
-        """List cells of kept rows that are not used (e.g. q5b when q5a counts)."""
-        idx = np.flatnonzero(np.asarray(mask, bool) & ~self.out)
-        if not len(idx):
-            return
-        values = self.raw[column] if column in self.raw else pd.Series([None] * self.n)
-        self.notes.append(
-            pd.DataFrame(
-                {
-                    "table": f"{self.table} (cells)",
-                    "source": self.source,
-                    "row": self.rows[idx],
-                    "patient_id": self.ids.text(self.codes[idx]).to_numpy(
-                        dtype=object, na_value=None
-                    ),
-                    "column": column,
-                    "value": [_scalar_text(v) for v in values.iloc[idx]],
-                    "reason": reason[idx] if isinstance(reason, np.ndarray) else reason,
-                },
-                columns=list(EXCLUSIONS_COLUMNS),
-            )
-        )
-
-    @property
-    def id_series(self) -> pd.Series:
-        """The cleaned ids, one per row (NaN where missing)."""
-        return pd.Series(self.ids.text(self.codes))
-
-    def exclude(self, mask, reason, column: str | None = None, values=None) -> None:
-        m = np.asarray(mask, bool) & ~self.out
-        if not m.any():
-            return
-        idx = np.flatnonzero(m)
-        if isinstance(reason, np.ndarray):  # one reason per row of the table
-            reason = reason[idx]
-        self.exclude_at(idx, reason, column, values)
-
-    def exclude_at(self, idx: np.ndarray, reason, column: str | None = None, values=None) -> None:
-        """Exclude the rows at positions ``idx`` (none of them excluded yet)."""
-        self.out[idx] = True
-        if values is None and column is not None and column in self.raw:
-            values = self.raw[column]
-        shown = None
-        if values is not None:
-            values = pd.Series(values)
-            if isinstance(values.dtype, pd.StringDtype):
-                shown = values.iloc[idx].to_numpy(dtype=object, na_value=None)
-            else:
-                shown = [_scalar_text(v) for v in values.iloc[idx]]
-        self._parts.append((idx, reason, column, shown))
-
-    def _columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Positions of the excluded rows (in row order) and their reason/column/value."""
-        k = sum(len(p[0]) for p in self._parts)
-        idx = np.empty(k, dtype=np.int64)
-        out = {name: np.full(k, None, dtype=object) for name in ("reason", "column", "value")}
-        at = 0
-        for pos, reason, column, shown in self._parts:
-            sl = slice(at, at + len(pos))
-            idx[sl] = pos
-            out["reason"][sl] = reason
-            out["column"][sl] = column
-            if shown is not None:
-                out["value"][sl] = shown
-            at += len(pos)
-        order = np.argsort(idx, kind="stable")
-        return idx[order], {name: a[order] for name, a in out.items()}
-
-    def reasons(self) -> np.ndarray:
-        """The reasons of the excluded rows, in row order."""
-        return self._columns()[1]["reason"]
-
-    def frame(self) -> pd.DataFrame:
-        idx, cols = self._columns()
-        return pd.DataFrame(
-            {
-                "table": self.table,
-                "source": self.source,
-                "row": self.rows[idx],
-                "patient_id": self.ids.text(self.codes[idx]).to_numpy(dtype=object, na_value=None),
-                "column": cols["column"],
-                "value": cols["value"],
-                "reason": cols["reason"],
-            },
-            columns=list(EXCLUSIONS_COLUMNS),
-        )
+    def unpack(self) -> tuple[pd.DataFrame, str, str, str | None, RowLedger, list[str]]:
+        return self.raw, self.label, self.kind, self.date_format, self.rows, self.warnings
 
 
 def _per_row(mask: np.ndarray, make, *arrays) -> np.ndarray:
@@ -695,7 +164,12 @@ def _time_kind(df: pd.DataFrame, date_col: str, day_col: str, label: str) -> str
 
 
 def _parse_time(
-    df: pd.DataFrame, kind: str, date_format: str | None, label: str, rep: _Rows, prefix: str = ""
+    df: pd.DataFrame,
+    kind: str,
+    date_format: str | None,
+    label: str,
+    rep: RowLedger,
+    prefix: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Canonical ``day`` and ``date`` for a table; excludes missing or bad times."""
     n = len(df)
@@ -738,7 +212,7 @@ def _order_key(rows: pd.Series) -> np.ndarray:
 def _text_column(df: pd.DataFrame, col: str) -> pd.Series:
     if col not in df.columns:
         return pd.Series([None] * len(df), dtype=object)
-    return _clean_text(df[col]).reset_index(drop=True)
+    return clean_text(df[col]).reset_index(drop=True)
 
 
 def _numeric_extras(
@@ -770,7 +244,8 @@ def _numeric_extras(
 # ------------------------------------------------------------------------- the tables
 
 
-def _validate_patients(raw, label, kind, date_format, rep, warnings) -> pd.DataFrame:
+def _validate_patients(t: _Table) -> pd.DataFrame:
+    raw, label, kind, date_format, rep, warnings = t.unpack()
     codes = rep.codes
     rep.exclude(codes < 0, "missing patient id", "patient_id")
     order = _order_key(raw["row"])
@@ -831,7 +306,7 @@ def _validate_patients(raw, label, kind, date_format, rep, warnings) -> pd.DataF
     else:
         out["age"] = np.full(len(keep), np.nan)
     if "withdrawn" in raw.columns:
-        w = _parse_bool(raw["withdrawn"], False, label, "withdrawn", raw["row"])
+        w = parse_yes_no(raw["withdrawn"], False, label, "withdrawn", raw["row"])
     else:
         w = np.zeros(len(raw), bool)
     out["withdrawn"] = w[keep]
@@ -886,7 +361,7 @@ def _patients_from_ids(ids, presorted: bool = False) -> pd.DataFrame:
     )
 
 
-def _unknown(rep: _Rows, known: np.ndarray | None, where: str) -> None:
+def _unknown(rep: RowLedger, known: np.ndarray | None, where: str) -> None:
     """Exclude rows whose id is not ``known`` (a boolean per id code)."""
     if known is None:
         return
@@ -895,7 +370,9 @@ def _unknown(rep: _Rows, known: np.ndarray | None, where: str) -> None:
     rep.exclude(mask, f"unknown patient: not in the {where}", "patient_id")
 
 
-def _validate_visits(raw, label, kind, date_format, known, known_where, rep, warnings):
+def _validate_visits(t: _Table) -> pd.DataFrame:
+    raw, label, kind, date_format, rep, warnings = t.unpack()
+    known, known_where = t.known, t.known_where
     n = len(raw)
     rep.exclude(rep.codes < 0, "missing patient id", "patient_id")
     _unknown(rep, known, known_where)
@@ -1051,7 +528,7 @@ def _sorted_rows(
 
 
 def _one_per_day(
-    cols: dict[str, np.ndarray], rep: _Rows, time_col: str | None, what: str, merge: bool
+    cols: dict[str, np.ndarray], rep: RowLedger, time_col: str | None, what: str, merge: bool
 ) -> pd.DataFrame:
     """Sort the kept rows by patient and day; keep one row per patient and day.
 
@@ -1163,7 +640,9 @@ def _build_frame(
     return pd.concat(parts, axis=1)
 
 
-def _validate_injections(raw, label, kind, date_format, known, known_where, rep, warnings):
+def _validate_injections(t: _Table) -> pd.DataFrame:
+    raw, label, kind, date_format, rep, warnings = t.unpack()
+    known, known_where = t.known, t.known_where
     n = len(raw)
     codes = rep.codes
     rep.exclude(codes < 0, "missing patient id", "patient_id")
@@ -1278,7 +757,9 @@ def empty_injections(time_kind: str = "date") -> pd.DataFrame:
     )
 
 
-def _validate_events(raw, label, kind, date_format, known, known_where, rep, warnings):
+def _validate_events(t: _Table) -> pd.DataFrame:
+    raw, label, kind, date_format, rep, warnings = t.unpack()
+    known, known_where = t.known, t.known_where
     n = len(raw)
     ids = rep.id_series
     rep.exclude(ids.isna().to_numpy(), "missing patient id", "patient_id")
@@ -1287,9 +768,9 @@ def _validate_events(raw, label, kind, date_format, known, known_where, rep, war
     term = _text_column(raw, "term")
     rep.exclude(term.isna().to_numpy(), "missing adverse event term", "term")
     sev = _text_column(raw, "severity").str.lower()
-    sev = sev.where(sev.notna(), _NOT_RECORDED).to_numpy(dtype=object)
+    sev = sev.where(sev.notna(), NOT_RECORDED).to_numpy(dtype=object)
     if "serious" in raw.columns:
-        serious = _parse_bool(raw["serious"], False, label, "serious", raw["row"])
+        serious = parse_yes_no(raw["serious"], False, label, "serious", raw["row"])
     else:
         serious = np.zeros(n, bool)
     inj = np.full(n, np.nan)
@@ -1446,25 +927,25 @@ def validate_study(
             )
 
     warnings: list[str] = []
-    ids = _Ids(tables)
-    reps: dict[str, _Rows] = {}
+    ids = PatientCodes(tables)
+    reps: dict[str, RowLedger] = {}
     for t, df in tables.items():
-        reps[t] = _Rows(t, sources.get(t, "DataFrame"), df, ids)
+        reps[t] = RowLedger(t, sources.get(t, "DataFrame"), df, ids)
+
+    def table(name: str, known: np.ndarray | None = None, known_where: str = "") -> _Table:
+        return _Table(
+            tables[name], labels[name], kind, date_format, reps[name], warnings, known, known_where
+        )
 
     patients = None
     known: np.ndarray | None = None  # per id code: in the patients (or visits) table
     known_where = ""
     if "patients" in tables:
-        patients = _validate_patients(
-            tables["patients"], labels["patients"], kind, date_format, reps["patients"], warnings
-        )
+        patients = _validate_patients(table("patients"))
         known = ids.mask(reps["patients"].codes[~reps["patients"].out])
         known_where = "patients table"
 
-    visits = _validate_visits(
-        tables["visits"], labels["visits"], kind, date_format, known, known_where,
-        reps["visits"], warnings,
-    )  # fmt: skip
+    visits = _validate_visits(table("visits", known, known_where))
     if len(visits) == 0:
         reasons = pd.Series(reps["visits"].reasons()).value_counts()
         top = "; ".join(f"{r} ({c} rows)" for r, c in reasons.head(3).items())
@@ -1478,10 +959,7 @@ def validate_study(
         known, known_where = seen, "visits table"
 
     if "injections" in tables:
-        injections = _validate_injections(
-            tables["injections"], labels["injections"], kind, date_format, known, known_where,
-            reps["injections"], warnings,
-        )  # fmt: skip
+        injections = _validate_injections(table("injections", known, known_where))
     else:
         injections = empty_injections()
     if patients is None:
@@ -1491,10 +969,7 @@ def validate_study(
 
     events = None
     if "adverse_events" in tables:
-        events = _validate_events(
-            tables["adverse_events"], labels["adverse_events"], kind, date_format, known,
-            known_where, reps["adverse_events"], warnings,
-        )  # fmt: skip
+        events = _validate_events(table("adverse_events", known, known_where))
 
     used = {
         "visits": len(visits),

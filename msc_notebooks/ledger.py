@@ -1,0 +1,188 @@
+"""Bookkeeping of rows read, used and excluded (SPEC §10): every row not used, with why.
+
+:class:`PatientCodes` turns the patient ids of every table into integer codes once per
+study; :class:`RowLedger` records, for one raw table, which rows are excluded and why
+(first reason wins) and builds its part of the exclusions table. Validation
+(:mod:`msc_notebooks.validation`) fills them; nothing here decides what is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .cells import as_text, clean_text, scalar_text
+from .columns import EXCLUSIONS_COLUMNS
+
+__all__ = ["PatientCodes", "RowLedger"]
+
+
+class PatientCodes:
+    """The patient ids of every table as integer codes into one sorted list of ids.
+
+    Ids are cleaned (spaces stripped, missing markers -> missing) once per *distinct* raw
+    value, not once per row, and factorized once for the whole study: code ``k`` is the
+    ``k``-th id in sorted order, so sorting, duplicate checks and unknown-patient checks
+    work on integers. Missing ids have code -1.
+    """
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        per_table = {}
+        cleaned = []
+        for t, df in tables.items():
+            col = df["patient_id"]
+            if as_text(col) is col:  # text: clean the distinct values only
+                raw_codes, raw_uniques = pd.factorize(col)
+                clean = clean_text(pd.Series(raw_uniques))
+            else:  # numbers and mixed cells: 1 and 1.0 are the same key but not the same text
+                raw_codes, raw_uniques = pd.factorize(clean_text(col))
+                clean = pd.Series(raw_uniques, dtype="str")
+            per_table[t] = raw_codes
+            cleaned.append(clean.reset_index(drop=True))
+        both = pd.concat(cleaned, ignore_index=True) if cleaned else pd.Series([], dtype="str")
+        codes, uniques = pd.factorize(both.astype("str").array, sort=True)
+        #: the distinct ids in sorted order (``str`` array)
+        self.uniques = uniques
+        self.codes: dict[str, np.ndarray] = {}
+        offset = 0
+        for t, clean in zip(per_table, cleaned, strict=True):
+            raw_codes = per_table[t]
+            # int32: half the memory of int64 for a million rows
+            to_global = np.append(codes[offset : offset + len(clean)], -1).astype(np.int32)
+            self.codes[t] = to_global[raw_codes]  # raw code -1 (missing) -> last entry, -1
+            offset += len(clean)
+
+    def text(self, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """The ids of ``codes`` (NA for -1), as a ``str`` array."""
+        return self.uniques.take(codes, allow_fill=True)
+
+    def column(
+        self, codes: np.ndarray, typed_by: np.ndarray | None = None
+    ) -> pd.api.extensions.ExtensionArray | np.ndarray:
+        """:meth:`text` for a table's ``patient_id`` column.
+
+        Its type is that of a column built from the ids as Python strings, then filtered:
+        ``str`` when there is an id among ``typed_by`` (default: ``codes``), else
+        ``object``.
+        """
+        typed_by = codes if typed_by is None else typed_by
+        if len(codes) or (typed_by >= 0).any():
+            return self.text(codes)
+        return np.array([], dtype=object)
+
+    def mask(self, codes: np.ndarray) -> np.ndarray:
+        """Boolean array over all ids: True for the ids in ``codes`` (-1 ignored)."""
+        out = np.zeros(len(self.uniques), bool)
+        out[codes[codes >= 0]] = True
+        return out
+
+
+class RowLedger:
+    """Which rows of one raw table are excluded, and why (first reason wins).
+
+    Only the excluded rows are stored (positions, reasons, column, values), so a table
+    with a million rows and few exclusions costs a boolean per row.
+    """
+
+    def __init__(self, table: str, source: str, raw: pd.DataFrame, ids: PatientCodes) -> None:
+        self.table = table
+        self.source = source
+        self.n = len(raw)
+        self.raw = raw
+        self.rows = raw["row"].to_numpy()
+        self.ids = ids
+        self.codes = ids.codes[table]
+        self.out = np.zeros(self.n, bool)
+        self._parts: list[tuple[np.ndarray, object, str | None, object]] = []
+        #: cells not used in rows that are kept (table ``"<table> (cells)"``: not counted
+        #: in the ledger, which counts rows)
+        self.notes: list[pd.DataFrame] = []
+
+    def note(self, mask, reason, column: str) -> None:
+        """List cells of kept rows that are not used (e.g. q5b when q5a counts)."""
+        idx = np.flatnonzero(np.asarray(mask, bool) & ~self.out)
+        if not len(idx):
+            return
+        values = self.raw[column] if column in self.raw else pd.Series([None] * self.n)
+        self.notes.append(
+            pd.DataFrame(
+                {
+                    "table": f"{self.table} (cells)",
+                    "source": self.source,
+                    "row": self.rows[idx],
+                    "patient_id": self.ids.text(self.codes[idx]).to_numpy(
+                        dtype=object, na_value=None
+                    ),
+                    "column": column,
+                    "value": [scalar_text(v) for v in values.iloc[idx]],
+                    "reason": reason[idx] if isinstance(reason, np.ndarray) else reason,
+                },
+                columns=list(EXCLUSIONS_COLUMNS),
+            )
+        )
+
+    @property
+    def id_series(self) -> pd.Series:
+        """The cleaned ids, one per row (NaN where missing)."""
+        return pd.Series(self.ids.text(self.codes))
+
+    def exclude(self, mask, reason, column: str | None = None, values=None) -> None:
+        m = np.asarray(mask, bool) & ~self.out
+        if not m.any():
+            return
+        idx = np.flatnonzero(m)
+        if isinstance(reason, np.ndarray):  # one reason per row of the table
+            reason = reason[idx]
+        self.exclude_at(idx, reason, column, values)
+
+    def exclude_at(self, idx: np.ndarray, reason, column: str | None = None, values=None) -> None:
+        """Exclude the rows at positions ``idx`` (none of them excluded yet)."""
+        self.out[idx] = True
+        if values is None and column is not None and column in self.raw:
+            values = self.raw[column]
+        shown = None
+        if values is not None:
+            values = pd.Series(values)
+            if isinstance(values.dtype, pd.StringDtype):
+                shown = values.iloc[idx].to_numpy(dtype=object, na_value=None)
+            else:
+                shown = [scalar_text(v) for v in values.iloc[idx]]
+        self._parts.append((idx, reason, column, shown))
+
+    def _columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Positions of the excluded rows (in row order) and their reason/column/value."""
+        k = sum(len(p[0]) for p in self._parts)
+        idx = np.empty(k, dtype=np.int64)
+        out = {name: np.full(k, None, dtype=object) for name in ("reason", "column", "value")}
+        at = 0
+        for pos, reason, column, shown in self._parts:
+            sl = slice(at, at + len(pos))
+            idx[sl] = pos
+            out["reason"][sl] = reason
+            out["column"][sl] = column
+            if shown is not None:
+                out["value"][sl] = shown
+            at += len(pos)
+        order = np.argsort(idx, kind="stable")
+        return idx[order], {name: a[order] for name, a in out.items()}
+
+    def reasons(self) -> np.ndarray:
+        """The reasons of the excluded rows, in row order."""
+        return self._columns()[1]["reason"]
+
+    def frame(self) -> pd.DataFrame:
+        idx, cols = self._columns()
+        return pd.DataFrame(
+            {
+                "table": self.table,
+                "source": self.source,
+                "row": self.rows[idx],
+                "patient_id": self.ids.text(self.codes[idx]).to_numpy(dtype=object, na_value=None),
+                "column": cols["column"],
+                "value": cols["value"],
+                "reason": cols["reason"],
+            },
+            columns=list(EXCLUSIONS_COLUMNS),
+        )
