@@ -24,10 +24,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .cells import clean_text, parse_dates, parse_numbers
 from .columns import EXCLUSIONS_COLUMNS, LEDGER_COLUMNS, OUTCOME_MAX
 from .errors import InputError
 from .study import StudyData
-from .validation import _clean_text, parse_dates, parse_numbers
 
 __all__ = ["read_outcome_table", "add_outcome_table", "proact_fvc", "RowLedger"]
 
@@ -49,7 +49,7 @@ class RowLedger:
         self.label = raw.attrs.get("source", "DataFrame")
         self.n = len(raw)
         self.rows = raw["row"].to_numpy()
-        self.ids = _clean_text(raw["patient_id"]).reset_index(drop=True)
+        self.ids = clean_text(raw["patient_id"]).reset_index(drop=True)
         self.reason = np.full(self.n, None, dtype=object)
         self.column = np.full(self.n, None, dtype=object)
 

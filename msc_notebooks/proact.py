@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .cells import clean_text, parse_numbers
 from .columns import EXCLUSIONS_COLUMNS, LEDGER_COLUMNS
 from .errors import InputError
 from .outcome_tables import RowLedger
 from .study import StudyData
-from .validation import _clean_text, parse_numbers
 
 __all__ = ["PROACT_FILES", "proact_files", "read_proact"]
 
@@ -137,7 +137,7 @@ def _treated_ids(t: RowLedger) -> tuple[set, int]:
             column="Study_Arm",
             fix="give the PRO-ACT Treatment.csv (subject_id, Study_Arm)",
         )
-    arm = _clean_text(t.raw[col]).str.lower().reset_index(drop=True)
+    arm = clean_text(t.raw[col]).str.lower().reset_index(drop=True)
     t.drop(t.ids.isna().to_numpy(), "missing patient id", "patient_id")
     t.drop(arm.isna().to_numpy(), "arm not recorded (Study_Arm empty)", col)
     ok = t.kept
@@ -149,7 +149,7 @@ def _treated_ids(t: RowLedger) -> tuple[set, int]:
 
 def _remove_treated(raw: pd.DataFrame, treated: set, label: str, table: str) -> tuple:
     """Rows of treated patients out of a raw table, with their exclusion rows."""
-    ids = _clean_text(raw["patient_id"]).reset_index(drop=True)
+    ids = clean_text(raw["patient_id"]).reset_index(drop=True)
     out = ids.isin(treated).to_numpy()
     ex = pd.DataFrame(
         {
@@ -187,7 +187,7 @@ def _history(t: RowLedger, cohort: set, treated: set) -> pd.DataFrame:
         else:
             values[canon] = np.full(t.n, np.nan)
     site = (
-        _clean_text(t.raw["site_of_onset"]).to_numpy(dtype=object)
+        clean_text(t.raw["site_of_onset"]).to_numpy(dtype=object)
         if "site_of_onset" in t.raw
         else np.full(t.n, None, dtype=object)
     )
@@ -232,7 +232,7 @@ def _deaths(t: RowLedger, cohort: set, treated: set) -> pd.Series:
     died_col = _column(t.raw, "Subject_Died")
     days = parse_numbers(t.raw[dcol])[0] if dcol else np.full(t.n, np.nan)
     if died_col:
-        died = _clean_text(t.raw[died_col]).str.lower().reset_index(drop=True)
+        died = clean_text(t.raw[died_col]).str.lower().reset_index(drop=True)
         yes = died.isin(["yes", "y", "true", "1"]).to_numpy()
         t.drop(died.isna().to_numpy() & np.isnan(days), "neither Subject_Died nor "
                "Death_Days filled", died_col)  # fmt: skip
