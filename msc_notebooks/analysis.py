@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .columns import OUTCOME_MAX
+from .columns import OUTCOME_MAX, OUTCOMES
 from .progression import _compute_periods, patient_codes
 from .responders import classify, flag_responders
 from .schedule import _interval_table
@@ -317,14 +317,7 @@ def reclassify(
 
 #: Outcomes analysed by :func:`outcome_summaries` when present (SPEC §7: FVC first, then
 #: the four ALSFRS-R domains).
-DEFAULT_OUTCOMES = (
-    "alsfrs_r_total",
-    "fvc_pct",
-    "bulbar",
-    "fine_motor",
-    "gross_motor",
-    "respiratory",
-)
+DEFAULT_OUTCOMES = OUTCOMES
 
 
 def outcome_summaries(

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .columns import OUTCOME_LABELS, OUTCOME_SHORT, OUTCOMES
 from .errors import InputError, require_columns
 from .settings import Settings
 
@@ -109,27 +110,9 @@ SEVERITY_COLORS: dict[str, str] = {
     "not recorded": "#999999",
 }
 
-#: Axis titles (with units) of the outcomes the kit knows.
-OUTCOME_LABELS: dict[str, str] = {
-    "alsfrs_r_total": "ALSFRS-R total (points, 0–48)",
-    "fvc_pct": "FVC (% predicted)",
-    "bulbar": "ALSFRS-R bulbar domain (points, 0–12)",
-    "fine_motor": "ALSFRS-R fine motor domain (points, 0–12)",
-    "gross_motor": "ALSFRS-R gross motor domain (points, 0–12)",
-    "respiratory": "ALSFRS-R respiratory domain (points, 0–12)",
-}
-
-# short names used in rate axes and titles
-_SHORT = {
-    "alsfrs_r_total": ("ALSFRS-R", "points"),
-    "fvc_pct": ("FVC", "% predicted"),
-    "bulbar": ("ALSFRS-R bulbar", "points"),
-    "fine_motor": ("ALSFRS-R fine motor", "points"),
-    "gross_motor": ("ALSFRS-R gross motor", "points"),
-    "respiratory": ("ALSFRS-R respiratory", "points"),
-}
-
-_EXTRA_OUTCOMES = ("fvc_pct", "bulbar", "fine_motor", "gross_motor", "respiratory")
+# outcome labels and short names come from the schema
+_SHORT = OUTCOME_SHORT
+_EXTRA_OUTCOMES = OUTCOMES[1:]
 _WIDTH = 560
 _HEIGHT = 320
 
@@ -1182,28 +1165,11 @@ def responders_by_period(result: Any) -> alt.LayerChart:
 def _intervals(injections: pd.DataFrame, month_days: float) -> pd.DataFrame:
     """``patient_id``, ``interval`` ('1-2', ...), ``months`` between injections (SPEC §8).
 
-    Uses ``schedule.interval_table``; the fallback computes the same numbers.
+    From ``schedule.interval_table`` (one rule, one place).
     """
-    try:
-        from .schedule import interval_table
-    except ImportError:  # schedule.py not there (yet)
-        interval_table = None
-    if interval_table is not None:
-        return interval_table(injections, month_days)[["patient_id", "interval", "months"]]
-    import pandas as pd
+    from .schedule import interval_table
 
-    require_columns(injections, ("patient_id", "day"), "injections")
-    inj = injections.sort_values(["patient_id", "day"], kind="stable")
-    number = inj.groupby("patient_id", sort=False).cumcount() + 1
-    nxt = inj.groupby("patient_id", sort=False)["day"].shift(-1)
-    has = nxt.notna()
-    return pd.DataFrame(
-        {
-            "patient_id": inj["patient_id"][has],
-            "interval": number[has].astype(str) + "-" + (number[has] + 1).astype(str),
-            "months": (nxt[has] - inj["day"][has]) / month_days,
-        }
-    ).reset_index(drop=True)
+    return interval_table(injections, month_days)[["patient_id", "interval", "months"]]
 
 
 def interval_vs_improvement(

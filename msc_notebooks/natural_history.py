@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .columns import day_to_date, number_in_time_order
 from .errors import InputError, SettingsError
-from .schedule import day_to_date, protocol_schedule
+from .schedule import protocol_schedule
 from .settings import Settings
 from .study import StudyData
 
@@ -203,7 +204,7 @@ def virtual_injections(
     keep = day <= pd.Series(pid).map(last).to_numpy(dtype=float) + float(s.window_days)
     pid, day = pid[keep], day[keep]
     out = pd.DataFrame({"patient_id": pid, "day": day})
-    out["injection_number"] = out.groupby("patient_id", sort=False).cumcount() + 1
+    out["injection_number"] = number_in_time_order(pid)
     out["date"] = day_to_date(day).to_numpy() if study.time_kind == "date" else pd.NaT
     out["date"] = out["date"].astype("datetime64[ns]")
     out["dose_million_cells"] = np.nan

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .columns import OUTCOME_MAX
+from .columns import OUTCOME_MAX, number_in_time_order
 from .errors import SettingsError
 from .settings import Settings
 
@@ -111,14 +111,7 @@ def scores_at_injections(
 def _scores_at(v: pd.DataFrame, injections: pd.DataFrame, window_days: float) -> pd.DataFrame:
     inj = injections[["patient_id", "day"]].rename(columns={"day": "injection_day"})
     inj = _sort(inj, "patient_id", "injection_day").reset_index(drop=True)
-    pid = inj["patient_id"].to_numpy()
-    if pid.dtype.kind in "iu":  # integer codes, sorted: number the runs without grouping
-        first = np.ones(len(pid), dtype=bool)
-        first[1:] = pid[1:] != pid[:-1]
-        at = np.arange(len(pid))
-        inj["injection_number"] = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
-    else:
-        inj["injection_number"] = inj.groupby("patient_id", sort=False).cumcount() + 1
+    inj["injection_number"] = number_in_time_order(inj["patient_id"].to_numpy())  # sorted
     # nearest assessment before (or on) and after (or on) each injection of the same patient:
     # one stable sort of assessments and injections together (what merge_asof does, by
     # patient, without its per-call overhead)

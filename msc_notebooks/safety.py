@@ -39,6 +39,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .cells import parse_yes_no
+from .columns import number_in_time_order
 from .errors import InputError
 from .settings import Settings
 from .study import StudyData
@@ -374,26 +376,10 @@ def _canonical_events(events: pd.DataFrame | None) -> pd.DataFrame:
     return ev
 
 
-_YES = {"yes", "y", "true", "1", "1.0"}
-_NO = {"no", "n", "false", "0", "0.0", ""}
-
-
 def _serious_flag(ev: pd.DataFrame) -> pd.Series:
-    """Return ``serious`` as bool; yes/no text is read, a missing flag is not serious."""
-    flag = ev["serious"]
-    if pd.api.types.is_bool_dtype(flag):
-        return flag.fillna(False).astype(bool)
-    text = flag.astype("string").str.strip().str.lower()
-    unknown = text.notna() & ~text.isin(_YES | _NO)
-    if unknown.any():
-        raise InputError(
-            f"serious must be yes or no, not {text[unknown].iloc[0]!r}",
-            source="adverse_events",
-            column="serious",
-            rows=ev.loc[unknown, "row"].tolist(),
-            fix="write yes/no (or true/false) in the serious column",
-        )
-    return text.isin(_YES).fillna(False).astype(bool)
+    """Return ``serious`` as bool, read with the schema's yes/no words (missing: not serious)."""
+    flag = parse_yes_no(ev["serious"], False, "adverse_events", "serious", ev["row"])
+    return pd.Series(flag, index=ev.index)
 
 
 def _numbered_injections(injections: pd.DataFrame) -> pd.DataFrame:
@@ -409,9 +395,8 @@ def _numbered_injections(injections: pd.DataFrame) -> pd.DataFrame:
         inj["injection_number"] = pd.NA
     if inj["injection_number"].isna().any():
         # Injection numbers follow time order (SPEC §12).
-        order = inj.sort_values(["patient_id", "day"])
-        numbers = order.groupby("patient_id").cumcount() + 1
-        inj["injection_number"] = numbers.reindex(inj.index).astype("Int64")
+        numbers = number_in_time_order(inj["patient_id"].to_numpy(), inj["day"].to_numpy())
+        inj["injection_number"] = pd.array(numbers, dtype="Int64")
     return inj.dropna(subset=["day"])
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from .columns import date_to_day, day_to_date, number_in_time_order
 from .errors import ScheduleError
 from .settings import MONTH_DAYS
 
@@ -22,14 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INJECTION_COLUMNS",
-    "EPOCH",
     "protocol_schedule",
     "interval_table",
     "set_injections",
     "apply_protocol",
     "renumber",
-    "day_to_date",
-    "date_to_day",
 ]
 
 INJECTION_COLUMNS = (
@@ -41,37 +39,6 @@ INJECTION_COLUMNS = (
     "route",
     "row",
 )
-
-#: Day 0 of calendar data: ``day`` = days since this date.
-EPOCH = pd.Timestamp("1970-01-01")
-
-
-def date_to_day(dates: object) -> np.ndarray:
-    """Convert calendar dates to float days since 1970-01-01 (no time zone involved).
-
-    Examples
-    --------
-    >>> date_to_day(["1970-01-02", "2021-03-01"]).tolist()
-    [1.0, 18687.0]
-    """
-    ts = (
-        pd.to_datetime(pd.Series(dates), format="ISO8601")
-        if not isinstance(dates, pd.Series)
-        else pd.to_datetime(dates)
-    )
-    return ((ts - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-
-
-def day_to_date(days: object) -> pd.Series:
-    """Convert float days since 1970-01-01 back to calendar dates (midnight, no time zone).
-
-    Examples
-    --------
-    >>> day_to_date([18687.0]).dt.strftime("%Y-%m-%d").tolist()
-    ['2021-03-01']
-    """
-    values = pd.Series(np.asarray(days, dtype=float))
-    return EPOCH + pd.to_timedelta(values.round(), unit="D")
 
 
 def _empty() -> pd.DataFrame:
@@ -110,7 +77,7 @@ def renumber(injections: pd.DataFrame) -> pd.DataFrame:
             rows=list(out.loc[dup, "row"]) if "row" in out else None,
             fix=f"move or remove one of them (patients {', '.join(map(str, pids))})",
         )
-    out["injection_number"] = out.groupby("patient_id", sort=False).cumcount().astype("int64") + 1
+    out["injection_number"] = number_in_time_order(out["patient_id"].to_numpy())
     return out
 
 

@@ -7,19 +7,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .columns import SETTING_CHOICES
 from .errors import SettingsError
 
 __all__ = ["Settings", "SETTING_HELP", "SETTING_CHOICES", "MONTH_DAYS"]
 
 #: One month in days (SPEC §2): 365.25 / 12.
 MONTH_DAYS = 365.25 / 12
-
-#: The allowed values of every choice setting (the first is the default); the widgets,
-#: the command line and the templates take their options from here.
-SETTING_CHOICES: dict[str, tuple[str, ...]] = {
-    "reference": ("run-in", "onset"),
-    "method": ("endpoints", "ols"),
-}
 
 #: One-line explanation of every setting, shown by the widgets and ``--help``.
 SETTING_HELP: dict[str, str] = {

@@ -8,6 +8,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..columns import OUTCOMES, SETTING_CHOICES
 from ..settings import SETTING_HELP, Settings
 from .common import Step
 from .state import WizardState
@@ -30,15 +31,6 @@ _LABELS = {
     "ae_window_days": "AE window (days)",
 }
 
-_DEFAULT_OUTCOMES = [
-    "alsfrs_r_total",
-    "bulbar",
-    "fine_motor",
-    "gross_motor",
-    "respiratory",
-    "fvc_pct",
-]
-
 
 def _make_control(name: str, default: Any) -> w.Widget:
     style = {"description_width": "150px"}
@@ -54,16 +46,12 @@ def _make_control(name: str, default: Any) -> w.Widget:
             style=style,
             readout_format=".0f",
         )
-    if name == "reference":
+    if name in SETTING_CHOICES:
         return w.ToggleButtons(
-            options=["run-in", "onset"], value=default, description=label, style=style
-        )
-    if name == "method":
-        return w.ToggleButtons(
-            options=["endpoints", "ols"], value=default, description=label, style=style
+            options=list(SETTING_CHOICES[name]), value=default, description=label, style=style
         )
     if name == "outcome":
-        return w.Dropdown(options=_DEFAULT_OUTCOMES, value=default, description=label, style=style)
+        return w.Dropdown(options=list(OUTCOMES), value=default, description=label, style=style)
     if isinstance(default, bool):
         return w.Checkbox(value=default, description=label, indent=True, style=style)
     if isinstance(default, int):
@@ -148,7 +136,7 @@ class SettingsStep(Step):
     def _outcomes(self) -> None:
         """Offer the numeric outcome columns of the loaded visits."""
         study = self.state.study
-        options = list(_DEFAULT_OUTCOMES)
+        options = list(OUTCOMES)
         if study is not None:
             import pandas as pd
 
