@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -33,7 +33,16 @@ if TYPE_CHECKING:
     from .safety import SafetyResult
     from .slopes import SlopesResult
 
-__all__ = ["AnalysisResult", "analyze", "reclassify", "outcome_summaries", "DEFAULT_OUTCOMES"]
+__all__ = [
+    "AnalysisResult",
+    "analyze",
+    "reclassify",
+    "update",
+    "update_kind",
+    "THRESHOLD_SETTINGS",
+    "outcome_summaries",
+    "DEFAULT_OUTCOMES",
+]
 
 
 @dataclass
@@ -295,14 +304,8 @@ def reclassify(
     >>> reclassify(r, threshold_pct=1000).responders("1-2")
     '0/19'
     """
-    s = (
-        (settings or result.settings).replace(**overrides)
-        if overrides
-        else (settings or result.settings)
-    )
-    old, new = result.settings.to_dict(), s.to_dict()
-    changed = {k for k in new if new[k] != old[k]}
-    if not changed <= THRESHOLD_SETTINGS:
+    s = (settings or result.settings).replace(**overrides)
+    if update_kind(result, s) == "analyze":
         return analyze(result.study, s, safety=result.safety is not None)
     periods = flag_responders(result.periods, s)
     return dataclasses.replace(
@@ -313,6 +316,83 @@ def reclassify(
         null=None,
         matched=None,  # its responders depend on the thresholds: attach again
     )
+
+
+def update_kind(
+    result: AnalysisResult | None, settings: Settings, study: StudyData | None = None
+) -> Literal["nothing", "reclassify", "analyze"]:
+    """What bringing a result up to date with new settings (or a new study) takes.
+
+    ``'nothing'`` when nothing changed; ``'reclassify'`` when only the responder
+    thresholds changed (:data:`THRESHOLD_SETTINGS`: flags and counts are recomputed, no
+    rate); ``'analyze'`` for anything else (a new study or another rate setting).
+
+    Parameters
+    ----------
+    result : AnalysisResult or None
+        The current result (None: nothing analysed yet).
+    settings : Settings
+        The settings wanted.
+    study : StudyData, optional
+        The study wanted (default: the result's). A different object is a new study.
+
+    Returns
+    -------
+    {'nothing', 'reclassify', 'analyze'}
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> r = analyze(load_demo())
+    >>> [update_kind(r, r.settings.replace(**c)) for c in ({}, {"threshold_pct": 30},
+    ...                                                     {"method": "ols"})]
+    ['nothing', 'reclassify', 'analyze']
+    """
+    if result is None or (study is not None and study is not result.study):
+        return "analyze"
+    old, new = result.settings.to_dict(), settings.to_dict()
+    changed = {k for k in new if new[k] != old.get(k)}
+    if not changed:
+        return "nothing"
+    return "reclassify" if changed <= THRESHOLD_SETTINGS else "analyze"
+
+
+def update(
+    result: AnalysisResult | None, settings: Settings, study: StudyData | None = None
+) -> AnalysisResult:
+    """Bring a result up to date with new settings (or a new study), doing only what is needed.
+
+    The faces (the Wizard) call this and decide nothing themselves: see
+    :func:`update_kind` for what is recomputed.
+
+    Parameters
+    ----------
+    result : AnalysisResult or None
+        The current result (None: analyse ``study``).
+    settings : Settings
+        The settings wanted.
+    study : StudyData, optional
+        The study wanted (default: the result's; required when ``result`` is None).
+
+    Returns
+    -------
+    AnalysisResult
+        ``result`` itself when nothing changed.
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> r = analyze(load_demo())
+    >>> update(r, r.settings) is r, update(r, r.settings.replace(threshold_pct=1000)).responders("1-2")
+    (True, '0/19')
+    """
+    kind = update_kind(result, settings, study)
+    if kind == "nothing":
+        return result
+    if kind == "reclassify":
+        return reclassify(result, settings)
+    target = study if study is not None else result.study
+    return analyze(target, settings, safety=result is None or result.safety is not None)
 
 
 #: Outcomes analysed by :func:`outcome_summaries` when present (SPEC §7: FVC first, then

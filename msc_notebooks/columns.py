@@ -45,6 +45,9 @@ __all__ = [
     "REQUIRED",
     "PROACT",
     "PERIODS_COLUMNS",
+    "RATE_COLUMNS",
+    "INJECTIONS_COLUMNS",
+    "ADVERSE_EVENTS_COLUMNS",
     "SUMMARY_COLUMNS",
     "EXCLUSIONS_COLUMNS",
     "LEDGER_COLUMNS",
@@ -175,6 +178,33 @@ PERIODS_COLUMNS = (
     "evaluable",
     "reason",
     "small_reference",
+)
+
+#: The rate table before classification (``progression.compute_periods``): the periods'
+#: first columns, the period's position, and why a rate is missing.
+RATE_COLUMNS = (*PERIODS_COLUMNS[:2], "period_index", *PERIODS_COLUMNS[2:8], "rate_reason")
+
+#: The validated injection and adverse-event tables (``StudyData``), in order.
+INJECTIONS_COLUMNS = (
+    "patient_id",
+    "day",
+    "date",
+    "injection_number",
+    "dose_million_cells",
+    "route",
+    "row",
+)
+ADVERSE_EVENTS_COLUMNS = (
+    "patient_id",
+    "day",
+    "date",
+    "term",
+    "severity",
+    "serious",
+    "related",
+    "outcome",
+    "injection_number",
+    "row",
 )
 
 #: The per-period summary table (SPEC §7 and §11), in order: the patients left out beside

@@ -176,6 +176,43 @@ def format_rows(rows: Iterable[object], limit: int = 10) -> str:
     return f"{'row' if len(rows) == 1 else 'rows'} {shown}{more}"
 
 
+def check_names(
+    given: Iterable[str], known: Iterable[str], what: str, where: str = "", none: str = "none"
+) -> None:
+    """Refuse names that are not known, listing the known ones (settings, parameters, ...).
+
+    Parameters
+    ----------
+    given, known : iterable of str
+        The names given and the names allowed.
+    what : str
+        What a name is (``"setting"``, ``"parameter"``), for the message.
+    where : str, optional
+        Where the names belong (``" for n.ipynb"``).
+    none : str, optional
+        What to say when nothing is known.
+
+    Raises
+    ------
+    SettingsError
+        When a given name is not known.
+
+    Examples
+    --------
+    >>> check_names(["a", "zz"], ["a", "b"], "parameter", " for n.ipynb")
+    Traceback (most recent call last):
+    ...
+    msc_notebooks.errors.SettingsError: unknown parameter(s) zz for n.ipynb; known parameters: a, b
+    """
+    known = list(known)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise SettingsError(
+            f"unknown {what}(s) {', '.join(unknown)}{where}; "
+            f"known {what}s: {', '.join(known) or none}"
+        )
+
+
 class MscError(ValueError):
     """Base class of every error msc-notebooks raises for bad input or settings."""
 

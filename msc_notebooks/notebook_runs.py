@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import MscError
+from .errors import MscError, check_names
 
 __all__ = ["export_html", "notebook_parameters", "run_notebook"]
 
@@ -177,7 +177,7 @@ def run_notebook(
     >>> run_notebook(d / "n.ipynb", {"y": 2})
     Traceback (most recent call last):
     ...
-    msc_notebooks.errors.MscError: unknown parameter(s) y for n.ipynb; its parameters: x
+    msc_notebooks.errors.SettingsError: unknown parameter(s) y for n.ipynb; known parameters: x
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -185,12 +185,9 @@ def run_notebook(
     path = Path(notebook).expanduser().absolute()
     known = notebook_parameters(path)
     parameters = dict(parameters or {})
-    unknown = sorted(set(parameters) - set(known))
-    if unknown:
-        raise MscError(
-            f"unknown parameter(s) {', '.join(unknown)} for {path.name}; "
-            f"its parameters: {', '.join(known) or '(none: no cell is tagged parameters)'}"
-        )
+    check_names(
+        parameters, known, "parameter", f" for {path.name}", "none (no cell is tagged parameters)"
+    )
     if html is not None and "renderer" in known and "renderer" not in parameters:
         parameters["renderer"] = "svg"
     out = Path(output) if output is not None else path.with_name(f"{path.stem}.executed.ipynb")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .columns import OUTCOME_MAX, number_in_time_order
+from .columns import OUTCOME_MAX, RATE_COLUMNS, number_in_time_order
 from .errors import SettingsError
 from .settings import Settings
 
@@ -18,20 +18,6 @@ __all__ = ["scores_at_injections", "compute_periods", "patient_codes", "ZERO_RAT
 
 #: A rate within this many points/month of zero is zero (SPEC §6).
 ZERO_RATE = 1e-9
-
-#: Columns of :func:`compute_periods`.
-RATE_COLUMNS = (
-    "patient_id",
-    "period",
-    "period_index",
-    "start_day",
-    "end_day",
-    "start_score",
-    "end_score",
-    "months",
-    "rate",
-    "rate_reason",
-)
 
 
 def _sort(df: pd.DataFrame, first: str, second: str) -> pd.DataFrame:

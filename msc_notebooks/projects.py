@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import MscError, SettingsError
+from .errors import MscError, SettingsError, check_names
 from .settings import SETTING_CHOICES
 
 __all__ = [
@@ -129,12 +129,7 @@ def _clean_context(template: str, context: Mapping[str, Any] | None) -> dict[str
     """Check a template context: known keys, numbers, choices (errors name the key)."""
     known = template_defaults(template)
     context = dict(context or {})
-    unknown = sorted(set(context) - set(known))
-    if unknown:
-        raise SettingsError(
-            f"unknown template variable(s) {', '.join(unknown)} for {template!r}; "
-            f"known variables: {', '.join(sorted(known))}"
-        )
+    check_names(context, sorted(known), "template variable", f" for {template!r}")
     for key in _NUMERIC_KEYS:
         if key in context:
             context[key] = _number(key, context[key])

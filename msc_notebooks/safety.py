@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from .cells import parse_yes_no
-from .columns import number_in_time_order
+from .columns import ADVERSE_EVENTS_COLUMNS, number_in_time_order
 from .errors import InputError
 from .settings import Settings
 from .study import StudyData
@@ -113,16 +113,7 @@ INDEPENDENCE_NOTE = "treats events as independent (they cluster within patients)
 
 #: Columns of :attr:`SafetyResult.events` (one row per adverse event).
 EVENTS_COLUMNS = (
-    "patient_id",
-    "day",
-    "date",
-    "term",
-    "severity",
-    "serious",
-    "related",
-    "outcome",
-    "injection_number",
-    "row",
+    *ADVERSE_EVENTS_COLUMNS,
     "attributed_injection",
     "days_after_injection",
     "attribution",

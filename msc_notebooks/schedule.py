@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from .columns import date_to_day, day_to_date, number_in_time_order
+from .columns import INJECTIONS_COLUMNS, date_to_day, day_to_date, number_in_time_order
 from .errors import ScheduleError
 from .settings import MONTH_DAYS
 
@@ -30,15 +30,7 @@ __all__ = [
     "renumber",
 ]
 
-INJECTION_COLUMNS = (
-    "patient_id",
-    "day",
-    "date",
-    "injection_number",
-    "dose_million_cells",
-    "route",
-    "row",
-)
+INJECTION_COLUMNS = INJECTIONS_COLUMNS
 
 
 def _empty() -> pd.DataFrame:

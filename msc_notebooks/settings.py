@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .columns import SETTING_CHOICES
-from .errors import SettingsError
+from .errors import SettingsError, check_names
 
 __all__ = ["Settings", "SETTING_HELP", "SETTING_CHOICES", "MONTH_DAYS"]
 
@@ -175,9 +175,5 @@ class Settings:
         40
         """
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SettingsError(
-                f"unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(sorted(known))}"
-            )
+        check_names(data, sorted(known), "setting")
         return cls(**data)

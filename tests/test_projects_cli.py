@@ -187,7 +187,7 @@ def test_run_unknown_parameter_exit_2(tmp_path, capsys):
         run_notebook(nb, {"zz": 1})
     assert cli(["run", str(nb), "-p", "zz", "1"]) == 2
     err = capsys.readouterr().err
-    assert "unknown parameter(s) zz for tiny.ipynb; its parameters: a, b, c, d, e" in err
+    assert "unknown parameter(s) zz for tiny.ipynb; known parameters: a, b, c, d, e" in err
     assert cli(["run", str(tmp_path / "missing.ipynb")]) == 2
     assert "notebook" in capsys.readouterr().err
 

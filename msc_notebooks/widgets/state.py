@@ -1,9 +1,8 @@
 """The state every step shares: the study, the settings and the analysis result.
 
 One :class:`WizardState` is passed to every step; the steps observe it (traitlets) and
-set it. The state keeps the result up to date: a change of study or of a setting that
-needs new rates re-runs :func:`msc_notebooks.analysis.analyze`; a change of only the
-responder thresholds uses the fast :func:`msc_notebooks.analysis.reclassify`.
+set it. The state keeps the result up to date through :func:`msc_notebooks.analysis.update`,
+which decides between re-counting responders and a new analysis (a face decides nothing).
 """
 
 from __future__ import annotations
@@ -14,10 +13,7 @@ import traitlets
 
 from ..settings import Settings
 
-__all__ = ["WizardState", "RECLASSIFY_FIELDS", "describe_error"]
-
-#: Settings that only change who counts as a responder: no rate is recomputed.
-RECLASSIFY_FIELDS = frozenset({"threshold_pct", "inclusive", "absolute_threshold"})
+__all__ = ["WizardState", "describe_error"]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -42,11 +38,6 @@ def describe_error(exc: BaseException) -> str:
     if len(text) > 300:
         text = text[:297] + "..."
     return f"Unexpected error ({type(exc).__name__}): {text}".rstrip(": ")
-
-
-def _changed_fields(old: Settings, new: Settings) -> set[str]:
-    a, b = old.to_dict(), new.to_dict()
-    return {k for k in a if a[k] != b.get(k)}
 
 
 class WizardState(traitlets.HasTraits):
@@ -128,24 +119,12 @@ class WizardState(traitlets.HasTraits):
             self.last_run = ""
             return
         try:
-            from ..analysis import analyze, reclassify
+            from ..analysis import update, update_kind
 
             old = self.result
-            run = self.last_run
-            if (
-                old is not None
-                and getattr(old, "study", None) is self.study
-                and _changed_fields(old.settings, self.settings) <= RECLASSIFY_FIELDS
-            ):
-                if old.settings == self.settings:
-                    result = old
-                else:
-                    result = reclassify(old, self.settings)
-                    run = "reclassify"
-            else:
-                result = analyze(self.study, self.settings)
-                run = "analyze"
-            result = self._with_null(result)
+            kind = update_kind(old, self.settings, self.study)
+            run = self.last_run if kind == "nothing" else kind
+            result = self._with_null(update(old, self.settings, self.study))
             result = self._with_matched(result)
         except Exception as exc:  # shown by the steps; never a silent no-op
             self.analysis_error = describe_error(exc)
