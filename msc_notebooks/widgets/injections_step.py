@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..charts import outcome_label
+from ..columns import date_to_day, day_text
 from ..errors import InputError, ScheduleError
 from .common import Step, note, table_html
 from .state import WizardState
@@ -16,21 +17,8 @@ from .timeline import InjectionTimeline
 __all__ = ["InjectionsStep", "parse_days", "format_day"]
 
 
-def format_day(day: float, time_kind: str) -> str:
-    """Return a day as the user reads it: an ISO date for calendar data, else the day number.
-
-    Examples
-    --------
-    >>> format_day(18687.0, "date")
-    '2021-03-01'
-    >>> format_day(90.0, "day")
-    '90'
-    """
-    if time_kind == "date":
-        import pandas as pd
-
-        return (pd.Timestamp("1970-01-01") + pd.Timedelta(days=round(day))).strftime("%Y-%m-%d")
-    return f"{day:g}"
+#: A day as the user reads it (an ISO date for calendar data): the schema's rule.
+format_day = day_text
 
 
 def parse_days(text: str, time_kind: str) -> list[float]:
@@ -68,22 +56,20 @@ def parse_days(text: str, time_kind: str) -> list[float]:
             pass
         if time_kind != "date":
             raise ScheduleError(f"{part!r} is not a day number", fix="type days like 90, 180")
-        import pandas as pd
-
         try:
-            ts = pd.to_datetime(part, format="ISO8601")
+            out.append(float(date_to_day([part])[0]))
         except (ValueError, TypeError) as exc:
             raise ScheduleError(
                 f"{part!r} is not a date", fix="type ISO dates like 2021-03-01, 2021-06-01"
             ) from exc
-        out.append(float((ts - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)))
     return out
 
 
 def check_schedule(days: list[float], first_assessment: float | None, time_kind: str) -> list[str]:
     """Return warnings about a schedule that is possible but questionable.
 
-    Impossible schedules (two injections on one day) raise :class:`ScheduleError`.
+    Impossible schedules (two injections on one day) are refused where every schedule is
+    checked, :func:`msc_notebooks.schedule.renumber` (SPEC §12).
 
     Examples
     --------
@@ -91,19 +77,7 @@ def check_schedule(days: list[float], first_assessment: float | None, time_kind:
     []
     >>> check_schedule([-5.0], 0.0, "day")
     ['injection 1 (-5) is before the first assessment (0): no run-in for this patient']
-    >>> check_schedule([90.0, 90.0], 0.0, "day")
-    Traceback (most recent call last):
-    ...
-    msc_notebooks.errors.ScheduleError: two injections on the same day (90). Fix: move or remove one of them
     """
-    seen: set[float] = set()
-    for d in days:
-        if d in seen:
-            raise ScheduleError(
-                f"two injections on the same day ({format_day(d, time_kind)})",
-                fix="move or remove one of them",
-            )
-        seen.add(d)
     out = []
     if first_assessment is not None:
         for i, d in enumerate(sorted(days), start=1):
