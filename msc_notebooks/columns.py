@@ -184,28 +184,10 @@ PERIODS_COLUMNS = (
 #: first columns, the period's position, and why a rate is missing.
 RATE_COLUMNS = (*PERIODS_COLUMNS[:2], "period_index", *PERIODS_COLUMNS[2:8], "rate_reason")
 
-#: The validated injection and adverse-event tables (``StudyData``), in order.
-INJECTIONS_COLUMNS = (
-    "patient_id",
-    "day",
-    "date",
-    "injection_number",
-    "dose_million_cells",
-    "route",
-    "row",
-)
-ADVERSE_EVENTS_COLUMNS = (
-    "patient_id",
-    "day",
-    "date",
-    "term",
-    "severity",
-    "serious",
-    "related",
-    "outcome",
-    "injection_number",
-    "row",
-)
+#: The validated injection and adverse-event tables (``StudyData``), in order: the
+#: canonical columns with ``day`` before ``date``, and the ``row`` they came from.
+INJECTIONS_COLUMNS = ("patient_id", "day", "date", *CANONICAL["injections"][3:], "row")
+ADVERSE_EVENTS_COLUMNS = ("patient_id", "day", "date", *CANONICAL["adverse_events"][3:], "row")
 
 #: The per-period summary table (SPEC §7 and §11), in order: the patients left out beside
 #: the evaluable ones, the median before the mean (SPEC §7).

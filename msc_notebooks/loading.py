@@ -15,7 +15,8 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -210,22 +211,28 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return _numbered(df, first=2 + skipped)
 
 
-def _sheet_names(path: Path) -> list[str]:
+@contextmanager
+def _reading(path: Path, what: str, fix: str) -> Iterator[None]:
+    """Turn a reader's failure (openpyxl, zipfile, pyarrow raise many kinds) into an
+    InputError naming the file, what could not be read and the fix."""
     try:
+        yield
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(
+            f"{what} ({type(err).__name__}: {err})", source=path.name, fix=fix
+        ) from err
+
+
+def _sheet_names(path: Path) -> list[str]:
+    with _reading(
+        path,
+        "the file cannot be read as an Excel workbook",
+        "open it in your spreadsheet program and save it again as .xlsx, or export CSV",
+    ):
         with pd.ExcelFile(path) as book:
             return [str(s) for s in book.sheet_names]
-    except ImportError as err:
-        raise InputError(
-            f"cannot read this workbook format ({err})",
-            source=path.name,
-            fix="save the workbook as .xlsx (or the tables as CSV)",
-        ) from err
-    except Exception as err:  # openpyxl/zipfile raise many kinds
-        raise InputError(
-            f"the file cannot be read as an Excel workbook ({type(err).__name__}: {err})",
-            source=path.name,
-            fix="open it in your spreadsheet program and save it again as .xlsx, or export CSV",
-        ) from err
 
 
 def _pick_sheet(path: Path, table: str, sheet: str | None, sheets: list[str]) -> str | None:
@@ -251,26 +258,22 @@ def _read_excel(path: Path, table: str, sheet: str | None) -> pd.DataFrame:
             fix=f"rename the sheet to '{want}', pass sheet='<name>', or give the {table} "
             "table as its own file",
         )
-    try:
+    with _reading(
+        path,
+        f"sheet '{chosen}' cannot be read",
+        "save the workbook again as .xlsx, or export the sheet as CSV",
+    ):
         df = pd.read_excel(path, sheet_name=chosen, dtype=str, keep_default_na=False)
-    except Exception as err:
-        raise InputError(
-            f"sheet '{chosen}' cannot be read ({type(err).__name__}: {err})",
-            source=path.name,
-            fix="save the workbook again as .xlsx, or export the sheet as CSV",
-        ) from err
     return _numbered(df)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
+    with _reading(
+        path,
+        "the file cannot be read as Parquet",
+        "write it again with pandas.DataFrame.to_parquet, or export CSV",
+    ):
         df = pd.read_parquet(path)
-    except Exception as err:
-        raise InputError(
-            f"the file cannot be read as Parquet ({type(err).__name__}: {err})",
-            source=path.name,
-            fix="write it again with pandas.DataFrame.to_parquet, or export CSV",
-        ) from err
     df = df.reset_index(drop=True)
     df.columns = [str(c) for c in df.columns]
     if "row" in df.columns:

@@ -216,6 +216,31 @@ def _ols_rates(v: pd.DataFrame, start_pos: np.ndarray, end_pos: np.ndarray) -> n
         return -sxy / sxx
 
 
+def _rates(
+    method: str,
+    v: pd.DataFrame,
+    start_pos: np.ndarray,
+    end_pos: np.ndarray,
+    ok: np.ndarray,
+    start_score: np.ndarray,
+    end_score: np.ndarray,
+    months: np.ndarray,
+    month_days: float,
+) -> np.ndarray:
+    """Points lost per month over each period (SPEC §5), the one rate rule.
+
+    ``endpoints``: (start score - end score) / months; ``ols``: minus the least-squares
+    slope of the period's assessments (rows ``start_pos`` to ``end_pos`` of ``v``), only
+    where ``ok``.
+    """
+    if method == "ols":
+        rate = np.full(len(start_pos), np.nan)
+        rate[ok] = _ols_rates(v, start_pos[ok], end_pos[ok]) * month_days
+        return rate
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (start_score - end_score) / months
+
+
 def compute_periods(
     visits: pd.DataFrame,
     injections: pd.DataFrame,
@@ -398,12 +423,9 @@ def _compute_periods(
         )
         ok = reason == 0
         ref_months = (ref_end_day - ref_start_day) / md
-        if s.method == "ols":
-            rate = np.full(len(first_row), np.nan)
-            rate[ok] = _ols_rates(v, start_pos[ok], end_pos[ok]) * md
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rate = (ref_start_score - ref_end_score) / ref_months
+        rate = _rates(
+            s.method, v, start_pos, end_pos, ok, ref_start_score, ref_end_score, ref_months, md
+        )
     else:  # onset (ΔFS)
         top = OUTCOME_MAX.get(outcome)
         if top is None:
@@ -479,12 +501,7 @@ def _compute_periods(
     start_score = at_pos(sp, score)
     end_score = at_pos(ep, score)
     months = (end_day_abs - start_day_abs) / md
-    if s.method == "ols":
-        rate = np.full(len(sp), np.nan)
-        rate[ok] = _ols_rates(v, sp[ok], ep[ok]) * md
-    else:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = (start_score - end_score) / months
+    rate = _rates(s.method, v, sp, ep, ok, start_score, end_score, months, md)
     rate = np.where(ok, rate, np.nan)
     # free what is no longer needed before the output table is assembled (peak memory)
     del v, day, score, vcode, at, pc, k, pos, sp, ep, sd, ed, start_k, end_k, per_n_inj
