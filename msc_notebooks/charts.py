@@ -1547,15 +1547,9 @@ def null_comparison(result: Any) -> alt.LayerChart:
             source="result.null",
             fix="run msc_notebooks.simulate_null(result) (SPEC §13) and pass its result",
         )
-    cols = (
-        "period",
-        "n_evaluable",
-        "observed_responders",
-        "expected_responders",
-        "expected_low",
-        "expected_high",
-        "p_value",
-    )
+    from .null_model import NULL_COLUMNS
+
+    cols = NULL_COLUMNS[:7]  # period ... p_value: the relative responders
     require_columns(null, cols, "result.null")
     data = null[list(cols)].copy()
     data["period"] = data["period"].astype(str)

@@ -127,6 +127,18 @@ class Step(w.VBox):
         super().__init__(**kwargs)
         self.add_class("msc-step")
 
+    def _add_figure_area(self, figures: bool) -> None:
+        """The "show figures" checkbox, the figures' Output and their names; the step
+        redraws on a result change and when the box is ticked (``_figures``)."""
+        self.show_figures = w.Checkbox(value=figures, description="show figures")
+        self.figures = w.Output()
+        self.figures.add_class("msc-figures")
+        self.figure_names: list[str] = []
+        self.state.observe(
+            self.guarded(lambda _: self.refresh()), names=["result", "analysis_error"]
+        )
+        self.show_figures.observe(self.guarded(lambda _: self._figures()), names="value")
+
     # -- messages ------------------------------------------------------------------------
     def show(self, text: str, kind: str = "info") -> None:
         """Show a message in this step's message area."""

@@ -122,16 +122,9 @@ class ResultsStep(Step):
         self.slopes_table = w.HTML("")
         self.slopes_table.add_class("msc-slopes-table")
         self.slopes_patients = w.HTML("")
-        self.show_figures = w.Checkbox(value=figures, description="show figures")
-        self.figures = w.Output()
-        self.figures.add_class("msc-figures")
-        self.figure_names: list[str] = []
-        self.state.observe(
-            self.guarded(lambda _: self.refresh()), names=["result", "analysis_error"]
-        )
+        self._add_figure_area(figures)
         for control in (self.period, self.filter, self.sort_by, self.descending):
             control.observe(self.guarded(lambda _: self._periods()), names="value")
-        self.show_figures.observe(self.guarded(lambda _: self._figures()), names="value")
         self.children = [
             w.HTML("<h3>4. Results</h3>"),
             self.message,

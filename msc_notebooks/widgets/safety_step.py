@@ -39,14 +39,7 @@ class SafetyStep(Step):
         self.sentence.add_class("msc-safety-sentence")
         self.tables = w.HTML("")
         self.tables.add_class("msc-safety-tables")
-        self.show_figures = w.Checkbox(value=figures, description="show figures")
-        self.figures = w.Output()
-        self.figures.add_class("msc-figures")
-        self.figure_names: list[str] = []
-        self.state.observe(
-            self.guarded(lambda _: self.refresh()), names=["result", "analysis_error"]
-        )
-        self.show_figures.observe(self.guarded(lambda _: self._figures()), names="value")
+        self._add_figure_area(figures)
         self.children = [
             w.HTML("<h3>5. Safety</h3>"),
             self.message,
