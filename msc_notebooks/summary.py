@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import SUMMARY_COLUMNS
+from .columns import SUMMARY_COLUMNS, number_in_time_order
 from .progression import ZERO_RATE
 from .responders import SMALL_REFERENCE_RATE
 from .settings import Settings
@@ -678,10 +678,7 @@ def clinical_improvement(
     rows = np.flatnonzero(~(is_ref | (period == "whole").to_numpy(dtype=bool)))
     rows = rows[np.lexsort((rates["period_index"].to_numpy()[rows], codes[rows]))]  # stable
     c = codes[rows]
-    first = np.ones(len(c), dtype=bool)
-    first[1:] = c[1:] != c[:-1]
-    at = np.arange(len(c))
-    cycle = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
+    cycle = number_in_time_order(c)  # rows sorted by patient and period
     base = np.where(c >= 0, t1[np.maximum(c, 0)], np.nan) if len(t1) else np.full(len(c), np.nan)
     # the row's own reason as codes into its few distinct texts (no per-row strings)
     rcode, rtexts = pd.factorize(rates["rate_reason"].take(rows))  # missing -> -1

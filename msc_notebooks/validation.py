@@ -31,6 +31,7 @@ from .columns import (
     OPTIONAL_PATIENT_EVENTS,
     PATIENT_EVENTS,
     TABLES,
+    number_in_time_order,
     suggest_column,
 )
 from .errors import Fix, InputError, Option, format_rows
@@ -685,12 +686,7 @@ def _validate_injections(t: _Table) -> pd.DataFrame:
             "counted once (SPEC §12)"
         )
         sel, c = sel[~dup], c[~dup]
-    # 1, 2, ... in time order within each patient
-    position = np.arange(len(sel))
-    starts = np.ones(len(sel), bool)
-    starts[1:] = c[1:] != c[:-1]
-    number = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
-    del position, starts
+    number = number_in_time_order(c)  # rows sorted by patient and day (SPEC §12)
     given = given[sel]
     has = ~np.isnan(given)
     if has.any():
