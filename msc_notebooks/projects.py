@@ -30,6 +30,7 @@ from .settings import SETTING_CHOICES
 __all__ = [
     "TEMPLATES",
     "CONFIG_FILES",
+    "join_surrogate_escapes",
     "load_project_study",
     "new_project",
     "read_project_config",
@@ -232,6 +233,41 @@ def new_project(
 
 
 # ------------------------------------------------------------------ notebook helpers
+_SURROGATE_PAIR = re.compile(r"\\\\|\\u(d[89ab][0-9a-f][0-9a-f])\\u(d[c-f][0-9a-f][0-9a-f])", re.I)
+
+
+def join_surrogate_escapes(folder: str | os.PathLike[str] = ".") -> None:
+    r"""Make a rendered ``study.yaml`` / ``lesson.yaml`` valid YAML for astral characters.
+
+    The templates' post-generation hooks call this. The settings file is rendered with
+    Jinja's ``tojson``, which writes a character outside the Basic Multilingual Plane (an
+    emoji, say) as a JSON surrogate pair ``\\ud83d\\ude00``; YAML forbids surrogate
+    escapes, so each pair becomes one ``\\U0001f600`` escape. Escaped backslashes are
+    matched first, so a literal backslash followed by ``u`` in a value is left alone.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "study.yaml").write_text('t: "\\ud83d\\ude00 \\\\ud83d"', "utf-8")
+    >>> join_surrogate_escapes(d)
+    >>> (d / "study.yaml").read_text("utf-8")
+    't: "\\U0001f600 \\\\ud83d"'
+    """
+
+    def join(match: re.Match) -> str:
+        if match.group(1) is None:
+            return match.group(0)
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return "\\U" + format(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), "08x")
+
+    for name in CONFIG_FILES.values():
+        path = Path(folder) / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            path.write_text(_SURROGATE_PAIR.sub(join, text), encoding="utf-8")
+
+
 def _fix_surrogates(value: Any) -> Any:
     # PyYAML decodes a "\ud83d\ude00" escape pair as two lone surrogates: join them.
     if isinstance(value, str):
