@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from .columns import OUTCOME_MAX, OUTCOMES
-from .progression import _compute_periods, patient_codes
+from .progression import coded_periods, patient_codes
 from .responders import classify, flag_responders
-from .schedule import _interval_table
+from .schedule import coded_interval_table
 from .settings import Settings
 from .study import StudyData
 from .summary import (
@@ -238,13 +238,13 @@ def analyze(
     # patients as integer codes (in id order), computed once and passed to every step: no
     # step groups, joins or sorts on the text ids
     coded = patient_codes(study.visits, study.injections)
-    rates, codes = _compute_periods(study.visits, study.injections, study.patients, s, coded)
+    rates, codes = coded_periods(study.visits, study.injections, study.patients, s, coded)
     coded = coded[1:]  # the visits' codes are no longer needed (peak memory)
     periods = classify(rates, s, patient_codes=codes)
     statistics = period_statistics(periods, s)
     summary = summarize(periods, s, statistics)
     clinical_patients = clinical_improvement(rates, s, patient_codes=codes)
-    lengths, length_codes = _interval_table(study.injections, s.month_days, coded)
+    lengths, length_codes = coded_interval_table(study.injections, s.month_days, coded)
     intervals = interval_correlation(
         periods,
         lengths,

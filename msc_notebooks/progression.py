@@ -14,7 +14,14 @@ from .columns import OUTCOME_MAX, RATE_COLUMNS, number_in_time_order
 from .errors import SettingsError
 from .settings import Settings
 
-__all__ = ["scores_at_injections", "compute_periods", "patient_codes", "ZERO_RATE", "RATE_COLUMNS"]
+__all__ = [
+    "scores_at_injections",
+    "compute_periods",
+    "coded_periods",
+    "patient_codes",
+    "ZERO_RATE",
+    "RATE_COLUMNS",
+]
 
 #: A rate within this many points/month of zero is zero (SPEC §6).
 ZERO_RATE = 1e-9
@@ -293,7 +300,7 @@ def compute_periods(
     >>> p.rate_reason.iloc[2]
     'no assessment at least 28 days after the last injection'
     """
-    return _compute_periods(visits, injections, patients, settings or Settings())[0]
+    return coded_periods(visits, injections, patients, settings or Settings())[0]
 
 
 def patient_codes(
@@ -320,15 +327,39 @@ def patient_codes(
     return codes[: len(visits)], codes[len(visits) :], pd.Index(uniques)
 
 
-def _compute_periods(
+def coded_periods(
     visits: pd.DataFrame,
     injections: pd.DataFrame,
     patients: pd.DataFrame | None,
     s: Settings,
     coded: tuple[np.ndarray, np.ndarray, pd.Index] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`compute_periods` and the patient code of each row (``coded``: from
-    :func:`patient_codes`, when the caller has them already)."""
+    """:func:`compute_periods`, and the patient code of each row, for :func:`analyze`.
+
+    The analysis numbers the patients once (:func:`patient_codes`) and hands the codes
+    from step to step, so that no step groups, joins or sorts on the text ids.
+
+    Parameters
+    ----------
+    visits, injections, patients, s
+        As :func:`compute_periods`.
+    coded : tuple, optional
+        :func:`patient_codes` of the visits and injections, when the caller has them.
+
+    Returns
+    -------
+    (pandas.DataFrame, numpy.ndarray)
+        The table of :func:`compute_periods` and the patient code of each of its rows.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"patient_id": ["a"] * 3, "day": [0.0, 90.0, 180.0],
+    ...                   "alsfrs_r_total": [40.0, 37.0, 36.0]})
+    >>> i = pd.DataFrame({"patient_id": ["a"], "day": [90.0]})
+    >>> table, codes = coded_periods(v, i, None, Settings())
+    >>> table["period"].tolist(), codes.tolist()
+    (['reference', 'after-last', 'whole'], [0, 0, 0])
+    """
     outcome = s.outcome
     md = float(s.month_days)
     span = float(s.min_span_days)

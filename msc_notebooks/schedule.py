@@ -25,6 +25,7 @@ __all__ = [
     "INJECTION_COLUMNS",
     "protocol_schedule",
     "interval_table",
+    "coded_interval_table",
     "set_injections",
     "apply_protocol",
     "renumber",
@@ -179,16 +180,38 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
     >>> round(interval_table(inj).months.iloc[0], 4)   # 91 / 30.4375
     2.9897
     """
-    return _interval_table(injections, month_days)[0]
+    return coded_interval_table(injections, month_days)[0]
 
 
-def _interval_table(
+def coded_interval_table(
     injections: pd.DataFrame,
     month_days: float,
     coded: tuple[np.ndarray, pd.Index] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`interval_table` and the patient code of each row; ``coded``: the injections'
-    patient codes in patient_id order and the ids (code -> id), when the caller has them."""
+    """:func:`interval_table`, and the patient code of each row, for :func:`analyze`.
+
+    Parameters
+    ----------
+    injections : pandas.DataFrame
+        As :func:`interval_table`.
+    month_days : float
+        Days per month (SPEC §2).
+    coded : tuple, optional
+        The injections' patient codes in patient_id order and the ids (code -> id), when
+        the caller has them (:func:`msc_notebooks.progression.patient_codes`).
+
+    Returns
+    -------
+    (pandas.DataFrame, numpy.ndarray)
+        The table of :func:`interval_table` and the patient code of each of its rows.
+
+    Examples
+    --------
+    >>> inj = pd.DataFrame({"patient_id": ["b", "a", "a"], "day": [0.0, 0.0, 91.3125]})
+    >>> table, codes = coded_interval_table(inj, 30.4375)
+    >>> table[["patient_id", "interval", "months"]].values.tolist(), codes.tolist()
+    ([['a', '1-2', 3.0]], [0])
+    """
     if not len(injections):
         out = pd.DataFrame(
             {

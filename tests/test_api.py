@@ -62,3 +62,41 @@ def test_each_module_all_names_exist():
         module = importlib.import_module(f"msc_notebooks.{name}")
         for public in getattr(module, "__all__", ()):
             assert hasattr(module, public), f"msc_notebooks.{name}.__all__ names {public!r}"
+
+
+def _private_imports(folder, pattern="*.py") -> list[str]:
+    import ast
+    from pathlib import Path
+
+    found = []
+    for path in sorted(Path(folder).glob(pattern)):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        found.append(
+                            f"{path.name}: from {'.' * node.level}{node.module} import {alias.name}"
+                        )
+    return found
+
+
+def test_faces_import_nothing_private():
+    # a face decides nothing: the widgets use the analysis' public functions only (#17)
+    from pathlib import Path
+
+    package = Path(msc_notebooks.__file__).parent
+    assert _private_imports(package / "widgets") == []
+    # and the analysis is assembled from documented functions only
+    assert _private_imports(package, "analysis.py") == []
+
+
+def test_only_the_command_line_knows_argparse():
+    from pathlib import Path
+
+    package = Path(msc_notebooks.__file__).parent
+    users = sorted(
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
+        if "argparse" in p.read_text("utf-8")
+    )
+    assert users == ["cli.py"]
