@@ -49,6 +49,8 @@ __all__ = [
     "INJECTIONS_COLUMNS",
     "ADVERSE_EVENTS_COLUMNS",
     "SUMMARY_COLUMNS",
+    "RESPONDER_COLUMNS",
+    "STATISTICS_COLUMNS",
     "EXCLUSIONS_COLUMNS",
     "LEDGER_COLUMNS",
 ]
@@ -216,6 +218,18 @@ SUMMARY_COLUMNS = (
     "median_paired_difference",
     "n_absolute_responders",
 )
+
+#: The summary columns that count responders (they change with the thresholds, SPEC §6).
+RESPONDER_COLUMNS = (
+    "n_responders",
+    "responder_pct",
+    "mean_improvement_responders_pct",
+    "n_absolute_responders",
+)
+
+#: The summary columns that do not depend on the responder thresholds
+#: (``summary.period_statistics``): computed once, kept by a re-count.
+STATISTICS_COLUMNS = tuple(c for c in SUMMARY_COLUMNS if c not in RESPONDER_COLUMNS)
 
 #: Every row read and not used, with why (SPEC §10).
 EXCLUSIONS_COLUMNS = ("table", "source", "row", "patient_id", "column", "value", "reason")

@@ -188,22 +188,12 @@ def coded_interval_table(
     month_days: float,
     coded: tuple[np.ndarray, pd.Index] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`interval_table`, and the patient code of each row, for :func:`analyze`.
+    """:func:`interval_table` with the patient code of each row (what the analysis uses).
 
-    Parameters
-    ----------
-    injections : pandas.DataFrame
-        As :func:`interval_table`.
-    month_days : float
-        Days per month (SPEC §2).
-    coded : tuple, optional
-        The injections' patient codes in patient_id order and the ids (code -> id), when
-        the caller has them (:func:`msc_notebooks.progression.patient_codes`).
-
-    Returns
-    -------
-    (pandas.DataFrame, numpy.ndarray)
-        The table of :func:`interval_table` and the patient code of each of its rows.
+    ``coded`` holds the injections' patient codes in patient_id order and the ids (code
+    -> id), from :func:`msc_notebooks.progression.patient_codes`, when the caller has them;
+    ``injections`` and ``month_days`` are those of :func:`interval_table`. The result is
+    that table and the code of each of its rows.
 
     Examples
     --------

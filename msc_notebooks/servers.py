@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import MscError
 from .projects import templates_dir
 
-__all__ = ["OFFLINE_LAB_ARGS", "app_command", "lab_command", "start_app", "start_lab"]
+__all__ = ["OFFLINE_LAB_ARGS", "app_command", "lab_command", "start_app", "start_lab", "stop"]
 
 #: JupyterLab options that keep it from fetching anything on its own (news, updates).
 OFFLINE_LAB_ARGS: tuple[str, ...] = (
@@ -72,13 +72,25 @@ def _serve(cmd: list[str]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen, grace: float = 15) -> None:
+    """Stop a server process: terminate, and kill it if it has not ended after ``grace`` s.
+
+    Examples
+    --------
+    >>> proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    >>> stop(proc); proc.poll() is not None
+    True
+    """
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def start_lab(directory: str | os.PathLike[str] = ".", extra_args: Sequence[str] = ()) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import SUMMARY_COLUMNS, number_in_time_order
+from .columns import STATISTICS_COLUMNS, SUMMARY_COLUMNS, number_in_time_order
 from .progression import ZERO_RATE
 from .responders import SMALL_REFERENCE_RATE
 from .settings import Settings
@@ -414,30 +414,6 @@ def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -
             "period": object,
         }
     )
-
-
-#: Columns of :func:`period_statistics`, in order.
-STATISTICS_COLUMNS = (
-    "period",
-    "n_in_period",
-    "n_evaluable",
-    "n_not_evaluable",
-    "not_evaluable_reasons",
-    "median_improvement_pct",
-    "median_ci_low_pct",
-    "median_ci_high_pct",
-    "mean_improvement_pct",
-    "ci_low_pct",
-    "ci_high_pct",
-    "ci_method",
-    "ratio_of_mean_rates_pct",
-    "n_small_reference",
-    "wilcoxon_statistic",
-    "wilcoxon_p",
-    "wilcoxon_n",
-    "wilcoxon_method",
-    "median_paired_difference",
-)
 
 
 def responder_counts(periods: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from msc_notebooks.cli import build_parser, main
 from msc_notebooks.errors import MscError
 from msc_notebooks.notebook_runs import notebook_parameters, run_notebook
 from msc_notebooks.projects import new_project, templates_dir
-from msc_notebooks.servers import app_command, lab_command, start_lab
+from msc_notebooks.servers import app_command, lab_command, start_lab, stop
 
 
 def cli(argv: list[str]) -> int:
@@ -260,15 +260,6 @@ def port_answers(port: int) -> bool:
             return False
         time.sleep(0.5)
     return True
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
 
 
 def test_lab_command_is_offline_safe(tmp_path):
