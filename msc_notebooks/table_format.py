@@ -256,8 +256,9 @@ def table_html(
     parts.append("</tbody></table></div>")
     if max_rows is not None and len(frame) > max_rows:
         parts.append(
-            f"<p class='msc-note'>First {max_rows:,} of {len(frame):,} rows; filter or "
-            "sort to see the others (every row is in the exported files).</p>"
+            f"<p class='msc-note'>... {len(frame) - max_rows:,} more rows not shown (first "
+            f"{max_rows:,} of {len(frame):,}); filter or sort to see the others (every row is "
+            "in the exported files).</p>"
         )
     return "".join(parts)
 

@@ -72,7 +72,7 @@ def test_table_html_sets_not_evaluable_rows_apart_and_cuts_long_reasons():
     assert '<td class="msc-text" title="no assessment within 14 days' in rows[1]
     assert 'class="msc-table msc-sortable"' in page
     short = table_html(t, max_rows=1)
-    assert "First 1 of 2 rows" in short and "002" not in short
+    assert "1 more rows not shown (first 1 of 2)" in short and "002" not in short
 
 
 def test_filter_sort_on_values_not_text():
