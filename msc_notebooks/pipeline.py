@@ -80,8 +80,10 @@ def run_analysis(
         Largest standardised matching distance (SD units); None = no caliper.
     slopes : bool, default True
         Fit the broken-stick model (SPEC §14, :func:`msc_notebooks.slopes.fit_slopes`):
-        ``slopes.csv`` and ``slopes_patients.csv``. A cohort it cannot be fitted to gets a
-        warning, not an error (the rest of the analysis stands).
+        ``slopes.csv`` and ``slopes_patients.csv``; with ``natural_history``, the same model
+        on the untreated cohort with its virtual injections gives the no-effect change at
+        each injection, ``natural_history_slopes.csv``. A cohort it cannot be fitted to
+        gets a warning, not an error (the rest of the analysis stands).
 
     Returns
     -------
@@ -149,20 +151,17 @@ def run_analysis(
 
         result = attach_null(result, int(null_simulations), sigma=sigma, natural_history=nh_study)
     if slopes:
-        from .errors import MscError
-
-        try:
-            result.slopes()
-        except MscError as exc:
-            import warnings
-
-            warnings.warn(f"model-based slopes not fitted: {exc}", stacklevel=2)
-    nh = None
+        result_slopes = _fit_slopes_or_warn(result)
+    nh = nh_slopes = None
     if nh_study is not None:
         from .matched_controls import attach_matched
         from .natural_history import natural_history as run_nh
+        from .natural_history import natural_history_result
 
         nh = run_nh(nh_study, schedule_from=result, settings=result.settings)
+        if slopes and result_slopes is not None:  # the no-effect change at injection, §14
+            nh_result = natural_history_result(nh_study, result, settings=result.settings)
+            nh_slopes = _fit_slopes_or_warn(nh_result, "natural-history ")
         result = attach_matched(result, nh_study, k=match_k, caliper=caliper)
     if out is not None:
         from .export import write_csv, write_results
@@ -170,8 +169,23 @@ def run_analysis(
         write_results(result, out, figures=figures, excel=excel, report=report)
         if nh is not None:
             write_csv(nh, Path(out) / "natural_history_summary.csv")
+        if nh_slopes is not None:
+            write_csv(nh_slopes.table, Path(out) / "natural_history_slopes.csv")
         if outcomes:
             from .analysis import outcome_summaries
 
             write_csv(outcome_summaries(study, result.settings), Path(out) / "outcomes_summary.csv")
     return result
+
+
+def _fit_slopes_or_warn(result: AnalysisResult, what: str = ""):
+    """``result.slopes()``, or a warning (not an error) when the model cannot be fitted."""
+    from .errors import MscError
+
+    try:
+        return result.slopes()
+    except MscError as exc:
+        import warnings
+
+        warnings.warn(f"{what}model-based slopes not fitted: {exc}", stacklevel=3)
+        return None

@@ -277,3 +277,19 @@ def test_wizard_results_step_shows_slopes():
     assert "msc-slopes-table" in step.slopes_table._dom_classes
     step.fit_slopes.value = False
     assert step.slopes_table.value == "" and "Not fitted" in step.slopes_sentence.value
+
+
+def test_natural_history_gets_the_same_model(tmp_path):
+    """SPEC §14: the model on an untreated cohort with virtual injections at the trial's
+    schedule gives the no-effect change at injection (natural_history_slopes.csv)."""
+    from msc_notebooks.pipeline import run_analysis
+    from msc_notebooks.synthetic import natural_history_cohort
+
+    nh = natural_history_cohort(40, seed=3, items=False)
+    nh.visits[["patient_id", "day", "alsfrs_r_total"]].to_csv(tmp_path / "nh.csv", index=False)
+    run_analysis(demo=True, natural_history=tmp_path / "nh.csv", out=tmp_path / "r")
+    t = pd.read_csv(tmp_path / "r" / "natural_history_slopes.csv")
+    assert list(t.columns) == list(SLOPES_COLUMNS)
+    assert 0 < t.n_patients.iloc[0] <= 40 and "change:1" in set(t.term)
+    mine = pd.read_csv(tmp_path / "r" / "slopes.csv")
+    assert mine.n_patients.iloc[0] == 19  # the trial's own model is unchanged
