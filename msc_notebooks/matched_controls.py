@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import Fix, InputError, Option
 from .progression import compute_periods
 from .responders import classify
 from .settings import Settings
@@ -333,9 +333,15 @@ def match_anchors(
     [0.7071, 0.7071]
     """
     if int(k) < 1:
-        raise InputError("k (controls per treated patient) must be at least 1", fix="k=5")
+        raise InputError(
+            "k (controls per treated patient) must be at least 1",
+            fix=Fix("e.g. ", Option("match_k", 5)),
+        )
     if caliper is not None and not caliper > 0:
-        raise InputError("the caliper must be positive", fix="caliper=0.5, or None for none")
+        raise InputError(
+            "the caliper must be positive",
+            fix=Fix("e.g. ", Option("caliper", 0.5), " (no caliper: leave it out)"),
+        )
     scale = _scales(anchors)
     a_ids = anchors["patient_id"].to_numpy(dtype=object)
     a_code, _ = pd.factorize(anchors["patient_id"], sort=True)

@@ -265,6 +265,8 @@ def test_every_cli_flag_an_error_can_name_exists():
         ("reference", "onset"),
         ("visits", "v.csv"),
         ("demo", True),
+        ("match_k", 5),
+        ("caliper", 0.5),
     ]:
         assert Option(name, value).render("cli").split()[0] in flags, name
 
