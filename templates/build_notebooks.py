@@ -548,6 +548,82 @@ if null is not None:
 """
         ),
         md(
+            "## 7. Matched untreated controls\n\n"
+            "A fairer comparison than no comparison: for each treated patient, find "
+            "untreated patients who **looked the same when treatment started** (same "
+            "reference rate, same ALSFRS-R score, same time since symptom onset), give them "
+            "*virtual* injections at the treated patient's own intervals, and apply exactly "
+            "the same rules (SPEC §15). Database controls matched this way reproduced the "
+            "placebo arms of real trials (Czaplinski et al., Neurology 2006).\n\n"
+            "Real natural-history data (PRO-ACT) cannot be shipped in a lesson, so the "
+            "untreated cohort below is **synthetic** (`msc.natural_history_cohort`), built "
+            "to resemble real natural history (no real patient)."
+        ),
+        code(
+            """
+from msc_notebooks.matched_controls import attach_matched
+
+pool = msc.natural_history_cohort(500, seed=1)  # synthetic untreated patients
+matched = attach_matched(result, pool, k=5, caliper=0.5).matched
+print(matched.sentence())
+matched.balance.round(2)
+"""
+        ),
+        md(
+            "The **balance table** shows the matching variables' standardised mean "
+            "differences (SMD): before matching the demo patients differ from the untreated "
+            "pool; after matching the SMDs should be close to 0 (|SMD| < 0.1 is the usual "
+            "mark). Now the comparison, period by period: the responder rates of both arms "
+            "and their difference with a 95 % bootstrap confidence interval."
+        ),
+        code(
+            """
+for row in matched.summary.itertuples():
+    print(f"{row.period}: treated {row.treated_responder_pct:.0f} % vs matched controls "
+          f"{row.control_responder_pct:.0f} %: difference {row.difference_pct:+.0f} points "
+          f"(95 % CI {row.difference_ci_low:+.0f} to {row.difference_ci_high:+.0f})")
+"""
+        ),
+        code("charts.matched_comparison(attach_matched(result, pool))"),
+        md(
+            "**Exercise 4.** Make a small 'treated' cohort that received **nothing**: 20 "
+            "other synthetic untreated patients with virtual injections 120 days after "
+            "their first visit and then every 3 months. Before you run the cell: what "
+            "difference from its matched controls do you expect? Then set `answer_4` to "
+            "`True` if the 95 % CI of the period 1-2 difference contains 0."
+        ),
+        code(
+            """
+from msc_notebooks.natural_history import virtual_injections
+
+others = msc.natural_history_cohort(20, seed=2)
+untreated = others.with_injections(virtual_injections(others, protocol=(120, 3, 3)))
+fake = attach_matched(msc.analyze(untreated, settings), pool).matched
+fake.summary[["period", "treated_responder_pct", "control_responder_pct", "difference_pct",
+              "difference_ci_low", "difference_ci_high"]].round(1)
+"""
+        ),
+        code("answer_4 = None  # True or False"),
+        code(
+            """
+if answer_4 is None or answer_4 is ...:
+    print("not answered yet")
+else:
+    row = fake.summary.set_index("period").loc["1-2"]
+    assert answer_4 == bool(row.difference_ci_low <= 0 <= row.difference_ci_high), (
+        "Not quite: read difference_ci_low and difference_ci_high in the row of period 1-2."
+    )
+    print("correct")
+"""
+        ),
+        md(
+            "Matching can only balance what was measured. Untreated patients from other "
+            "trials and other years may differ in ways no column shows (care, riluzole, "
+            "how carefully the scale was rated), and they did not know they were untreated "
+            "in *this* trial. So matched controls make an uncontrolled result easier to "
+            "read, not a randomised trial."
+        ),
+        md(
             "**Question.** The paper's headline is 15/19 responders between injections 1 "
             "and 2. How many would you expect with no effect at all, and what does the "
             "comparison mean for the claim that the cells slowed the disease? What would a "
