@@ -48,6 +48,26 @@ def parse_map(pairs: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
+def parse_outcome_tables(pairs: Sequence[str] | None) -> dict[str, str]:
+    """Parse repeated ``--outcome-table COLUMN=FILE`` options.
+
+    Examples
+    --------
+    >>> parse_outcome_tables(["fvc_pct=fvc.csv"])
+    {'fvc_pct': 'fvc.csv'}
+    """
+    out = {}
+    for pair in pairs or []:
+        column, sep, path = pair.partition("=")
+        if not sep or not column or not path:
+            raise InputError(
+                f"--outcome-table {pair!r} is not COLUMN=FILE",
+                fix="write it like --outcome-table fvc_pct=fvc.csv",
+            )
+        out[column] = path
+    return out
+
+
 def _help(text: str) -> str:
     """argparse formats help with %: a literal percent sign must be doubled."""
     return text.replace("%", "%%")
@@ -115,6 +135,7 @@ def _analyze(args: argparse.Namespace) -> int:
         demo=args.demo,
         settings=settings_from_args(args),
         column_map=parse_map(args.map),
+        outcome_tables=parse_outcome_tables(args.outcome_table),
         date_format=args.date_format,
         out=args.out,
         figures=args.figures,
@@ -322,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="OLD=NEW",
         help="rename a column (repeatable), e.g. --map Subject=patient_id",
+    )
+    src.add_argument(
+        "--outcome-table",
+        action="append",
+        metavar="COLUMN=FILE",
+        help="an outcome measured on its own days (repeatable), e.g. --outcome-table "
+        "fvc_pct=fvc.csv (patient_id, date or day, the value; or PRO-ACT Fvc.csv)",
     )
     _add_settings(p)
     o = p.add_argument_group("output")

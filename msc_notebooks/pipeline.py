@@ -40,6 +40,7 @@ def run_analysis(
     match_k: int = 5,
     caliper: float | None = 0.5,
     slopes: bool = True,
+    outcome_tables: Mapping[str, str | Path] | None = None,
 ) -> AnalysisResult:
     """Read, validate, analyse and (optionally) write everything, as the command line does.
 
@@ -84,6 +85,9 @@ def run_analysis(
         on the untreated cohort with its virtual injections gives the no-effect change at
         each injection, ``natural_history_slopes.csv``. A cohort it cannot be fitted to
         gets a warning, not an error (the rest of the analysis stands).
+    outcome_tables : mapping, optional
+        ``{outcome column: file}``: outcomes measured on their own days (e.g. FVC), see
+        :func:`msc_notebooks.read_study`.
 
     Returns
     -------
@@ -105,6 +109,12 @@ def run_analysis(
         from .demo import load_demo
 
         study = load_demo()
+        if outcome_tables:
+            from .outcome_tables import add_outcome_table, read_outcome_table
+
+            for outcome, src in outcome_tables.items():
+                raw = read_outcome_table(src, outcome, column_map=column_map)
+                study = add_outcome_table(study, raw, outcome, date_format=date_format)
     else:
         if visits is None:
             raise InputError(
@@ -128,6 +138,7 @@ def run_analysis(
             adverse_events,
             column_map=dict(column_map) if column_map else None,
             date_format=date_format,
+            outcome_tables=dict(outcome_tables) if outcome_tables else None,
         )
     if len(study.injections) == 0:
         raise InputError(

@@ -226,3 +226,24 @@ def test_read_natural_history_dispatch_and_errors(tmp_path):
     with pytest.raises(InputError, match="not a PRO-ACT natural-history file"):
         proact_files([tmp_path / "alsfrs.csv", tmp_path / "notes.csv"])
     assert "visits" in proact_files(tmp_path)  # in a folder, other files are skipped
+
+
+def test_cli_outcome_table_for_the_main_study(tmp_path):
+    # the demo's FVC on extra days: two values on days without an assessment (the demo
+    # has calendar dates), one for an unknown patient; all in the ledger
+    from msc_notebooks.cli import main
+    from msc_notebooks.export import read_results
+
+    (tmp_path / "fvc.csv").write_text(
+        "patient_id,date,fvc_pct\n001,2016-01-09,91\n001,2016-01-10,90\nzzz,2016-01-10,80\n"
+    )
+    out = tmp_path / "out"
+    argv = ["analyze", "--demo", "--outcome-table", f"fvc_pct={tmp_path / 'fvc.csv'}",
+            "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    t = read_results(out)
+    led = t["ledger"].set_index("table").loc["fvc_pct"]
+    assert (led.rows_read, led.rows_used, led.rows_excluded) == (3, 2, 1)
+    ex = t["exclusions"]
+    assert ex[ex.table == "fvc_pct"].reason.str.startswith("unknown patient").all()
+    assert main(["analyze", "--demo", "--outcome-table", "fvc.csv"]) == 2
