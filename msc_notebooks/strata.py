@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .settings import Settings
-from .summary import summarize
+from .summary import period_order, responder_counts
 
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
@@ -220,29 +220,33 @@ def strata_summary(
         if not ids:
             continue
         sub = periods[periods["patient_id"].isin(ids)]
-        summ = summarize(sub, s).set_index("period")
+        # the counts of SPEC §6-7 (summary.responder_counts) and the median over the
+        # evaluable patients; no bootstrap or test per stratum (speed at any size)
+        counts = responder_counts(sub).set_index("period")
         rows = sub[sub["period"] != "reference"]
-        g = rows.groupby("period", sort=False)
-        in_period = g.size()
-        small = (
-            rows[rows["evaluable"].astype(bool) & (rows["reference_rate"] < _SMALL_REFERENCE)]
-            .groupby("period")
-            .size()
-        )
-        order = [p for p in summ.index if p != "reference"]
+        in_period = rows.groupby("period", sort=False).size()
+        ev = rows[rows["evaluable"].to_numpy(dtype=bool, na_value=False)]
+        g = ev.groupby("period", sort=False)["improvement_pct"]
+        small = ev[ev["reference_rate"] < _SMALL_REFERENCE].groupby("period").size()
+        order = period_order(rows["period"])
         block = pd.DataFrame({"period": order, "stratum": name, "n_patients": len(ids)})
         block["n_in_period"] = in_period.reindex(order).fillna(0).astype(int).to_numpy()
-        block["n_evaluable"] = summ["n_evaluable"].reindex(order).astype(int).to_numpy()
+        block["n_evaluable"] = g.size().reindex(order).fillna(0).astype(int).to_numpy()
         block["n_not_evaluable"] = block["n_in_period"] - block["n_evaluable"]
-        block["n_responders"] = summ["n_responders"].reindex(order).astype(int).to_numpy()
-        block["responder_pct"] = summ["responder_pct"].reindex(order).to_numpy()
+        block["n_responders"] = (
+            counts["n_responders"].reindex(order).fillna(0).astype(int).to_numpy()
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            block["responder_pct"] = np.where(
+                block["n_evaluable"] > 0, 100 * block["n_responders"] / block["n_evaluable"], np.nan
+            )
         block["responders"] = [
             f"{r}/{e} evaluable responders; {n - e} of {n} in the period not evaluable"
             for r, e, n in zip(
                 block.n_responders, block.n_evaluable, block.n_in_period, strict=True
             )
         ]
-        block["median_improvement_pct"] = summ["median_improvement_pct"].reindex(order).to_numpy()
+        block["median_improvement_pct"] = g.median().reindex(order).to_numpy(dtype=float)
         block["n_small_reference"] = small.reindex(order).fillna(0).astype(int).to_numpy()
         for col in ("expected_responders", "expected_low", "expected_high", "p_value"):
             block[col] = np.nan
