@@ -23,8 +23,10 @@ file, header = row 1; the index label for a DataFrame).
     ``dose_million_cells``, ``route``, ``row``. One per patient and day.
 ``patients``
     ``patient_id``, ``onset_day``, ``diagnosis_day``, ``onset_date``, ``diagnosis_date``,
-    ``sex``, ``age``, ``site_of_onset``, ``withdrawn`` (bool), ``row``. When no patient
-    table is given it is built from the ids seen in visits and injections (``row`` NA).
+    ``sex``, ``age``, ``site_of_onset``, ``withdrawn`` (bool), then, only when the input
+    has them, ``gastrostomy_day``/``gastrostomy_date`` and ``death_day``/``death_date``
+    (King's 4A and stage 5, SPEC §16), and ``row``. When no patient table is given it is
+    built from the ids seen in visits and injections (``row`` NA).
 ``adverse_events``
     ``patient_id``, ``day``, ``date``, ``term``, ``severity`` (``mild``/``moderate``/
     ``severe``/``not recorded``), ``serious`` (bool), ``related``, ``outcome``,
