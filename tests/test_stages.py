@@ -184,9 +184,9 @@ def item_rows(draw, allow_missing=True):
     rows = []
     for _ in range(n):
         r = {f"q{i}": draw(item if allow_missing else st.integers(0, 4)) for i in range(1, 13)}
-        r.pop("q5")
+        q5 = r.pop("q5")  # item 5 scored one way: 5b (gastrostomy) or 5a
         gastro = draw(st.booleans())
-        r["q5a"], r["q5b"] = (None, r.get("q5", 2)) if gastro else (draw(st.integers(0, 4)), None)
+        r["q5a"], r["q5b"] = (None, q5) if gastro else (q5, None)
         rows.append(r)
     return pd.DataFrame(rows, dtype=float)
 
