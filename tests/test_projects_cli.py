@@ -214,7 +214,8 @@ def test_run_study_report_with_parameters(tmp_path):
     assert "responder > 50 %" in text and "1-2: " in text
     html = (project / "reports" / "progression.html").read_text("utf-8")
     # figures are static SVG images (renderer='svg' for HTML reports), embedded in the page
-    assert html.count('src="data:image/svg+xml;base64,') == 4
+    # responders, rate comparison, cohort mean, waterfall, stage transitions
+    assert html.count('src="data:image/svg+xml;base64,') == 5
     assert "<script src=" not in html and "read_project_config" not in html
     assert "application/vnd.jupyter.widget-view+json" not in html
 
