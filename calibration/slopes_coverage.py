@@ -15,7 +15,8 @@ truth is 0, the share whose CI excludes 0: the false-positive rate). Three gener
   no effect of the injections (true mean change 0 at every injection; slope truth not
   defined, only the changes are scored).
 
-Run (about 10 minutes on one core)::
+Run (8-15 minutes per generator and size on one busy core; logs of the recorded runs in
+calibration/results/slopes_coverage_*.log)::
 
     PYTHONPATH=. python3 calibration/slopes_coverage.py --replicates 200 --out calibration/slopes_coverage.json
 """
