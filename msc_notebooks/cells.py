@@ -222,7 +222,7 @@ def parse_dates(
             ser = ser.dt.tz_localize(None)  # wall-clock date as written: no shift
         dates = ser.dt.normalize().to_numpy(dtype="datetime64[ns]")
         missing = np.isnat(dates)
-        return np.floor(date_to_day(dates)), dates, missing, np.zeros(n, bool)
+        return _whole_days(dates), dates, missing, np.zeros(n, bool)
 
     text = clean_text(values)
     missing = text.isna().to_numpy()
@@ -322,7 +322,7 @@ def parse_dates(
                 Option("column_map", {column: "day"}),
             ),
         )
-    return np.floor(date_to_day(parsed)), parsed, missing, bad
+    return _whole_days(parsed), parsed, missing, bad
 
 
 def _check_format(date_format: str, source: str, column: str) -> None:
@@ -366,6 +366,12 @@ def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> np.ndarray
     ok = parts["year"].between(1800, 2200)
     out = pd.to_datetime(parts.where(ok, np.nan), errors="coerce")
     return out.to_numpy(dtype="datetime64[ns]")
+
+
+def _whole_days(dates: np.ndarray) -> np.ndarray:
+    """Whole days since the epoch (the schema's date_to_day, floored in place)."""
+    days = date_to_day(dates)
+    return np.floor(days, out=days)
 
 
 def parse_yes_no(values: pd.Series, default: bool, source: str, column: str, rows) -> np.ndarray:
