@@ -131,16 +131,49 @@ def _kings_rank(q: dict[str, np.ndarray], gastrostomy: np.ndarray, total: np.nda
     return rank, no_region & (rank == 1)
 
 
-def _missing_text(mask: np.ndarray, names: tuple[str, ...], system: str) -> np.ndarray:
-    """One text per row naming the missing items (vectorised over distinct patterns)."""
-    bits = (mask * (1 << np.arange(mask.shape[1]))).sum(axis=1) if mask.size else np.zeros(0, int)
-    out = np.full(len(bits), "", dtype=object)
-    for b in np.unique(bits):
-        if b:
-            names_b = [n.replace("q5a", "q5") for i, n in enumerate(names) if b >> i & 1]
-            word = "item" if len(names_b) == 1 else "items"
-            out[bits == b] = f"{system}: {word} {', '.join(names_b)} missing"
-    return out
+_FULL = 512  # King's: no region involved and a total of 48
+_UNKNOWN = 513  # King's: no region involved and the total unknown
+_FLAGS = (
+    "King's 1 with no region",
+    "King's decided despite missing",
+    "MiToS decided despite missing",
+    "death date on or before the assessment",
+)
+
+
+def _missing_names(bits: int, names: tuple[str, ...], system: str) -> str:
+    found = [n.replace("q5a", "q5") for i, n in enumerate(names) if bits >> i & 1]
+    word = "item" if len(found) == 1 else "items"
+    return f"{system}: {word} {', '.join(found)} missing"
+
+
+def _reason_text(key: int) -> str:
+    """The reason of a key of :func:`stage_items` (no items | King's code | MiToS bits)."""
+    if key >> 30:
+        return "no item scores (only the total)"
+    parts = []
+    k_code, m_bits = (key >> 10) & 1023, key & 1023
+    if k_code == _FULL:
+        parts.append("King's: no region involved and a total of 48")
+    elif k_code == _UNKNOWN:
+        parts.append("King's: no region involved and the total unknown")
+    elif k_code:
+        parts.append(_missing_names(k_code, _KINGS_ITEMS, "King's"))
+    if m_bits:
+        parts.append(_missing_names(m_bits, _MITOS_ITEMS, "MiToS"))
+    return "; ".join(parts)
+
+
+def _flag_text(key: int) -> str:
+    return "; ".join(text for i, text in enumerate(_FLAGS) if key >> i & 1)
+
+
+def _texts_by_key(key: np.ndarray, text_of) -> np.ndarray:
+    """One text per row from an integer key, each distinct key's text built once."""
+    if not len(key):
+        return np.array([], dtype=object)
+    u, inv = np.unique(key, return_inverse=True)
+    return np.array([text_of(int(k)) for k in u], dtype=object)[inv.reshape(-1)]
 
 
 def _join(*parts: np.ndarray) -> np.ndarray:
@@ -254,24 +287,26 @@ def stage_items(
     k_miss = np.column_stack([missing[k] for k in _KINGS_ITEMS])
     m_miss = np.column_stack([missing[k] for k in _MITOS_ITEMS])
     no_items = np.column_stack([missing[k] for k in _ALL_ITEMS]).all(axis=1)
-    k_reason = np.where(k_known, "", _missing_text(k_miss, _KINGS_ITEMS, "King's"))
-    m_reason = np.where(m_known, "", _missing_text(m_miss, _MITOS_ITEMS, "MiToS"))
+    k_bits = k_miss.astype(np.int64) @ (1 << np.arange(len(_KINGS_ITEMS)))
+    m_bits = m_miss.astype(np.int64) @ (1 << np.arange(len(_MITOS_ITEMS)))
     full = ~k_known & (k_lo == 0) & (k_hi == 0)  # every item present, none involved, 48
-    k_reason = np.where(full, "King's: no region involved and a total of 48", k_reason)
-    reason = np.where(
-        no_items & ~dead_, "no item scores (only the total)", _join(k_reason, m_reason)
+    # reasons and flags as integer keys: each distinct text is built once (speed at scale)
+    k_code = np.where(k_known, 0, np.where(full, _FULL, np.where(k_bits > 0, k_bits, _UNKNOWN)))
+    m_code = np.where(m_known, 0, m_bits)
+    reason_key = ((no_items & ~dead_).astype(np.int64) << 30) | (k_code << 10) | m_code
+    flag_key = (
+        (k_known & ~dead_ & no_region_lo & (k_rank == 1)).astype(np.int64)
+        | (k_known & ~dead_ & (k_bits > 0)) << 1
+        | (m_known & ~dead_ & (m_bits > 0)) << 2
+        | dead_.astype(np.int64) << 3
     )
-    flags = [
-        np.where(k_known & ~dead_ & no_region_lo & (k_rank == 1), "King's 1 with no region", ""),
-        np.where(k_known & ~dead_ & k_miss.any(axis=1), "King's decided despite missing", ""),
-        np.where(m_known & ~dead_ & m_miss.any(axis=1), "MiToS decided despite missing", ""),
-        np.where(dead_, "death date on or before the assessment", ""),
-    ]
+    reason = _texts_by_key(reason_key, _reason_text)
+    flag = _texts_by_key(flag_key, _flag_text)
     kings = np.array([None, *KINGS_LABELS], dtype=object)[k_rank]
     mitos = pd.array(np.where(m_stage >= 0, m_stage, 0), dtype="Int64")
     mitos[m_stage < 0] = pd.NA
     return pd.DataFrame(
-        {"kings": kings, "mitos": mitos, "reason": reason, "flag": _join(*flags)},
+        {"kings": kings, "mitos": mitos, "reason": reason, "flag": flag},
         index=items.index,
     )
 
@@ -393,10 +428,29 @@ def _running_max(t: pd.DataFrame) -> pd.DataFrame:
 
 def _lookup(stages: pd.DataFrame, ids: pd.Series, days: np.ndarray) -> pd.DataFrame:
     """The stage row of each (patient, day); NaN/None where there is no such assessment."""
-    key = stages[stages["flag"].ne("death date")][["patient_id", "day", "kings", "mitos", "reason"]]
-    key = key.assign(day=np.round(key["day"].to_numpy(dtype=float), 6))
-    probe = pd.DataFrame({"patient_id": ids.to_numpy(), "day": np.round(days, 6)})
-    return probe.merge(key, on=["patient_id", "day"], how="left", validate="many_to_one")
+    key_rows = stages[stages["flag"].ne("death date")]
+    n = len(key_rows)
+    codes, _ = pd.factorize(pd.concat([key_rows["patient_id"], ids], ignore_index=True))
+    all_days = np.concatenate([key_rows["day"].to_numpy(dtype=float), np.asarray(days, float)])
+    ok = np.isfinite(all_days)
+    # one int64 key per (patient, day in thousandths of a day)
+    ticks = np.where(ok, np.round(all_days * 1000), 0).astype(np.int64) + (1 << 40)
+    key = (codes.astype(np.int64) << 42) | ticks
+    st_key, probe_key = key[:n], key[n:]
+    order = np.argsort(st_key, kind="stable")
+    at = np.searchsorted(st_key[order], probe_key)
+    at = np.minimum(at, max(n - 1, 0))
+    hit = (n > 0) & ok[n:]
+    if n:
+        hit &= st_key[order][at] == probe_key
+    rows = np.where(hit, order[at] if n else 0, 0)
+    out = pd.DataFrame({"patient_id": ids.to_numpy(), "day": np.asarray(days, float)})
+    kings = key_rows["kings"].to_numpy(dtype=object)
+    reason = key_rows["reason"].to_numpy(dtype=object)
+    out["kings"] = np.where(hit, kings[rows], None) if n else None
+    out["mitos"] = key_rows["mitos"].array.take(np.where(hit, rows, -1), allow_fill=True)
+    out["reason"] = np.where(hit, reason[rows], None) if n else None
+    return out
 
 
 @dataclass
