@@ -185,6 +185,9 @@ def _after_term(terms) -> str:
 
 
 def _period_names(k_max: int) -> list[str]:
+    """Names of the periods after each knot (none without a knot)."""
+    if k_max == 0:
+        return []
     return [f"{k}-{k + 1}" for k in range(1, k_max)] + [f"after-{k_max}"]
 
 

@@ -150,6 +150,16 @@ def test_robust_se_when_later_changes_vary_between_patients():
     assert reported > 1.2 * model_se
 
 
+def test_no_assessment_after_any_injection():
+    """Visits only up to the first injection: no knot, so only slope:reference is reported
+    and the sentence says why (no change at an injection can be estimated)."""
+    c = slope_cohort(12, seed=9)
+    c["visits"] = c["visits"][c["visits"].day <= 0]
+    s = _fit(c)
+    assert s.table.term.tolist() == ["slope:reference"]
+    assert "no assessment after an injection" in s.sentence
+
+
 def test_recovers_known_slopes():
     """300 patients from the model: every term within 3 SE of the truth (decline 1.0 before,
     change -0.5 at injection 1, so 0.5 in 1-2; +0.1 at 2, so 0.6 in 2-3), and precise."""
