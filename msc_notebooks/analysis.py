@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from .columns import OUTCOME_MAX, OUTCOMES
+from .columns import OUTCOME_LABELS, OUTCOME_MAX, OUTCOMES
 from .progression import coded_periods, patient_codes
 from .responders import classify, flag_responders
 from .schedule import coded_interval_table
@@ -42,6 +42,8 @@ __all__ = [
     "THRESHOLD_SETTINGS",
     "outcome_summaries",
     "DEFAULT_OUTCOMES",
+    "NO_EFFECT_RENAMES",
+    "outcome_line",
 ]
 
 
@@ -85,6 +87,9 @@ class AnalysisResult:
     matched : MatchedControls or None
         The comparison with matched natural-history controls (SPEC §15), when attached
         with :func:`msc_notebooks.matched_controls.attach_matched`.
+    outcomes : pandas.DataFrame or None
+        Every outcome's summary beside its no-effect expectation
+        (:func:`outcome_summaries`), when asked for (``--outcomes``).
     settings : Settings
         The settings used (they travel with the result).
     study : StudyData
@@ -107,6 +112,7 @@ class AnalysisResult:
     safety: SafetyResult | None = None
     null: pd.DataFrame | None = None
     matched: MatchedControls | None = None
+    outcomes: pd.DataFrame | None = None
     _slopes: dict = field(default_factory=dict, repr=False, compare=False)
 
     def slopes(self, outcome: str | None = None, method: str = "auto") -> SlopesResult:
@@ -400,12 +406,26 @@ def update(
 DEFAULT_OUTCOMES = OUTCOMES
 
 
+#: Columns of the no-effect table (SPEC §13) renamed in :func:`outcome_summaries`, where
+#: they stand beside the Wilcoxon p of SPEC §7 and must not be mistaken for it.
+NO_EFFECT_RENAMES = {
+    "p_value": "no_effect_p_value",
+    "p_value_absolute": "no_effect_p_value_absolute",
+    "p_value_constant": "no_effect_p_value_constant",
+}
+
+
 def outcome_summaries(
     study: StudyData,
     settings: Settings | None = None,
     outcomes: tuple[str, ...] | list[str] | None = None,
+    n_simulations: int = 0,
+    *,
+    seed: int | None = None,
+    natural_history: Any = None,
 ) -> pd.DataFrame:
-    """The per-period summary (SPEC §7) for several outcome columns, one block per outcome.
+    """The per-period summary (SPEC §7) for several outcome columns, one block per outcome,
+    each beside its own no-effect expectation (SPEC §13) when ``n_simulations`` > 0.
 
     Parameters
     ----------
@@ -417,12 +437,32 @@ def outcome_summaries(
         Visit columns to analyse; by default those of ``DEFAULT_OUTCOMES`` that the
         visits table has with at least one value (with the ``onset`` reference, only the
         bounded ones: FVC has no maximum to start from).
+    n_simulations : int, default 0
+        Simulated no-effect cohorts per outcome (:func:`msc_notebooks.null_model.simulate_null`
+        run on that outcome: its own noise sigma from its own run-in, its own range, 0-48
+        or 0-12 in whole points for ALSFRS-R scores, continuous from 0 up for FVC unless
+        its values are whole numbers); 0 = summaries only.
+    seed : int, optional
+        Seed of the simulations (default ``settings.seed``); the same for every outcome.
+    natural_history : StudyData, optional
+        An untreated cohort: each outcome's change of rate between periods is estimated
+        there (:func:`msc_notebooks.null_model.estimate_rate_change`); an outcome it
+        cannot be estimated for keeps the default and ``no_effect_note`` says why.
 
     Returns
     -------
     pandas.DataFrame
-        ``outcome`` followed by the summary columns of SPEC §11. Rates of each outcome are
-        in that outcome's units per month (FVC: percentage points per month).
+        ``outcome`` followed by the summary columns of SPEC §11 (denominators
+        ``n_in_period``, ``n_evaluable``, ``n_not_evaluable``, ``not_evaluable_reasons``;
+        median first; ``wilcoxon_method``; ``n_small_reference``). With simulations, the
+        columns of :data:`msc_notebooks.null_model.NULL_COLUMNS` follow (not repeating
+        ``period``, ``n_evaluable``, ``outcome`` and the observed counts, which are
+        ``n_responders`` and ``n_absolute_responders``), their p-values renamed
+        ``no_effect_p_value``, ``no_effect_p_value_absolute``, ``no_effect_p_value_constant``
+        (the chance of at least the observed count with no treatment effect: not the
+        Wilcoxon p), and ``no_effect_note`` (why an outcome has no expectation, else
+        empty). The ``reference`` row has no expectation. Rates of each outcome are in
+        that outcome's units per month (FVC: percentage points per month).
 
     Examples
     --------
@@ -430,6 +470,9 @@ def outcome_summaries(
     >>> t = outcome_summaries(load_demo(), outcomes=["alsfrs_r_total", "fvc_pct"])
     >>> t[t.period == "1-2"][["outcome", "n_evaluable"]].values.tolist()
     [['alsfrs_r_total', 19], ['fvc_pct', 19]]
+    >>> t = outcome_summaries(load_demo(), outcomes=["fvc_pct", "bulbar"], n_simulations=50)
+    >>> t[t.period == "1-2"][["outcome", "whole_points", "outcome_high"]].values.tolist()
+    [['fvc_pct', False, inf], ['bulbar', True, 12.0]]
     """
     s = settings or Settings()
     visits = study.visits
@@ -439,9 +482,93 @@ def outcome_summaries(
             outcomes = [c for c in outcomes if c in OUTCOME_MAX]
     blocks = []
     for outcome in outcomes:
-        summary = analyze(study, s.replace(outcome=outcome), safety=False).summary
-        blocks.append(summary.assign(outcome=outcome))
+        result = analyze(study, s.replace(outcome=outcome), safety=False)
+        block = result.summary.assign(outcome=outcome)
+        if n_simulations:
+            block = block.merge(
+                _outcome_no_effect(result, int(n_simulations), seed, natural_history),
+                on="period",
+                how="left",
+            )
+            block["no_effect_note"] = block["no_effect_note"].fillna("")
+        blocks.append(block)
     if not blocks:
         return pd.DataFrame(columns=["outcome"])
     table = pd.concat(blocks, ignore_index=True)
     return table[["outcome", *[c for c in table.columns if c != "outcome"]]]
+
+
+def outcome_line(row: Any) -> str:
+    """One line per outcome and period: its responders with the patients left out (SPEC §7)
+    beside the count expected with no treatment effect (SPEC §13), as the faces print it.
+
+    Parameters
+    ----------
+    row : mapping or named tuple
+        A row of :func:`outcome_summaries` (with or without the simulation columns).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> row = {"outcome": "bulbar", "period": "1-2", "n_responders": 3, "n_evaluable": 4,
+    ...     "n_in_period": 6, "n_not_evaluable": 2,
+    ...     "not_evaluable_reasons": "2 flat or rising reference", "expected_low": 1,
+    ...     "expected_high": 4, "no_effect_p_value": 0.31, "expected_low_constant": 1,
+    ...     "expected_high_constant": 4, "no_effect_note": ""}
+    >>> print(outcome_line(row))  # doctest: +NORMALIZE_WHITESPACE
+    ALSFRS-R bulbar domain (points, 0–12), 1-2: 3/4 evaluable responders; 2 of 6 treated not
+    evaluable (2 flat or rising reference); with no treatment effect 1–4 expected
+    (p = 0.31; constant rate 1–4)
+    """
+
+    def get(name: str) -> Any:
+        if isinstance(row, dict):
+            return row.get(name)
+        return getattr(row, name, None)
+
+    outcome = str(get("outcome"))
+    head = f"{OUTCOME_LABELS.get(outcome, outcome)}, {get('period')}: {responder_sentence(row)}"
+    low = get("expected_low")
+    if low is None or pd.isna(low):
+        note = get("no_effect_note")
+        return head + (f"; no no-effect expectation: {note}" if note else "")
+    return head + (
+        f"; with no treatment effect {int(low)}–{int(get('expected_high'))} expected "
+        f"(p = {float(get('no_effect_p_value')):.2g}; constant rate "
+        f"{int(get('expected_low_constant'))}–{int(get('expected_high_constant'))})"
+    )
+
+
+def _outcome_no_effect(
+    result: AnalysisResult, n_simulations: int, seed: int | None, natural_history: Any
+) -> pd.DataFrame:
+    """The no-effect table of one outcome for :func:`outcome_summaries` (one row a period),
+    or rows saying why there is none (e.g. no run-in to estimate its noise from)."""
+    from .errors import InputError
+    from .null_model import simulate_null
+
+    outcome = result.settings.outcome
+    # ALSFRS-R scores are whole points by definition; other outcomes: as their values are
+    whole = True if outcome in OUTCOME_MAX else None
+    note = ""
+    try:
+        try:
+            null = simulate_null(
+                result,
+                n_simulations,
+                seed=seed,
+                whole_points=whole,
+                natural_history=natural_history,
+            )
+        except InputError as exc:
+            if natural_history is None:
+                raise
+            note = f"natural history not used for this outcome: {exc}"
+            null = simulate_null(result, n_simulations, seed=seed, whole_points=whole)
+    except InputError as exc:
+        return pd.DataFrame({"period": list(result.summary["period"]), "no_effect_note": str(exc)})
+    drop = ["n_evaluable", "outcome", "observed_responders", "observed_absolute_responders"]
+    return null.drop(columns=drop).rename(columns=NO_EFFECT_RENAMES).assign(no_effect_note=note)

@@ -172,6 +172,11 @@ def _analyze(args: argparse.Namespace) -> int:
                     f"{row.difference_ci_high:+.1f}] ({row.n_treated} treated, "
                     f"{row.n_matched} controls evaluable)"
                 )
+        if result.outcomes is not None:
+            from .analysis import outcome_line
+
+            for row in result.outcomes[result.outcomes["period"] != "reference"].itertuples():
+                print(outcome_line(row))
         if result.fitted_slopes is not None:
             print(result.fitted_slopes.sentence)
         if result.safety is not None:

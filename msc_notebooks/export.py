@@ -138,7 +138,8 @@ def write_results(
         also ``clinical.csv``, ``intervals.csv``, ``interval_lengths.csv``; with adverse
         events ``safety_by_term.csv``, ``safety_by_injection.csv``, ``serious_events.csv``
         (a header alone when none), ``safety_incidence.csv`` and ``safety_summary.txt``;
-        with a no-effect simulation ``null_summary.csv``; with matched natural-history
+        with a no-effect simulation ``null_summary.csv``; with ``result.outcomes``
+        ``outcomes_summary.csv`` (every outcome beside its no-effect expectation); with matched natural-history
         controls (``result.matched``, SPEC §15) ``matched_controls.csv``,
         ``matching_balance.csv``, ``matched_pairs.csv`` and ``matching_unmatched.csv``;
         when the broken-stick model has been fitted (``result.slopes()``, SPEC §14) ``slopes.csv`` and the shrunken
@@ -172,6 +173,8 @@ def write_results(
         tables["safety_incidence.csv"] = result.safety.incidence
     if result.null is not None:
         tables["null_summary.csv"] = result.null
+    if getattr(result, "outcomes", None) is not None:
+        tables["outcomes_summary.csv"] = result.outcomes
     matched = getattr(result, "matched", None)
     if matched is not None:
         tables["matched_controls.csv"] = matched.summary

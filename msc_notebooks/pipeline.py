@@ -6,6 +6,7 @@ that every option reaches it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,8 +74,10 @@ def run_analysis(
         written to ``matched_controls.csv`` and ``matching_balance.csv``; the no-effect
         simulation estimates its change of rate between periods there (SPEC §13).
     outcomes : bool, default False
-        Also summarise FVC and the four ALSFRS-R domains (SPEC §7) into
-        ``outcomes_summary.csv``.
+        Also summarise FVC and the four ALSFRS-R domains (SPEC §7), each beside its own
+        no-effect expectation (SPEC §13: ``null_simulations`` cohorts, 2000 when 0), into
+        ``result.outcomes`` and ``outcomes_summary.csv``
+        (:func:`msc_notebooks.analysis.outcome_summaries`).
     match_k : int, default 5
         Matched controls per treated patient (SPEC §15).
     caliper : float or None, default 0.5
@@ -174,6 +177,16 @@ def run_analysis(
             nh_result = natural_history_result(nh_study, result, settings=result.settings)
             nh_slopes = _fit_slopes_or_warn(nh_result, "natural-history ")
         result = attach_matched(result, nh_study, k=match_k, caliper=caliper)
+    if outcomes:
+        from .analysis import outcome_summaries
+
+        table = outcome_summaries(
+            study,
+            result.settings,
+            n_simulations=null_simulations or 2000,
+            natural_history=nh_study,
+        )
+        result = dataclasses.replace(result, outcomes=table)
     if out is not None:
         from .export import write_csv, write_results
 
@@ -182,10 +195,6 @@ def run_analysis(
             write_csv(nh, Path(out) / "natural_history_summary.csv")
         if nh_slopes is not None:
             write_csv(nh_slopes.table, Path(out) / "natural_history_slopes.csv")
-        if outcomes:
-            from .analysis import outcome_summaries
-
-            write_csv(outcome_summaries(study, result.settings), Path(out) / "outcomes_summary.csv")
     return result
 
 

@@ -1,0 +1,184 @@
+"""Every outcome beside its own no-effect expectation (issue #21; SPEC §6, §7, §13).
+
+Synthetic no-effect cohorts per outcome type (a continuous score like FVC % predicted, a
+0-12 whole-point ALSFRS-R domain): the observed responder count must fall inside the
+simulated 2.5-97.5 % range in most replicate cohorts. Hand-worked cases for a rate of
+exactly 0 on a subscale (SPEC §6: improvement 100 %, a responder).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msc_notebooks import analyze, load_demo, read_study
+from msc_notebooks.analysis import outcome_line, outcome_summaries
+from msc_notebooks.null_model import simulate_null
+
+MONTH = 365.25 / 12  # days (SPEC §2)
+
+#: outcome type -> (column, start score, mean and SD of the true rate per month, noise SD,
+#: whole points, range). Rates and noise of the order seen in ALS cohorts.
+KINDS = {
+    "continuous": ("fvc_pct", 85.0, 1.5, 0.6, 3.0, False, (0.0, np.inf)),
+    "domain_0_12": ("gross_motor", 10.0, 0.3, 0.12, 0.45, True, (0.0, 12.0)),
+}
+
+
+def no_effect_cohort(kind: str, seed: int, n: int = 40) -> pd.DataFrame:
+    """Monthly visits at months 0-16; injections at months 4, 7, 10, 13 (a 4-month run-in); each patient declines at one constant true rate
+    (no treatment effect), plus noise; domain scores rounded to whole points in 0-12."""
+    col, start, mu, tau, sigma, whole, (low, high) = KINDS[kind]
+    rng = np.random.default_rng(seed)
+    months = np.arange(0, 17)
+    rows = []
+    for i in range(n):
+        rate = max(rng.normal(mu, tau), 0.0)
+        y = start - rate * months + rng.normal(0.0, sigma, len(months))
+        if whole:
+            y = np.floor(y + 0.5)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "patient_id": f"p{i:02d}",
+                    "day": np.round(months * MONTH),
+                    "alsfrs_r_total": 40.0 - months // 2,  # required; not analysed here
+                    col: np.clip(y, low, high),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def injections(n: int = 40) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "patient_id": np.repeat([f"p{i:02d}" for i in range(n)], 4),
+            "day": np.tile(np.round(np.array([4, 7, 10, 13]) * MONTH), n),
+        }
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_no_effect_cohort_observed_count_inside_expectation(kind):
+    # 10 replicate no-effect cohorts: the observed count of "> 25 %" responders lies in the
+    # simulated 2.5-97.5 % range (SPEC §13) in at least 8 of 10 of them, in every period.
+    col = KINDS[kind][0]
+    inside: dict[str, int] = {}
+    for seed in range(10):
+        study = read_study(no_effect_cohort(kind, seed), injections())
+        t = outcome_summaries(study, outcomes=[col], n_simulations=400, seed=100 + seed)
+        t = t[t.period != "reference"]
+        assert (t["whole_points"] == KINDS[kind][5]).all()
+        assert (t["outcome_high"] == KINDS[kind][6][1]).all()
+        ok = (t["n_responders"] >= t["expected_low"]) & (t["n_responders"] <= t["expected_high"])
+        for period, hit in zip(t["period"], ok, strict=True):
+            inside[period] = inside.get(period, 0) + int(hit)
+    assert set(inside) >= {"1-2", "2-3", "3-4", "whole"}
+    assert all(v >= 8 for v in inside.values()), inside
+
+
+def test_domain_rounding_makes_responders_of_stable_patients():
+    # No measurement noise (sigma = 0) and one constant true rate per patient: on a
+    # continuous scale every simulated period rate equals the reference rate, improvement
+    # 0 %, nobody responds. The same model in whole points on 0-12: a domain losing ~0.3
+    # points/month moves 0 or 1 point over a 3-month period, a rate of 0 after a positive
+    # reference is 100 % improvement (SPEC §6), and many "respond" (issue #21).
+    study = read_study(no_effect_cohort("domain_0_12", 0), injections())
+    result = analyze(study, outcome="gross_motor", safety=False)
+    whole = simulate_null(result, 400, sigma=0.0, seed=1, whole_points=True).set_index("period")
+    cont = simulate_null(result, 400, sigma=0.0, seed=1, whole_points=False).set_index("period")
+    assert cont.loc["1-2", "rate_change_sd"] == 0.0  # no default rate change for a domain
+    assert cont.loc["1-2", "expected_responders"] == 0.0
+    sim_evaluable = whole.loc["1-2", "mean_simulated_evaluable"]
+    assert whole.loc["1-2", "expected_responders"] > 0.3 * sim_evaluable
+
+
+def test_rate_exactly_zero_on_a_subscale_is_100_percent_improvement():
+    # Bulbar domain 12 at day 0, 11 at T1 = day 60, 11 at T2 = day 150, 10 at day 240.
+    # Reference (run-in, endpoints, SPEC §4-5): (12 - 11) / (60 / 30.4375) = 0.50729
+    # points/month. Period 1-2: (11 - 11) / (90 / 30.4375) = 0 -> improvement
+    # 100 x (0.50729 - 0) / 0.50729 = 100 % > 25 %: a responder (SPEC §6). Absolute change
+    # 0.50729 < 1.25 points/month: not an absolute responder.
+    visits = pd.DataFrame(
+        {
+            "patient_id": ["a"] * 4,
+            "day": [0.0, 60.0, 150.0, 240.0],
+            "alsfrs_r_total": [40.0, 38.0, 37.0, 35.0],
+            "bulbar": [12.0, 11.0, 11.0, 10.0],
+        }
+    )
+    inj = pd.DataFrame({"patient_id": ["a", "a"], "day": [60.0, 150.0]})
+    result = analyze(read_study(visits, inj), outcome="bulbar", safety=False)
+    p = result.periods.set_index("period")
+    assert p.loc["reference", "rate"] == pytest.approx(1 / (60 / 30.4375))
+    assert p.loc["1-2", "rate"] == 0.0
+    assert p.loc["1-2", "improvement_pct"] == pytest.approx(100.0)
+    assert bool(p.loc["1-2", "responder"]) is True
+    assert bool(p.loc["1-2", "absolute_responder"]) is False
+    # after-last: (11 - 10) / (90 / 30.4375) = 0.33819 -> 100 x (0.50729 - 0.33819) /
+    # 0.50729 = 33.33 % (= 100 x (1/60 - 1/90) / (1/60)): also a responder, though the
+    # patient lost a point.
+    assert p.loc["after-last", "improvement_pct"] == pytest.approx(100 * (1 / 60 - 1 / 90) * 60)
+    assert bool(p.loc["after-last", "responder"]) is True
+
+
+def test_rate_exactly_zero_after_flat_reference_is_not_evaluable():
+    # Reference 12 -> 12 over 60 days: rate 0, not evaluable (SPEC §6: reference <= 0),
+    # never +-inf; the summary says why (SPEC §7).
+    visits = pd.DataFrame(
+        {
+            "patient_id": ["a"] * 3,
+            "day": [0.0, 60.0, 150.0],
+            "alsfrs_r_total": [40.0, 39.0, 38.0],
+            "bulbar": [12.0, 12.0, 12.0],
+        }
+    )
+    inj = pd.DataFrame({"patient_id": ["a", "a"], "day": [60.0, 150.0]})
+    result = analyze(read_study(visits, inj), outcome="bulbar", safety=False)
+    p = result.periods.set_index("period")
+    assert bool(p.loc["1-2", "evaluable"]) is False
+    assert np.isnan(p.loc["1-2", "improvement_pct"])
+    s = result.summary.set_index("period").loc["1-2"]
+    assert (s["n_in_period"], s["n_evaluable"], s["n_not_evaluable"]) == (1, 0, 1)
+
+
+def test_outcome_summaries_with_expectation_per_outcome_demo():
+    # Each outcome's own noise and scale: FVC continuous without maximum, domains 0-12
+    # in whole points, the total 0-48; sigma differs between outcomes.
+    t = outcome_summaries(load_demo(), n_simulations=100, seed=3)
+    rows = t[t.period == "1-2"].set_index("outcome")
+    assert list(rows.index) == [
+        "alsfrs_r_total", "fvc_pct", "bulbar", "fine_motor", "gross_motor", "respiratory"
+    ]  # fmt: skip
+    assert rows.loc["fvc_pct", "whole_points"] == False  # noqa: E712
+    assert rows.loc["fvc_pct", "outcome_high"] == np.inf
+    assert (rows.drop(index="fvc_pct")["whole_points"] == True).all()  # noqa: E712
+    assert rows.loc["bulbar", "outcome_high"] == 12.0
+    assert rows.loc["alsfrs_r_total", "outcome_high"] == 48.0
+    assert rows["sigma"].nunique() > 3
+    assert (rows["expected_low"] <= rows["expected_high"]).all()
+    assert (rows["expected_high"] <= rows["n_evaluable"]).all()
+    # denominators (SPEC §7) beside the expectation
+    assert (rows["n_evaluable"] + rows["n_not_evaluable"] == rows["n_in_period"]).all()
+    line = outcome_line(next(t[t.period == "1-2"].itertuples()))
+    assert "evaluable responders" in line and "with no treatment effect" in line
+
+
+def test_outcome_rate_change_from_natural_history_per_outcome():
+    # With an untreated cohort, each outcome's change of rate is estimated there on that
+    # outcome (SPEC §13); an outcome the cohort lacks (here FVC) keeps the constant-rate
+    # model and says why, instead of losing its expectation.
+    from msc_notebooks.synthetic import natural_history_cohort
+
+    nh = natural_history_cohort(150, seed=2)
+    t = outcome_summaries(
+        load_demo(), outcomes=["fvc_pct", "bulbar"], n_simulations=50, natural_history=nh
+    )
+    rows = t[t.period == "1-2"].set_index("outcome")
+    assert rows.loc["bulbar", "rate_change_source"].startswith("natural history")
+    assert rows.loc["bulbar", "no_effect_note"] == ""
+    assert rows.loc["fvc_pct", "rate_change_source"].startswith("no default for fvc_pct")
+    assert "natural history not used" in rows.loc["fvc_pct", "no_effect_note"]
+    assert rows["expected_high"].notna().all()
