@@ -13,6 +13,18 @@ saved from JupyterLab stays small; a notebook *executed headless* with widget st
 stored (nbclient / papermill defaults) grows by ~0.9 MB per chart. For executed reports,
 use ``setup_notebook(renderer='svg')`` (static pictures, a few kB each).
 
+Blank charts on first view (issue #19), and the fix here: with the VegaFusion transformer,
+``chart.to_dict()`` does not put the data in the spec; it stores the DataFrame under a name
+(``vegafusion+dataset://table_…``) in Altair's ``extracted_inline_tables``, a
+``WeakValueDictionary``. Altair's ``jupyter`` renderer builds its ``JupyterChart`` from
+that spec alone, and the chart is only computed when the browser first draws it and sends
+its time zone (``local_tz``). By then the chart object that held the DataFrame is often
+gone (a chart built inside a callback or a ``display(chart)`` loop), the weak entry with
+it, and the view stays blank with ``ValueError: Internal error: No inline dataset named
+table_…`` in the log. :func:`jupyter_chart` keeps strong references to those DataFrames
+in the widget for as long as the widget lives, and puts them back before every
+(re)computation; :func:`setup_notebook` registers it as Altair's ``jupyter`` renderer.
+
 Altair is imported only inside the functions, so ``import msc_notebooks.notebook`` is
 cheap.
 """
@@ -23,7 +35,7 @@ from typing import Any, Literal
 
 from .errors import SettingsError
 
-__all__ = ["RENDERERS", "setup_notebook", "load_ipython_extension"]
+__all__ = ["RENDERERS", "setup_notebook", "load_ipython_extension", "jupyter_chart"]
 
 #: Renderers ``setup_notebook`` accepts: interactive offline widget, or static pictures.
 RENDERERS = ("jupyter", "svg", "png")
@@ -75,10 +87,121 @@ def setup_notebook(
     import altair as alt
 
     if renderer == "jupyter":
+        alt.renderers.register("jupyter", _jupyter_renderer)
         alt.renderers.enable("jupyter", offline=True)
     else:
         alt.renderers.enable(renderer)
     alt.data_transformers.enable(transformer)
+
+
+#: URL prefix of the data the VegaFusion transformer keeps in the kernel (Altair's own).
+_VEGAFUSION_PREFIX = "vegafusion+dataset://"
+
+_KEPT_CHART_CLASS: Any = None
+
+
+def _inline_table_names(spec: Any) -> set[str]:
+    """Names of the VegaFusion inline tables a (Vega or Vega-Lite) spec refers to.
+
+    Examples
+    --------
+    >>> sorted(_inline_table_names({"data": {"url": "vegafusion+dataset://table_1"},
+    ...                             "layer": [{"data": {"url": "x.csv"}}]}))
+    ['table_1']
+    """
+    found: set[str] = set()
+    stack = [spec]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and item.startswith(_VEGAFUSION_PREFIX):
+            found.add(item[len(_VEGAFUSION_PREFIX) :])
+    return found
+
+
+def _kept_chart_class() -> Any:
+    """``JupyterChart`` that holds its VegaFusion tables (built once, on first use)."""
+    global _KEPT_CHART_CLASS
+    if _KEPT_CHART_CLASS is None:
+        from altair import JupyterChart
+        from altair.utils._vegafusion_data import extracted_inline_tables
+
+        class KeptDataJupyterChart(JupyterChart):
+            """A ``JupyterChart`` whose inline tables live as long as the widget."""
+
+            def __init__(self, *args: Any, kept_tables: dict | None = None, **kw: Any) -> None:
+                self._kept_tables = dict(kept_tables or {})
+                super().__init__(*args, **kw)
+
+            def _init_with_vegafusion(self, local_tz: str) -> None:
+                # Altair pops the tables when it compiles; a second time zone (another
+                # browser) compiles again, so put them back every time.
+                extracted_inline_tables.update(self._kept_tables)
+                super()._init_with_vegafusion(local_tz)
+
+        _KEPT_CHART_CLASS = KeptDataJupyterChart
+    return _KEPT_CHART_CLASS
+
+
+def jupyter_chart(chart: Any, *, offline: bool = True, embed_options: dict | None = None) -> Any:
+    """Return an Altair ``JupyterChart`` widget that draws on first view, offline.
+
+    Unlike Altair's own ``jupyter`` renderer, the widget keeps the DataFrames a VegaFusion
+    spec refers to until the widget is closed, so a chart shown later (a hidden step, a
+    ``display(chart)`` in a loop) is never blank (see the module docstring).
+
+    Parameters
+    ----------
+    chart : altair chart or dict
+        A chart, or a Vega-Lite spec made by ``chart.to_dict()`` in this kernel.
+    offline : bool, default True
+        Bundle the JavaScript with vl-convert (no CDN).
+    embed_options : dict, optional
+        vega-embed options.
+
+    Returns
+    -------
+    altair.JupyterChart
+        The widget (display it, or put it in an ipywidgets container).
+
+    Examples
+    --------
+    >>> import gc, altair as alt, pandas as pd
+    >>> _ = alt.data_transformers.enable("vegafusion")
+    >>> def bars():  # the DataFrame lives only as long as the chart
+    ...     return alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:Q")
+    >>> widget = jupyter_chart(bars(), offline=False)
+    >>> _ = gc.collect()          # the chart is gone, its weak table entry too
+    >>> widget.local_tz = "UTC"   # what the browser sends when it first draws the chart
+    >>> len(widget.spec["data"][0]["values"])  # the two bars, computed in the kernel
+    2
+    >>> widget.close(); _ = alt.data_transformers.enable("default")
+    """
+    import altair as alt
+    from altair.utils._vegafusion_data import extracted_inline_tables
+
+    cls = _kept_chart_class()
+    alt.JupyterChart.enable_offline(offline=offline)
+    spec = chart if isinstance(chart, dict) else chart.to_dict(context={"pre_transform": False})
+    kept = {
+        name: extracted_inline_tables[name]
+        for name in _inline_table_names(spec)
+        if name in extracted_inline_tables
+    }
+    return cls(chart=alt.Chart.from_dict(spec), embed_options=embed_options, kept_tables=kept)
+
+
+def _jupyter_renderer(spec: dict, **metadata: Any) -> Any:
+    """Altair renderer ``jupyter`` with :func:`jupyter_chart` (data kept until drawn)."""
+    widget = jupyter_chart(
+        spec,
+        offline=bool(metadata.get("offline", False)),
+        embed_options=metadata.get("embed_options"),
+    )
+    return widget._repr_mimebundle_()
 
 
 def load_ipython_extension(ipython: Any) -> None:

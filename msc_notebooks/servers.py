@@ -143,12 +143,13 @@ def app_command(notebook: str | os.PathLike[str] | None = None) -> list[str]:
     --------
     >>> cmd = app_command(templates_dir() / "msc-teaching" / "{{cookiecutter.folder_name}}" / "lesson.ipynb")
     >>> cmd[1:3], cmd[3].endswith("lesson.ipynb"), "--Voila.ip=127.0.0.1" in cmd
-    (['-m', 'voila'], True, True)
+    (['-m', 'msc_notebooks.voila_app'], True, True)
     """
     path = Path(notebook).expanduser().absolute() if notebook else _default_app_notebook()
     if not path.is_file():
         raise MscError(f"notebook {path} not found; give the .ipynb file to serve")
-    return [sys.executable, "-m", "voila", str(path), "--Voila.ip=127.0.0.1"]
+    # msc_notebooks.voila_app: Voila with the kit's offline template (no Font Awesome CDN)
+    return [sys.executable, "-m", "msc_notebooks.voila_app", str(path), "--Voila.ip=127.0.0.1"]
 
 
 def start_app(

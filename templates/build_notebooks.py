@@ -452,62 +452,32 @@ print(f"absolute change = {row.reference_rate:.3f} - {row.rate:.3f} = {row.absol
       f"absolute responder (>= {settings.absolute_threshold:g}): {bool(row.absolute_responder)}")
 """
         ),
-        md("## 4. The whole demo cohort"),
-        ANALYZE,
-        RESPONDER_LINES,
-        code("charts.responders_by_period(result)"),
-        code('charts.improvement_waterfall(result, "1-2")'),
+        md(
+            "## 4. The whole demo cohort\n\n"
+            "Move the **threshold** slider and watch the responder counts and the figures "
+            "follow. Try the **reference** (run-in or disease onset) and the **window** "
+            "(how far an assessment may be from an injection). Each line also says who was "
+            "left out of the count, and why: a count never hides its denominator."
+        ),
+        code(
+            """
+from msc_notebooks.widgets.lesson import ResponderExplorer
+
+explorer = ResponderExplorer(study, settings)
+explorer
+"""
+        ),
         md(
             "## 5. Exercises\n\n"
-            "Replace `None` with your answer and run the check cell below it. It prints "
-            "`correct`, or `not answered yet`, or stops with a hint."
+            "Type or choose your answer and press **Check**. **Show solution** shows the "
+            "worked answer when you want it."
         ),
-        md(
-            "**Exercise 1.** A patient's ALSFRS-R fell from 40 to 34 over the 4 months "
-            "before the first injection, then from 34 to 33 over the 3 months between "
-            "injections 1 and 2. What is the improvement (%) in period 1-2?"
-        ),
-        code("answer_1 = None  # a number, in %"),
         code(
             """
-if answer_1 is None or answer_1 is ...:
-    print("not answered yet")
-else:
-    assert abs(answer_1 - 100 * (6 / 4 - 1 / 3) / (6 / 4)) < 0.5, (
-        "Not quite: first compute both rates in points/month, then use the formula of section 3."
-    )
-    print("correct")
-"""
-        ),
-        md(
-            "**Exercise 2.** Is the patient of exercise 1 a relative responder at the 25 % "
-            "threshold? (`True` or `False`)"
-        ),
-        code("answer_2 = None  # True or False"),
-        code(
-            """
-if answer_2 is None or answer_2 is ...:
-    print("not answered yet")
-else:
-    assert answer_2 is True, "Not quite: compare your improvement with 25 %."
-    print("correct")
-"""
-        ),
-        md(
-            "**Exercise 3.** How many demo patients are responders between injections 1 and "
-            "2 if the threshold is 50 % instead? Hint: "
-            "`msc.reclassify(result, settings.replace(threshold_pct=50)).summary`."
-        ),
-        code("answer_3 = None  # a whole number of patients"),
-        code(
-            """
-if answer_3 is None or answer_3 is ...:
-    print("not answered yet")
-else:
-    stricter = msc.reclassify(result, settings.replace(threshold_pct=50))
-    expected = int(stricter.summary.set_index("period").loc["1-2", "n_responders"])
-    assert answer_3 == expected, "Not quite: read n_responders in the row of period 1-2."
-    print("correct")
+from msc_notebooks.teaching import lesson_exercises
+from msc_notebooks.widgets.lesson import exercise_boxes
+
+exercise_boxes(lesson_exercises(result))
 """
         ),
         md(
@@ -526,27 +496,24 @@ else:
             "enough to test further. It **cannot** show that they slow ALS. One way to see "
             "this: simulate cohorts with **no treatment effect at all**, at the demo "
             "patients' own visit and injection times, and count how many 'responders' "
-            "they produce (SPEC §13)."
+            "they produce (`docs/methods.md`, *Responders expected with no effect*)."
         ),
         code(
             """
-try:
-    null = msc.simulate_null(result, n_simulations=n_simulations, seed=0)
-except (ImportError, AttributeError, NotImplementedError) as err:
-    null = None
-    print(f"The no-effect simulation is not available in this version of msc-notebooks ({err}).")
-null
+from msc_notebooks.widgets.lesson import NullReading
+
+null = msc.simulate_null(result, n_simulations=n_simulations, seed=0)
+null[["period", "n_evaluable", "observed_responders", "expected_responders", "expected_low", "expected_high", "p_value"]]
 """
         ),
-        code(
-            """
-if null is not None:
-    for row in null.itertuples():
-        print(f"{row.period}: observed {row.observed_responders}/{row.n_evaluable} responders; "
-              f"with no effect expected {row.expected_responders:.1f} "
-              f"(95 % of simulations {row.expected_low:g} to {row.expected_high:g}), p = {row.p_value:.3f}")
-"""
+        md(
+            "**Reading the comparison.** Below, each period in words. Then the question: "
+            "the paper's headline is 15/19 responders between injections 1 and 2. What "
+            "does the comparison mean for the claim that the cells slowed the disease? "
+            "What would a trial need to answer the question (think: control group, "
+            "blinding, pre-registered endpoint)? Write your answer in the box."
         ),
+        code("NullReading(null)"),
         md(
             "## 7. Matched untreated controls\n\n"
             "A fairer comparison than no comparison: for each treated patient, find "
@@ -589,8 +556,8 @@ for row in matched.summary.itertuples():
             "**Exercise 4.** Make a small 'treated' cohort that received **nothing**: 20 "
             "other synthetic untreated patients with virtual injections 120 days after "
             "their first visit and then every 3 months. Before you run the cell: what "
-            "difference from its matched controls do you expect? Then set `answer_4` to "
-            "`True` if the 95 % CI of the period 1-2 difference contains 0."
+            "difference from its matched controls do you expect? Then answer with the "
+            "buttons below the table."
         ),
         code(
             """
@@ -603,17 +570,12 @@ fake.summary[["period", "treated_responder_pct", "control_responder_pct", "diffe
               "difference_ci_low", "difference_ci_high"]].round(1)
 """
         ),
-        code("answer_4 = None  # True or False"),
         code(
             """
-if answer_4 is None or answer_4 is ...:
-    print("not answered yet")
-else:
-    row = fake.summary.set_index("period").loc["1-2"]
-    assert answer_4 == bool(row.difference_ci_low <= 0 <= row.difference_ci_high), (
-        "Not quite: read difference_ci_low and difference_ci_high in the row of period 1-2."
-    )
-    print("correct")
+from msc_notebooks.teaching import matched_exercise
+from msc_notebooks.widgets.lesson import ExerciseBox
+
+ExerciseBox(matched_exercise(fake.summary), 4)
 """
         ),
         md(
@@ -623,14 +585,6 @@ else:
             "in *this* trial. So matched controls make an uncontrolled result easier to "
             "read, not a randomised trial."
         ),
-        md(
-            "**Question.** The paper's headline is 15/19 responders between injections 1 "
-            "and 2. How many would you expect with no effect at all, and what does the "
-            "comparison mean for the claim that the cells slowed the disease? What would a "
-            "trial need to answer the question (think: control group, blinding, "
-            "pre-registered endpoint)? Write your answer below."
-        ),
-        code('my_answer = ""  # your answer, in words'),
         SLOW_PROGRESSORS_TEXT,
         code(
             """

@@ -575,16 +575,36 @@ def lesson_arithmetic(text: str) -> None:
     assert responder and (responder.group(1) == "True") == (pct > 25)
 
 
+def widget_texts(nb) -> str:
+    """Every text value of the widgets a notebook executed headless left in its state."""
+    state = nb.metadata.get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}
+    ).get("state", {})
+    return "\n".join(
+        str(m["state"].get("value", ""))
+        for m in state.values()
+        if isinstance(m.get("state", {}).get("value"), str)
+    )
+
+
 @pytest.mark.slow
-def test_lesson_runs_with_unanswered_exercises(tmp_path):
+def test_lesson_runs_clean_with_its_widgets(tmp_path):
+    """Run All on the lesson: no error; arithmetic redone by hand; the widgets' words."""
     project = new_project(
         tmp_path / "lesson", template="msc-teaching", context={"n_simulations": 100}
     )
-    text = code_outputs(execute(project / "lesson.ipynb"))
-    assert text.count("not answered yet") == 4
-    assert "1-2: 15/19 responders (improvement > 25 %)" in text
+    nb = execute(project / "lesson.ipynb")
+    text = code_outputs(nb)
+    assert "Error" not in text and "Traceback" not in text, text[-2000:]
     lesson_arithmetic(text)
-    # section 7, matched controls (SPEC §15): every treated demo patient accounted for, and
+    shown = widget_texts(nb)
+    # the explorer's count line for period 1-2 at 25 % (README: 15/19 on the demo cohort)
+    assert "1-2: 15 of 19 evaluable patients improved by more than 25 % (responders)" in shown
+    # the no-effect section read in words, period by period
+    assert "Period 1-2: 15 of 19 patients were responders" in shown
+    # exercises: questions shown, no solution in any code cell's source
+    assert "Exercise 1." in shown
+    # section 7, matched controls (methods §15): every treated demo patient accounted for,
     # each printed difference is treated minus controls (whole percents, rounding +-1)
     assert "of 19 treated patients matched to" in text
     lines = re.findall(
@@ -593,43 +613,49 @@ def test_lesson_runs_with_unanswered_exercises(tmp_path):
     assert lines
     for treated, controls, diff in lines:
         assert abs(int(treated) - int(controls) - int(diff)) <= 1
-    # closing section: the no-effect comparison, or a line saying it is not available
-    assert "with no effect expected" in text or "not available in this version" in text
+    assert "Exercise 4." in shown  # answered with buttons, not in code
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "77.8" not in sources and "assert" not in sources
 
 
-@pytest.mark.slow
-def test_lesson_checks_answers(tmp_path):
-    project = new_project(
-        tmp_path / "lesson", template="msc-teaching", context={"n_simulations": 50}
-    )
-    path = project / "lesson.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    # Exercise 1 by hand: reference 6/4 = 1.5, period 1/3 points/month,
-    # improvement = 100 x (1.5 - 0.3333) / 1.5 = 77.78 %; a responder at 25 % (exercise 2).
-    answers = {"answer_1 = None": "answer_1 = 77.78", "answer_2 = None": "answer_2 = True",
-               "answer_3 = None": "answer_3 = -1"}  # fmt: skip
-    for cell in nb.cells:
-        for old, new in answers.items():
-            if cell.source.startswith(old):
-                cell.source = cell.source.replace(old, new)
-    nbformat.write(nb, path)
-    from nbclient.exceptions import CellExecutionError
+def test_lesson_widgets_follow_the_slider_and_check_answers():
+    """The explorer's counts and the exercises, checked against counts made by hand."""
+    from msc_notebooks import analyze, load_demo
+    from msc_notebooks.teaching import lesson_exercises
+    from msc_notebooks.widgets.lesson import ExerciseBox, ResponderExplorer
 
-    with pytest.raises(CellExecutionError, match="Not quite: read n_responders"):
-        execute(path)
-    # re-run collecting outputs up to the failing cell
-    nb = nbformat.read(path, as_version=4)
-    from nbclient import NotebookClient
+    explorer = ResponderExplorer(load_demo(), figures=False)
+    periods = explorer.result.periods
+    one_two = periods[(periods["period"] == "1-2") & periods["evaluable"]]
+    for threshold in (25, 50, 90):
+        explorer.threshold.value = threshold
+        # SPEC section 6: responder = improvement > threshold, among evaluable patients
+        by_hand = int((one_two["improvement_pct"] > threshold).sum())
+        assert f"1-2: {by_hand} of {len(one_two)} evaluable" in explorer.counts.value
+    explorer.reference.value = "onset"  # needs onset dates: the demo has them
+    assert explorer.result.settings.reference == "onset" and explorer.message.value == ""
 
-    client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", allow_errors=True,
-        resources={"metadata": {"path": str(project)}},
-    )  # fmt: skip
-    client.execute()
-    text = code_outputs(nb)
-    assert text.count("correct") == 2  # exercises 1 and 2
-    assert text.count("not answered yet") == 1  # exercise 4, left unanswered
-    assert "AssertionError: Not quite: read n_responders" in text
+    result = analyze(load_demo())
+    improvement, responder, at_50 = (ExerciseBox(e, i) for i, e in enumerate(
+        lesson_exercises(result), start=1))  # fmt: skip
+    # exercise 1 by hand: (40-34)/4 = 1.5, (34-33)/3 = 0.333 points/month;
+    # 100 x (1.5 - 0.333) / 1.5 = 77.8 %
+    for answer, ok in (("", False), ("abc", False), ("22.2", False), ("77,8", True)):
+        improvement.answer.value = answer
+        improvement.check.click()
+        assert improvement.correct is ok, answer
+        assert "Traceback" not in improvement.feedback.value
+    assert improvement.solution.layout.display == "none"
+    improvement.reveal.click()
+    assert improvement.solution.layout.display is None
+    assert "77.8 %" in improvement.solution.value
+    responder.answer.value = "No"
+    responder.check.click()
+    assert responder.correct is False and "Not quite" in responder.feedback.value
+    by_hand_50 = int((one_two["improvement_pct"] > 50).sum())
+    at_50.answer.value = str(by_hand_50)
+    at_50.check.click()
+    assert at_50.correct is True
 
 
 @pytest.mark.slow

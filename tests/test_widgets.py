@@ -470,3 +470,70 @@ def test_export_figures_and_report(wizard, tmp_path):
     names = {p.name for p in wizard.export.written}
     assert "report.html" in names
     assert any(n.endswith(".svg") for n in names) and any(n.endswith(".png") for n in names)
+
+
+@pytest.fixture
+def jupyter_renderer():
+    """The kit's notebook set-up (``jupyter`` renderer, VegaFusion); Altair's restored after."""
+    import altair as alt
+    from altair.vegalite.v6.display import jupyter_renderer as altair_jupyter
+
+    from msc_notebooks.notebook import setup_notebook
+
+    renderer, options = alt.renderers.active, dict(alt.renderers.options)
+    transformer = alt.data_transformers.active
+    setup_notebook()
+    yield
+    alt.renderers.register("jupyter", altair_jupyter)
+    alt.renderers.enable(renderer, **options)
+    alt.data_transformers.enable(transformer)
+
+
+@pytest.mark.slow
+def test_figures_draw_when_first_viewed_after_their_charts_are_gone(jupyter_renderer):
+    """Issue #19: Safety/Results figures were blank on first view.
+
+    A JupyterChart computes its chart (VegaFusion) only when the browser first draws it and
+    sends its time zone. Altair's own renderer keeps the chart's DataFrame only in a weak
+    dictionary, so a chart built in a callback and gone by then fails with "No inline
+    dataset named table_...". Here the steps' charts are dropped and collected, then each
+    widget gets a time zone as a browser would send it: every figure must compute.
+    """
+    import gc
+
+    from altair.vegalite.v6.display import jupyter_renderer as altair_jupyter
+    from ipywidgets.widgets.widget import _instances
+
+    from msc_notebooks import charts
+    from msc_notebooks.demo import load_demo
+
+    wiz = Wizard(load_demo())
+    gc.collect()
+    drawn = []
+    for step in (wiz.results, wiz.safety):
+        assert step.figure_names, step.title
+        widgets = step.figures._msc_chart_widgets
+        assert len(widgets) == len(step.figure_names)
+        for widget in widgets:
+            widget.local_tz = "Europe/Paris"
+            assert widget.spec is not None and widget.spec.get("data"), step.title
+            drawn.append(widget)
+    assert len(drawn) >= 6
+    # a second browser in another time zone computes again from the same data
+    drawn[-1].local_tz = "America/New_York"
+    assert drawn[-1].spec.get("data")
+    # refreshing a step closes the widgets it replaces (their data are freed)
+    old = wiz.safety.figures._msc_chart_widgets
+    wiz.safety.refresh()
+    assert all(w.comm is None for w in old)
+
+    # the root cause, with Altair's own renderer: the same chart, drawn late, fails
+    spec = charts.safety_by_term(wiz.state.result).to_dict(context={"pre_transform": False})
+    bundle = altair_jupyter(spec, offline=True)
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    stock = _instances[bundle["application/vnd.jupyter.widget-view+json"]["model_id"]]
+    del spec
+    gc.collect()
+    with pytest.raises(ValueError, match="No inline dataset named table_"):
+        stock.local_tz = "Europe/Paris"
+    stock.close()

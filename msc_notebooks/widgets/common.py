@@ -61,7 +61,11 @@ def chart_output(chart: Any) -> dict[str, Any]:
     The active Altair renderer is used when it works without the internet (``jupyter``
     offline, inline HTML, svg, png: :func:`msc_notebooks.notebook.setup_notebook` sets one
     up); the default renderers would load JavaScript from a CDN, so the chart is then
-    rendered to SVG in the kernel (vl-convert).
+    rendered to SVG in the kernel (vl-convert). With ``jupyter``, the widget is made by
+    :func:`msc_notebooks.notebook.jupyter_chart`, which keeps the chart's data until the
+    browser draws it (Altair's own renderer loses them when the chart is drawn later, for
+    example in a step shown after the cell ran: issue #19); the widget is returned under
+    the key ``"widget"`` so that it can be closed when replaced.
 
     Parameters
     ----------
@@ -71,19 +75,37 @@ def chart_output(chart: Any) -> dict[str, Any]:
     -------
     dict
         ``{"output_type": "display_data", "data": {mimetype: ...}, "metadata": {...}}``,
-        ready to append to ``ipywidgets.Output.outputs``.
+        ready to append to ``ipywidgets.Output.outputs`` (pop ``"widget"`` first).
     """
     import io
 
     import altair as alt
 
-    if alt.renderers.active in ("default", "html", "mimetype", "jupyterlab", "colab", "kaggle"):
+    active = alt.renderers.active
+    if active in ("default", "html", "mimetype", "jupyterlab", "colab", "kaggle"):
         buffer = io.StringIO()
         chart.save(buffer, format="svg")
         return {
             "output_type": "display_data",
             "data": {"image/svg+xml": buffer.getvalue(), "text/plain": "<chart>"},
             "metadata": {},
+        }
+    if active == "jupyter":
+        from ..notebook import jupyter_chart
+
+        options = dict(alt.renderers.options)
+        widget = jupyter_chart(
+            chart,
+            offline=bool(options.get("offline", False)),
+            embed_options=options.get("embed_options"),
+        )
+        bundle = widget._repr_mimebundle_()
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        return {
+            "output_type": "display_data",
+            "data": data,
+            "metadata": metadata or {},
+            "widget": widget,
         }
     bundle = chart._repr_mimebundle_(include=None, exclude=None)
     data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
@@ -93,8 +115,11 @@ def chart_output(chart: Any) -> dict[str, Any]:
 def show_figures(output: Any, figures: dict[str, Any]) -> list[str]:
     """Replace the content of an Output widget with the given charts, titled by name.
 
-    Returns the names drawn.
+    Chart widgets shown before in ``output`` are closed (their data freed). Returns the
+    names drawn.
     """
+    old_widgets = getattr(output, "_msc_chart_widgets", [])
+    widgets = []
     outputs = []
     for name, chart in figures.items():
         outputs.append(
@@ -104,8 +129,15 @@ def show_figures(output: Any, figures: dict[str, Any]) -> list[str]:
                 "metadata": {},
             }
         )
-        outputs.append(chart_output(chart))
+        out = chart_output(chart)
+        widget = out.pop("widget", None)
+        if widget is not None:
+            widgets.append(widget)
+        outputs.append(out)
     output.outputs = tuple(outputs)
+    output._msc_chart_widgets = widgets
+    for old in old_widgets:  # after their views left the page
+        old.close()
     return list(figures)
 
 
@@ -126,6 +158,7 @@ class Step(w.VBox):
         self.message.add_class("msc-message")
         super().__init__(**kwargs)
         self.add_class("msc-step")
+        self.add_class(f"msc-step-{self.title.lower()}")
 
     def _add_figure_area(self, figures: bool) -> None:
         """The "show figures" checkbox, the figures' Output and their names; the step

@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..columns import CANONICAL, TABLES, recognise_columns
+from ..columns import CANONICAL, ITEMS, TABLES, recognise_columns
 from ..errors import InputError
 from .common import Step, note, table_html
 from .state import WizardState
@@ -187,6 +187,7 @@ class LoadStep(Step):
                 ),
                 w.HBox([self.upload_table, self.upload]),
                 self.uploaded,
+                self.date_format,  # the same field as for files on the server
             ]
         )
 
@@ -263,6 +264,8 @@ class LoadStep(Step):
         """Read the first rows of each file given and pre-fill the column map."""
         from ..loading import read_table
 
+        self.report.value = ""  # a report of earlier data must not sit under a new error
+
         heads = {}
         self._columns = {}
         for table, box in self.paths.items():
@@ -307,12 +310,30 @@ class LoadStep(Step):
                 drops[canon] = drop
             self.mapping[table] = drops
             rows.append(w.HTML(f"<b>Column map: {table}</b> (canonical name &larr; your column)"))
-            rows.append(
-                w.GridBox(
-                    list(drops.values()), layout=w.Layout(grid_template_columns="repeat(2, 390px)")
-                )
-            )
+            grid = w.Layout(grid_template_columns="repeat(2, 390px)")
+            items = [d for c, d in drops.items() if c in (*ITEMS, "q5a", "q5b")]
+            rows.append(w.GridBox([d for d in drops.values() if d not in items], layout=grid))
+            if items:
+                rows.append(self._items_box(drops, items, grid))
         self.mapping_box.children = rows
+
+    @staticmethod
+    def _items_box(drops: dict[str, w.Dropdown], items: list[w.Dropdown], grid: w.Layout):
+        """The 12 item dropdowns, hidden while the ALSFRS-R total is mapped (not needed)."""
+        title = w.HTML("<b>ALSFRS-R items</b> (only needed when the file has no total)")
+        box = w.VBox([title, w.GridBox(items, layout=grid)])
+        box.add_class("msc-item-map")
+        total = drops.get("alsfrs_r_total")
+
+        def sync(_change: Any = None) -> None:
+            mapped = total is not None and bool(total.value)
+            chosen = any(d.value for d in items)
+            box.layout.display = "none" if mapped and not chosen else None
+
+        if total is not None:
+            total.observe(sync, names="value")
+        sync()
+        return box
 
     def column_map(self) -> dict[str, dict[str, str]]:
         """Return the column map chosen: table to {file column: canonical name}.
@@ -351,6 +372,7 @@ class LoadStep(Step):
         if kind == "demo":
             self.load_demo()
             return
+        self.report.value = ""  # a report of earlier data must not sit under a new error
         column_map = self.column_map() or None
         date_format = self.date_format.value.strip() or None
         if kind == "files":

@@ -205,7 +205,7 @@ class ResultsStep(Step):
                 self.strata_table,
             ):
                 box.value = ""
-            self.figures.outputs = ()
+            show_figures(self.figures, {})
             self.figure_names = []
             if self.state.analysis_error:
                 self.show(f"Analysis failed: {self.state.analysis_error}", "error")
@@ -287,7 +287,7 @@ class ResultsStep(Step):
     def _figures(self) -> None:
         result = self.state.result
         if result is None or not self.show_figures.value:
-            self.figures.outputs = ()
+            show_figures(self.figures, {})
             self.figure_names = []
             return
         from ..charts import all_figures

@@ -53,7 +53,7 @@ class SafetyStep(Step):
     def refresh(self) -> None:
         """Show the safety part of the current result."""
         result = self.state.result
-        self.figures.outputs = ()
+        show_figures(self.figures, {})
         self.figure_names = []
         self.sentence.value = ""
         self.tables.value = ""
@@ -84,7 +84,7 @@ class SafetyStep(Step):
     def _figures(self) -> None:
         result = self.state.result
         if result is None or getattr(result, "safety", None) is None or not self.show_figures.value:
-            self.figures.outputs = ()
+            show_figures(self.figures, {})
             self.figure_names = []
             return
         from .. import charts

@@ -45,6 +45,7 @@ def _make_control(name: str, default: Any) -> w.Widget:
             description=label,
             style=style,
             readout_format=".0f",
+            layout=w.Layout(width="560px"),  # 0-100 % needs room to be set to the unit
         )
     if name in SETTING_CHOICES:
         return w.ToggleButtons(

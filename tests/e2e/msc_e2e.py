@@ -226,11 +226,17 @@ def isolated_env(home: Path, python: str | None = None) -> dict[str, str]:
 
     Config, data, runtime and IPython dirs go to ``home``; kernels, lab extensions and
     the kit's shared data are still found in the Python prefix (``sys.prefix`` of
-    ``python``), which is where ``pip install`` put them.
+    ``python``), which is where ``pip install`` put them. With this Python (``python``
+    None), ``PYTHONPATH`` is the repository holding these tests, so servers and kernels
+    run its code.
     """
     env = os.environ.copy()
     for key in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_APP_LAUNCHER_PATH", "PYTHONPATH"):
         env.pop(key, None)
+    if python is None:
+        # kernels import the kit from the tree under test (a worktree, say), not from
+        # wherever an editable install points
+        env["PYTHONPATH"] = str(REPO_ROOT)
     for key, sub in (
         ("JUPYTER_CONFIG_DIR", "config"),
         ("JUPYTER_DATA_DIR", "data"),
@@ -345,6 +351,14 @@ class BrowserPage:
         self.test_name = test_name
         self.shots: list[Path] = []
         self.kernel_dialogs = 0
+        self.js_errors: list[str] = []
+        page.on("pageerror", lambda e: self.js_errors.append(f"pageerror: {e.stack or e}"))
+        page.on(
+            "console",
+            lambda m: self.js_errors.append(f"console.{m.type}: {m.text}")
+            if m.type == "error"
+            else None,
+        )
 
     def screenshot(self, step: str, locator=None) -> Path:
         """Save ``test-artifacts/<test>-<step>.png`` (of ``locator`` if given)."""
@@ -518,6 +532,45 @@ class BrowserPage:
         """Click the Wizard's step button whose label ends with ``title``."""
         self.page.locator(".msc-wizard .msc-wizard-nav button", has_text=title).first.click()
 
+    def check_step_figures(self, step: str, minimum: int = 1, timeout: float = 120_000) -> int:
+        """Open a Wizard step and wait until every figure it lists is drawn (not blank).
+
+        Each figure of a step is a title (``h4``) followed by its chart; a chart that
+        never draws (issue #19: "No inline dataset named table_...") leaves a title with
+        no svg/canvas under it. Returns the number of figures drawn.
+        """
+        self.wizard_step(step)
+        sel = f".msc-wizard .msc-step-{step.lower()} .msc-figures"
+        box = self.page.locator(sel).first
+        box.wait_for(state="visible", timeout=timeout)
+        try:
+            self.page.wait_for_function(
+                """([sel, n]) => { const b = document.querySelector(sel);
+                     if (!b) return false;
+                     const titles = b.querySelectorAll('h4').length;
+                     const drawn = b.querySelectorAll(
+                       '.vega-embed svg.marks, .vega-embed canvas.marks').length;
+                     return titles >= n && drawn === titles; }""",
+                arg=[sel, minimum],
+                timeout=timeout,
+                polling=500,
+            )
+        finally:
+            box.scroll_into_view_if_needed()
+            self.screenshot(f"figures-{step.lower()}")
+        return box.locator(".vega-embed svg.marks, .vega-embed canvas.marks").count()
+
+    def assert_no_js_errors(self) -> None:
+        """No uncaught JavaScript error and no console.error on the page.
+
+        Excused (:data:`JS_NOISE`): JupyterLab's own notebook windowing, which renders
+        cells on idle time and sometimes meets a cell already replaced (a null model) in
+        a notebook opened from the Launcher; it comes from ``jlab_core`` alone and has no
+        effect on what is shown.
+        """
+        bad = [e for e in self.js_errors if not any(n.search(e) for n in JS_NOISE)]
+        assert not bad, "JavaScript errors:\n" + "\n".join(bad)
+
     def check_threshold_changes_responders(self, before_text: str | None = None) -> dict:
         """Settings step: threshold slider to 99 % (End key, then ArrowLeft); Results follow.
 
@@ -630,10 +683,35 @@ class BrowserPage:
         self.assert_ran_clean()
         self.screenshot("after-run-all")
         out = {"figures": figures}
+        # first view of each step with figures: every figure drawn (issue #19)
+        out["results_figures"] = self.check_step_figures("Results", 5)
+        out["safety_figures"] = self.check_step_figures("Safety", 2)
         out["threshold"] = self.check_threshold_changes_responders()
         out["timeline"] = self.check_timeline_moves_interval()
         self.assert_ran_clean()
         return out
+
+
+#: JavaScript errors of JupyterLab itself that do not come from the kit (see
+#: ``BrowserPage.assert_no_js_errors``).
+JS_NOISE = (
+    re.compile(
+        r"^pageerror: TypeError: Cannot read properties of null \(reading 'id'\)\s+"
+        r"at \w+\._runOnIdleTime \(\S+/static/lab/jlab_core\.[0-9a-f]+\.js"
+    ),
+)
+
+#: Lines of a server log (kernels write there) that mean a Python error in the kernel.
+KERNEL_ERROR = re.compile(
+    r"Traceback \(most recent call last\)|No inline dataset named|Exception in comm_msg"
+)
+
+
+def assert_log_clean(server: Server) -> None:
+    """The server's log (its kernels' stderr too) shows no Python error."""
+    log = server.log()
+    bad = [line for line in log.splitlines() if KERNEL_ERROR.search(line)]
+    assert not bad, f"{server.name} log shows Python errors:\n" + log[-6000:]
 
 
 def parse_responders(text: str) -> dict[str, tuple[int, int]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from msc_e2e import GUIDED_CARD, LAUNCHER_SECTION, TEACHING_CARD
+from msc_e2e import GUIDED_CARD, LAUNCHER_SECTION, TEACHING_CARD, assert_log_clean
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +41,8 @@ def test_guided_card_wizard_and_figures(lab_server, kit_cards, browser_page):
     out = bp.check_guided_notebook()
     assert out["figures"] >= 1
     bp.requests.assert_local()
+    bp.assert_no_js_errors()
+    assert_log_clean(lab_server)
     print(f"guided notebook in JupyterLab: {time.monotonic() - started:.1f} s, {out}")
 
 
@@ -53,4 +55,6 @@ def test_teaching_card_runs_clean(lab_server, kit_cards, browser_page):
     bp.assert_ran_clean()
     bp.screenshot("after-run-all")
     bp.requests.assert_local()
+    bp.assert_no_js_errors()
+    assert_log_clean(lab_server)
     print(f"teaching notebook in JupyterLab: {time.monotonic() - started:.1f} s, {figures} figures")

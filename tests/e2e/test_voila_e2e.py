@@ -6,11 +6,10 @@ new`` does); its ``guided.ipynb`` is served with the command of
 and the figures with no error, the threshold slider must change the responder counts and
 the timeline must change the interval table, as in JupyterLab.
 
-Outside requests: Voila 0.5's ``lab`` template always links Font Awesome CSS from
-cdn.jsdelivr.net (``voila/templates/lab/index.html.j2``; RECIPES.md section 8). Offline it
-only costs icons. Those two stylesheet requests, and only those, are aborted in the browser
-(they never leave the machine) and excused; any other request that leaves 127.0.0.1 fails
-the test.
+Outside requests: Voila 0.5's ``lab`` template links Font Awesome CSS from
+cdn.jsdelivr.net (``voila/templates/lab/index.html.j2``; RECIPES.md section 8); the kit
+serves its apps with its own ``msc-offline`` template (``msc_notebooks.voila_app``), which
+drops those links. Any request that leaves 127.0.0.1 fails the test, Font Awesome's too.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import re
 import time
 
 import pytest
-from msc_e2e import free_port, isolated_env, port_open, start_server
+from msc_e2e import assert_log_clean, free_port, isolated_env, port_open, start_server
 
 from msc_notebooks.projects import new_project
 from msc_notebooks.servers import app_command
@@ -62,7 +61,6 @@ def voila_app(tmp_path):
 def test_guided_notebook_as_voila_app(voila_app, browser_page):
     started = time.monotonic()
     bp = browser_page
-    bp.abort_outside(FONT_AWESOME, "Voila's lab template links Font Awesome from a CDN")
     bp.page.goto(voila_app.url + "/", wait_until="commit", timeout=180_000)
     bp.page.locator(".msc-wizard").first.wait_for(state="visible", timeout=240_000)
     figures = bp.wait_figures(1, timeout=240_000)
@@ -71,12 +69,14 @@ def test_guided_notebook_as_voila_app(voila_app, browser_page):
     assert "Traceback" not in body
     assert bp.error_outputs() == [], bp.error_outputs()
     bp.screenshot("app")
+    # first view of each step with figures: every figure drawn (issue #19)
+    assert bp.check_step_figures("Results", 5) >= 5
+    assert bp.check_step_figures("Safety", 2) == 2
     bp.check_threshold_changes_responders()
     bp.check_timeline_moves_interval()
     assert bp.error_outputs() == []
     bp.requests.assert_local()
-    assert all(FONT_AWESOME.match(u) for u in bp.requests.aborted), bp.requests.aborted
-    print(
-        f"guided notebook in Voila: {time.monotonic() - started:.1f} s, {figures} figures, "
-        f"aborted {len(bp.requests.aborted)} Font Awesome requests"
-    )
+    bp.assert_no_js_errors()
+    assert_log_clean(voila_app)
+    assert not any(FONT_AWESOME.match(u) for u in bp.requests.urls), "Font Awesome requested"
+    print(f"guided notebook in Voila: {time.monotonic() - started:.1f} s, {figures} figures")
