@@ -99,6 +99,38 @@ _VEGAFUSION_PREFIX = "vegafusion+dataset://"
 
 _KEPT_CHART_CLASS: Any = None
 
+#: Front-end module of the kit's chart widget. anywidget gives a widget's module 2 s to
+#: load (``[anywidget] Failed to initialize model.``); Altair's offline bundle is ~0.9 MB,
+#: and a page with a dozen charts (a Voila app, a busy machine) parses a dozen copies at
+#: once and misses that limit, leaving every chart blank. This loader is tiny: it imports
+#: the bundle (sent as the ``_msc_bundle`` trait) once per page, inside ``render``, where
+#: no time limit applies, and hands over to Altair's own ``render``.
+_LOADER_ESM = """
+const CACHE = (globalThis.__mscAltairBundles ??= {});
+function bundle(model) {
+  const key = model.get("_msc_bundle_id");
+  if (!CACHE[key]) {
+    const src = model.get("_msc_bundle");
+    const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    CACHE[key] = import(url).finally(() => URL.revokeObjectURL(url));
+  }
+  return CACHE[key];
+}
+export default {
+  async render({ model, el }) {
+    let mod;
+    try {
+      mod = await bundle(model);
+    } catch (error) {
+      delete CACHE[model.get("_msc_bundle_id")];
+      el.textContent = "The chart's code could not be loaded: " + error;
+      throw error;
+    }
+    return mod.default.render({ model, el });
+  },
+};
+"""
+
 
 def _inline_table_names(spec: Any) -> set[str]:
     """Names of the VegaFusion inline tables a (Vega or Vega-Lite) spec refers to.
@@ -126,15 +158,28 @@ def _kept_chart_class() -> Any:
     """``JupyterChart`` that holds its VegaFusion tables (built once, on first use)."""
     global _KEPT_CHART_CLASS
     if _KEPT_CHART_CLASS is None:
+        import altair as alt
         from altair import JupyterChart
         from altair.utils._vegafusion_data import extracted_inline_tables
 
+        import traitlets
+
         class KeptDataJupyterChart(JupyterChart):
-            """A ``JupyterChart`` whose inline tables live as long as the widget."""
+            """A ``JupyterChart`` whose inline tables live as long as the widget.
+
+            Its front-end module is a small loader (:data:`_LOADER_ESM`); Altair's ~0.9 MB
+            bundle travels as the ``_msc_bundle`` trait and is imported once per page.
+            """
+
+            _esm = _LOADER_ESM
+            _msc_bundle = traitlets.Unicode("").tag(sync=True)
+            _msc_bundle_id = traitlets.Unicode("").tag(sync=True)
 
             def __init__(self, *args: Any, kept_tables: dict | None = None, **kw: Any) -> None:
                 self._kept_tables = dict(kept_tables or {})
-                super().__init__(*args, **kw)
+                bundle = JupyterChart._esm
+                bundle_id = f"altair-{alt.__version__}-{len(bundle)}-{hash(bundle)}"
+                super().__init__(*args, _msc_bundle=bundle, _msc_bundle_id=bundle_id, **kw)
 
             def _init_with_vegafusion(self, local_tz: str) -> None:
                 # Altair pops the tables when it compiles; a second time zone (another

@@ -31,6 +31,9 @@ __all__ = [
 def format_p(p: float, n_simulations: int | None = None) -> str:
     """Return a p-value as text with two significant digits (never ``0.00``).
 
+    The digits follow :mod:`msc_notebooks.table_format` (the kit's one set of reading
+    rules); a share of simulations that is 0 is written as "< 1/n".
+
     Parameters
     ----------
     p : float
@@ -42,7 +45,7 @@ def format_p(p: float, n_simulations: int | None = None) -> str:
     Returns
     -------
     str
-        ``"p = 0.0049"``, ``"p = 0.32"``, ``"p < 0.0005"``, ``"p < 0.0001"``, or
+        ``"p = 0.0049"``, ``"p = 0.32"``, ``"p < 0.0005"``, ``"p < 0.001"``, or
         ``"p not computed"``.
 
     Examples
@@ -50,18 +53,17 @@ def format_p(p: float, n_simulations: int | None = None) -> str:
     >>> format_p(0.0049), format_p(0.3215), format_p(0.05)
     ('p = 0.0049', 'p = 0.32', 'p = 0.05')
     >>> format_p(0.0, n_simulations=2000), format_p(0.00001), format_p(float("nan"))
-    ('p < 0.0005', 'p < 0.0001', 'p not computed')
-    >>> format_p(1.0)
-    'p = 1'
+    ('p < 0.0005', 'p < 0.001', 'p not computed')
     """
+    from .table_format import format_value
+
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "p not computed"
     p = float(p)
     if p <= 0 and n_simulations:
         return f"p < {1 / int(n_simulations):.2g}"
-    if p < 0.0001:
-        return "p < 0.0001"
-    return f"p = {p:.2g}"
+    text = format_value(p, -2)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def responder_lines(result: Any, periods: tuple[str, ...] | None = None) -> list[str]:

@@ -18,7 +18,8 @@ import time
 import pytest
 from msc_e2e import assert_log_clean, free_port, isolated_env, port_open, start_server
 
-from msc_notebooks.projects import app_command, new_project
+from msc_notebooks.projects import new_project
+from msc_notebooks.servers import app_command
 
 pytestmark = pytest.mark.browser
 
