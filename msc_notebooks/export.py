@@ -135,7 +135,8 @@ def write_results(
     list of Path
         The files written: always ``periods.csv``, ``summary.csv``, ``exclusions.csv``,
         ``ledger.csv`` (table, rows_read, rows_used, rows_excluded), ``settings.json``;
-        also ``clinical.csv``, ``intervals.csv``, ``interval_lengths.csv``; with adverse
+        also ``clinical.csv``, ``intervals.csv``, ``interval_lengths.csv``,
+        ``injections.csv`` (the schedule analysed, edits included); with adverse
         events ``safety_by_term.csv``, ``safety_by_injection.csv``, ``serious_events.csv``
         (a header alone when none), ``safety_incidence.csv`` and ``safety_summary.txt``;
         with a no-effect simulation ``null_summary.csv``; with ``result.outcomes``
@@ -154,7 +155,7 @@ def write_results(
     >>> from msc_notebooks import analyze, load_demo
     >>> files = write_results(analyze(load_demo()), tempfile.mkdtemp())
     >>> sorted(f.name for f in files)[:5]
-    ['clinical.csv', 'exclusions.csv', 'interval_lengths.csv', 'intervals.csv', 'ledger.csv']
+    ['clinical.csv', 'exclusions.csv', 'injections.csv', 'interval_lengths.csv', 'intervals.csv']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +167,9 @@ def write_results(
         "ledger.csv": study.ledger if study.ledger is not None else pd.DataFrame(),
         "clinical.csv": result.clinical,
         "intervals.csv": result.intervals,
-        "interval_lengths.csv": result.interval_lengths,
+        "interval_lengths.csv": _with_dates(result.interval_lengths, study.time_kind),
+        # the injection schedule analysed, with any edit made in the Wizard (issue #19)
+        "injections.csv": study.injections.drop(columns=["row"], errors="ignore"),
     }
     if result.safety is not None:
         tables.update(result.safety.tables())
@@ -256,6 +259,29 @@ def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     tables["strata.csv"] = strata
     tables["strata_summary.csv"] = strata_summary(result, strata, n_simulations=n_sim, **model)
     return tables
+
+
+def _with_dates(table: pd.DataFrame, time_kind: str) -> pd.DataFrame:
+    """Calendar dates beside ``start_day``/``end_day`` (days since 1970) for dated studies.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"start_day": [19000.0], "end_day": [19090.0]})
+    >>> _with_dates(t, "date").columns.tolist()
+    ['start_date', 'end_date', 'start_day', 'end_day']
+    >>> str(_with_dates(t, "date").start_date.iloc[0]), _with_dates(t, "day").columns.tolist()
+    ('2022-01-08', ['start_day', 'end_day'])
+    """
+    if time_kind != "date" or table is None or "start_day" not in table.columns:
+        return table
+    out = table.copy()
+    epoch = pd.Timestamp("1970-01-01")
+    for end in ("start", "end"):
+        if f"{end}_day" in out.columns:
+            when = epoch + pd.to_timedelta(out[f"{end}_day"].round(), unit="D")
+            at = out.columns.get_loc("start_day")
+            out.insert(at, f"{end}_date", when.dt.date.astype(str))
+    return out
 
 
 def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:

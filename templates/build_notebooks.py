@@ -30,11 +30,12 @@ def code(source: str, *tags: str):
 
 STUDY_PARAMETERS = code(
     """
-# Parameters (papermill). The defaults come from study.yaml in this folder;
+# Parameters (papermill). The defaults come from study.yaml in this folder, then from
+# study-state.yaml (what you changed in the Wizard), which wins;
 # `msc-notebooks run THIS.ipynb -p threshold_pct 30` overrides one value for one run.
-from msc_notebooks.projects import read_project_config
+from msc_notebooks.study_state import read_state
 
-config = read_project_config("study.yaml")
+config = read_state(".")
 visits = config["visits"]
 injections = config["injections"]
 patients = config["patients"]
@@ -51,19 +52,18 @@ STUDY_SETUP = code(
     """
 import msc_notebooks as msc
 from msc_notebooks import charts
-from msc_notebooks.projects import load_project_study
+from msc_notebooks.study_state import load_problem, restore, state_settings
 
-msc.setup_notebook(renderer=renderer or "jupyter")  # offline charts
+msc.setup_notebook(renderer=renderer or "jupyter")  # offline charts; errors in words
 
-study = load_project_study(
-    visits,
-    injections,
-    patients,
-    adverse_events,
-    column_map=config["column_map"],
-    date_format=config["date_format"],
-)
-settings = msc.Settings(threshold_pct=threshold_pct, reference=reference, method=method)
+state = {**config, "visits": visits, "injections": injections, "patients": patients,
+         "adverse_events": adverse_events, "threshold_pct": threshold_pct,
+         "reference": reference, "method": method}
+try:
+    study, settings = restore(state)  # the data, the column map, your injection edits
+except msc.MscError as problem:
+    study, settings = None, state_settings(state)
+    print(load_problem(problem, state))
 print(f"Study: {config['study_title']}")
 print(f"Settings: reference {settings.reference}, method {settings.method}, responder > {settings.threshold_pct:g} %")
 """
@@ -130,7 +130,8 @@ def guided() -> nbformat.NotebookNode:
             """
 from msc_notebooks.widgets import Wizard
 
-wizard = Wizard(study=study, settings=settings)
+# the Wizard keeps what you load and change in study-state.yaml (this folder)
+wizard = Wizard(study=study, settings=settings, folder=".", folder_state=state)
 wizard
 """
         ),
@@ -140,18 +141,36 @@ wizard
             "the progression rate against the pre-treatment rate, bootstrap interval and "
             "Wilcoxon test (SPEC §7)."
         ),
-        ANALYZE,
-        RESPONDER_LINES,
+        code(
+            """
+# the study and settings the Wizard shows (run this part again after changing them)
+study, settings = wizard.state.study, wizard.state.settings
+result = msc.analyze(study, settings) if study is not None else None
+if result is None:
+    print("No data loaded yet: finish step 1 (Load) of the Wizard above, then run this part again.")
+else:
+    display(result.summary)
+"""
+        ),
+        code(
+            """
+if result is not None:
+    for row in result.summary.itertuples():
+        print(f"{row.period}: {row.n_responders}/{row.n_evaluable} responders (improvement > {settings.threshold_pct:g} %)")
+"""
+        ),
         md("### Each patient's ALSFRS-R, with the injections"),
-        code("charts.trajectories(result)"),
+        code("charts.trajectories(result) if result is not None else None"),
         md("### Responders per period"),
-        code("charts.responders_by_period(result)"),
+        code("charts.responders_by_period(result) if result is not None else None"),
         md("### Improvement between injections 1 and 2, patient by patient"),
-        code('charts.improvement_waterfall(result, "1-2")'),
+        code('charts.improvement_waterfall(result, "1-2") if result is not None else None'),
         md("### Safety (the trial's primary endpoint)"),
         code(
             """
-if result.safety is None:
+if result is None:
+    pass
+elif result.safety is None:
     print("No adverse-events table: safety not analysed.")
 else:
     print(result.safety.sentence)

@@ -212,6 +212,7 @@ class ExerciseBox(w.VBox):
             self.answer = w.Text(
                 placeholder=f"your answer ({exercise.unit})" if exercise.unit else "your answer",
                 layout=w.Layout(width="220px"),
+                continuous_update=False,  # sent on Enter or when leaving the box (Check)
             )
         self.answer.add_class("msc-exercise-answer")
         self.check = w.Button(description="Check", button_style="primary")

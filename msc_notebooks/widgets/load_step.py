@@ -138,6 +138,9 @@ class LoadStep(Step):
         super().__init__(state, **kwargs)
         self._frames: dict[str, Any] = {}  # uploaded tables, as DataFrames (never bytes)
         self._upload_names: dict[str, str] = {}
+        self._upload_paths: dict[str, str] = {}
+        #: Folder where uploads are saved (a study's ``data/``); None keeps them in memory.
+        self.save_uploads_to: Any = None
         self._columns: dict[str, list[str]] = {}
         self.mapping: dict[str, dict[str, w.Dropdown]] = {}
 
@@ -241,6 +244,14 @@ class LoadStep(Step):
                 name = item["name"]
                 self._frames[table] = read_upload(name, item["content"], table)
                 self._upload_names[table] = name
+                if self.save_uploads_to is not None:  # the study's own data folder
+                    from pathlib import Path
+
+                    folder = Path(self.save_uploads_to)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    target = folder / (Path(str(name)).name or f"{table}.csv")
+                    target.write_bytes(bytes(item["content"]))
+                    self._upload_paths[table] = str(target)
         finally:
             # never keep the file's bytes in widget state (the browser's copy is dropped too)
             self.upload.value = ()
@@ -398,14 +409,16 @@ class LoadStep(Step):
                         fix=f"choose table '{needed}' and upload its file",
                     )
             self.show("Reading and validating ...")
+            saved = {t: p for t, p in self._upload_paths.items() if t in self._frames}
             study = read_study(
-                **{t: self._frames.get(t) for t in TABLES},
+                **{t: saved.get(t) or self._frames.get(t) for t in TABLES},
                 column_map=column_map,
                 date_format=date_format,
             )
             source = {
                 "kind": "upload",
                 "names": dict(self._upload_names),
+                "paths": saved,
                 "column_map": column_map or {},
                 "date_format": date_format,
             }

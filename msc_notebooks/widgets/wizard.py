@@ -40,6 +40,16 @@ class Wizard(w.VBox):
         edits, settings).
     figures : bool, default True
         Draw the figures in the Results and Safety steps.
+    folder : str or Path, optional
+        A study folder: the Wizard then keeps the study's state there
+        (``study-state.yaml``, :mod:`msc_notebooks.study_state`): every load, column
+        map, date format, injection edit and setting is written as it happens, so a
+        kernel restart, the other notebooks and ``msc-notebooks run`` see it. Uploads
+        are saved into the folder's ``data/``.
+    folder_state : dict, optional
+        The state the study was restored from (:func:`~msc_notebooks.study_state.read_state`);
+        without a study, the Load step opens with its files and the columns the kit
+        recognised filled in (a study that failed to load).
 
     Attributes
     ----------
@@ -69,8 +79,11 @@ class Wizard(w.VBox):
         state_file: str | Path | None = None,
         *,
         figures: bool = True,
+        folder: str | Path | None = None,
+        folder_state: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        self.folder = Path(folder) if folder is not None else None
         self.state = WizardState(settings=settings or Settings(), auto_analyze=True)
         self.load = LoadStep(self.state)
         self.injections = InjectionsStep(self.state)
@@ -112,6 +125,91 @@ class Wizard(w.VBox):
                 self.load_state(state_file)
             except Exception as exc:
                 self.message.value = note(describe_error(exc), "error")
+        if self.folder is not None:
+            self._start_in_folder(study, dict(folder_state or {}))
+
+    # -- the study folder's state (study-state.yaml) ------------------------------------------
+    def _start_in_folder(self, study: Any, folder_state: dict[str, Any]) -> None:
+        from ..study_state import _edit_days
+
+        self.load.save_uploads_to = self.folder / "data"
+        files = {
+            t: folder_state.get(t) for t in ("visits", "injections", "patients", "adverse_events")
+        }
+        if study is not None:
+            edits = folder_state.get("injection_edits") or {}
+            self.state.injection_edits = {
+                str(k): _edit_days(list(v), study.time_kind) for k, v in edits.items()
+            }
+            existing = {t: f for t, f in files.items() if f and (self.folder / f).is_file()}
+            self.state.source = (
+                {
+                    "kind": "files",
+                    "paths": existing,
+                    "column_map": folder_state.get("column_map") or {},
+                    "date_format": folder_state.get("date_format"),
+                }
+                if {"visits", "injections"} <= set(existing)
+                else {"kind": "demo"}
+            )
+        else:
+            # the study did not load: open step 1 on its files, recognised columns filled in
+            self.load.source_choice.value = "files"
+            for table, box in self.load.paths.items():
+                name = files.get(table)
+                box.value = str(self.folder / name) if name else ""
+                if name and not (self.folder / name).is_file():
+                    box.value = ""
+            self.load.date_format.value = folder_state.get("date_format") or ""
+            try:
+                self.load.preview_files()
+                self.load.set_column_map(folder_state.get("column_map") or {})
+            except Exception as exc:
+                self.load.show_error(exc)
+            self.go("Load")
+        self.state.observe(
+            lambda _: self.save_folder_state(),
+            names=["study", "settings", "injection_edits", "source"],
+        )
+
+    def folder_state(self) -> dict[str, Any]:
+        """The study's state as :func:`~msc_notebooks.study_state.write_state` keeps it."""
+        from ..study_state import edits_for_state
+
+        source = dict(self.state.source)
+        out: dict[str, Any] = {}
+        # the demo cohort: no paths written, so study.yaml's apply (absent files: the demo)
+        if source.get("kind") in ("files", "upload"):
+            paths = source.get("paths") or {}
+            for table in ("visits", "injections", "patients", "adverse_events"):
+                p = paths.get(table)
+                if p and self.folder is not None and Path(p).is_absolute():
+                    try:
+                        p = str(Path(p).resolve().relative_to(self.folder.resolve()))
+                    except ValueError:
+                        p = str(Path(p).resolve())
+                out[table] = p or ""
+            out["column_map"] = source.get("column_map") or {}
+            out["date_format"] = source.get("date_format") or ""
+        study = self.state.study
+        kind = study.time_kind if study is not None else "day"
+        out["injection_edits"] = edits_for_state(dict(self.state.injection_edits), kind)
+        settings = self.state.settings.to_dict()
+        settings.pop("extra", None)
+        out["settings"] = settings
+        return out
+
+    def save_folder_state(self) -> Any:
+        """Write :meth:`folder_state` to the study folder's ``study-state.yaml``."""
+        if self.folder is None or self.state.study is None:
+            return None
+        from ..study_state import write_state
+
+        try:
+            return write_state(self.folder, self.folder_state())
+        except Exception as exc:  # shown, never silent
+            self.message.value = note(f"The study state was not saved: {describe_error(exc)}", "error")
+            return None
 
     # -- navigation ------------------------------------------------------------------------
     def _select(self, index: int) -> None:

@@ -565,8 +565,9 @@ class BrowserPage:
 
         Excused (:data:`JS_NOISE`): JupyterLab's own notebook windowing, which renders
         cells on idle time and sometimes meets a cell already replaced (a null model) in
-        a notebook opened from the Launcher; it comes from ``jlab_core`` alone and has no
-        effect on what is shown.
+        a notebook opened from the Launcher (it comes from ``jlab_core`` alone and has no
+        effect on what is shown); in Voila, the Launcher and server-proxy extensions that
+        cannot start without JupyterLab's launcher and file browser.
         """
         bad = [e for e in self.js_errors if not any(n.search(e) for n in JS_NOISE)]
         assert not bad, "JavaScript errors:\n" + "\n".join(bad)
@@ -695,6 +696,13 @@ class BrowserPage:
 #: JavaScript errors of JupyterLab itself that do not come from the kit (see
 #: ``BrowserPage.assert_no_js_errors``).
 JS_NOISE = (
+    # Voila loads every installed JupyterLab extension; the Launcher's and the server
+    # proxy's need JupyterLab's launcher and file browser, which a Voila page has not
+    re.compile(
+        r"^console\.error: Error: Shared module @jupyterlab/(launcher|filebrowser) doesn't "
+        r"exist in shared scope default\s+at \S+ \(\S+/voila/labextensions/"
+        r"(jupyter_app_launcher|@jupyterhub/jupyter-server-proxy)/"
+    ),
     re.compile(
         r"^pageerror: TypeError: Cannot read properties of null \(reading 'id'\)\s+"
         r"at \w+\._runOnIdleTime \(\S+/static/lab/jlab_core\.[0-9a-f]+\.js"

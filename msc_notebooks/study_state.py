@@ -1,0 +1,350 @@
+"""One study state, kept in the study folder: what was loaded, how, the edits and settings.
+
+A study folder holds ``study.yaml`` (written once by ``msc-notebooks new``, edited by
+hand) and, beside it, ``study-state.yaml``: what the Wizard changed (data files, column
+map, date format, injection edits, settings). :func:`read_state` reads both (the Wizard's
+file wins); :func:`restore` turns a state into the study and settings the analysis needs.
+Every template notebook, the Wizard, a kernel restart and ``msc-notebooks run`` go through
+these two functions, so they all see what the user last saw.
+
+State keys (all optional except where said): ``visits``, ``injections`` (paths, relative
+to the study folder; missing files mean the demo cohort), ``patients``,
+``adverse_events``, ``column_map`` (table -> {your column: canonical name}),
+``date_format``, ``injection_edits`` (patient id -> list of injection dates
+``YYYY-MM-DD``, or day numbers for day-based data), ``settings`` (any
+:class:`~msc_notebooks.settings.Settings` field), and ``threshold_pct``, ``reference``,
+``method`` (``study.yaml``'s own settings; they win over ``settings``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .settings import Settings
+
+__all__ = [
+    "STATE_FILE",
+    "CONFIG_FILE",
+    "read_state",
+    "write_state",
+    "restore",
+    "state_settings",
+    "column_map_yaml",
+    "edits_for_state",
+    "load_problem",
+]
+
+#: The study's settings file (written by ``msc-notebooks new``).
+CONFIG_FILE = "study.yaml"
+#: The Wizard's state file, beside ``study.yaml``.
+STATE_FILE = "study-state.yaml"
+
+_TOP_SETTINGS = ("threshold_pct", "reference", "method")
+_HEADER = (
+    "# Written by the msc-notebooks Wizard: what you loaded and changed in it (data files,\n"
+    "# column map, date format, injection edits, settings). Every notebook of this folder\n"
+    "# and `msc-notebooks run` read it after study.yaml (its values win). Delete this file\n"
+    "# to go back to study.yaml alone.\n"
+)
+
+
+def _folder(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    return p.parent if p.suffix in (".yaml", ".yml") else p
+
+
+def read_state(folder: str | os.PathLike[str] = ".") -> dict[str, Any]:
+    """Read a study folder's state: ``study.yaml``, then the Wizard's ``study-state.yaml``.
+
+    Parameters
+    ----------
+    folder : path, default '.'
+        The study folder (or its ``study.yaml``).
+
+    Returns
+    -------
+    dict
+        Every key of ``study.yaml`` (template defaults for what it omits), overridden by
+        ``study-state.yaml``; ``settings`` holds the Wizard's settings, and
+        ``threshold_pct``, ``reference``, ``method`` follow them.
+
+    Examples
+    --------
+    >>> import tempfile, yaml
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "study.yaml").write_text('threshold_pct: 25\\nvisits: "data/v.csv"\\n')
+    >>> _ = (d / "study-state.yaml").write_text(yaml.safe_dump({"settings": {"threshold_pct": 30}}))
+    >>> s = read_state(d)
+    >>> s["threshold_pct"], s["visits"], s["injection_edits"]
+    (30, 'data/v.csv', {})
+    """
+    import yaml
+
+    from .projects import read_project_config
+
+    folder = _folder(folder)
+    config_path = folder / CONFIG_FILE
+    state = read_project_config(config_path, template="msc-study")
+    state.setdefault("injection_edits", {})
+    state.setdefault("settings", {})
+    path = folder / STATE_FILE
+    if path.is_file():
+        try:
+            saved = yaml.safe_load(path.read_text("utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise InputError(
+                f"not valid YAML: {err}", source=STATE_FILE, fix=f"delete {STATE_FILE}"
+            ) from None
+        if not isinstance(saved, dict):
+            raise InputError("must hold 'name: value' lines", source=STATE_FILE)
+        settings = dict(state.get("settings") or {})
+        settings.update(saved.pop("settings", None) or {})
+        state.update(saved)
+        state["settings"] = settings
+        for key in _TOP_SETTINGS:
+            if key in settings:
+                state[key] = settings[key]
+    for key in ("column_map", "injection_edits", "settings"):
+        if state.get(key) is None:
+            state[key] = {}
+    return state
+
+
+def write_state(folder: str | os.PathLike[str], state: dict[str, Any]) -> Path:
+    """Write the Wizard's part of a state to ``study-state.yaml`` in the study folder.
+
+    Parameters
+    ----------
+    folder : path
+        The study folder.
+    state : dict
+        Keys ``visits``, ``injections``, ``patients``, ``adverse_events``, ``column_map``,
+        ``date_format``, ``injection_edits``, ``settings`` (others are ignored).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> p = write_state(d, {"visits": "data/v.csv", "settings": {"threshold_pct": 40}})
+    >>> read_state(d)["threshold_pct"]
+    No study.yaml in this folder: using the template's default settings.
+    40
+    """
+    import yaml
+
+    keep = ("visits", "injections", "patients", "adverse_events", "column_map", "date_format")
+    data = {k: state.get(k) for k in keep if k in state}
+    data["injection_edits"] = {
+        str(k): list(v) for k, v in (state.get("injection_edits") or {}).items()
+    }
+    data["settings"] = dict(state.get("settings") or {})
+    path = _folder(folder) / STATE_FILE
+    text = _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def state_settings(state: dict[str, Any]) -> Settings:
+    """The analysis settings of a state (``study.yaml``'s three keys win over ``settings``).
+
+    Examples
+    --------
+    >>> state_settings({"settings": {"window_days": 7}, "threshold_pct": 30}).window_days
+    7
+    """
+    fields = {f.name for f in dataclasses.fields(Settings)} - {"extra"}
+    values = {k: v for k, v in (state.get("settings") or {}).items() if k in fields}
+    for key in _TOP_SETTINGS:
+        if state.get(key) is not None:
+            values[key] = state[key]
+    return Settings.from_dict(values)
+
+
+def _edit_days(values: list[Any], time_kind: str) -> list[float]:
+    days = []
+    for v in values:
+        if isinstance(v, dt.date) or (isinstance(v, str) and "-" in v.strip()[1:]):
+            d = v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v).strip())
+            days.append(float((d - dt.date(1970, 1, 1)).days))
+        else:
+            days.append(float(v))
+    return days
+
+
+def edits_for_state(edits: dict[str, list[float]], time_kind: str) -> dict[str, list[Any]]:
+    """Injection edits as the state file keeps them: ISO dates for calendar data.
+
+    Examples
+    --------
+    >>> edits_for_state({"A": [19000.0]}, "date"), edits_for_state({"A": [90.0]}, "day")
+    ({'A': ['2022-01-08']}, {'A': [90.0]})
+    """
+    if time_kind != "date":
+        return {str(k): [float(d) for d in v] for k, v in edits.items()}
+    epoch = dt.date(1970, 1, 1)
+    return {
+        str(k): [(epoch + dt.timedelta(days=round(float(d)))).isoformat() for d in v]
+        for k, v in edits.items()
+    }
+
+
+def restore(
+    state: dict[str, Any], base_dir: str | os.PathLike[str] | None = None
+) -> tuple[Any, Settings]:
+    """Rebuild the study and settings of a state (what the user saw in the Wizard).
+
+    Reads the data files (or the demo cohort when the visits or injections file is
+    absent) with the state's column map and date format, applies the injection edits, and
+    builds the settings.
+
+    Parameters
+    ----------
+    state : dict
+        From :func:`read_state`.
+    base_dir : path, optional
+        The study folder (relative paths start there); default the current folder.
+
+    Returns
+    -------
+    (StudyData, Settings)
+
+    Raises
+    ------
+    InputError
+        When a file cannot be read or validated: the message names the file, column,
+        rows and the fix.
+
+    Examples
+    --------
+    >>> study, settings = restore({"visits": "none.csv", "injections": "none.csv",
+    ...                            "injection_edits": {"001": [16950, 17050]}})  # doctest: +ELLIPSIS
+    Data files not found ...
+    >>> study.injections.query("patient_id == '001'").day.tolist(), settings.threshold_pct
+    ([16950.0, 17050.0], 25)
+    """
+    from .projects import load_project_study
+    from .schedule import set_injections
+
+    settings = state_settings(state)
+    study = load_project_study(
+        state.get("visits"),
+        state.get("injections"),
+        state.get("patients"),
+        state.get("adverse_events"),
+        column_map=state.get("column_map") or None,
+        date_format=state.get("date_format") or None,
+        base_dir=base_dir,
+    )
+    known = set(study.injections["patient_id"].astype(str)) | set(
+        study.patients["patient_id"].astype(str) if len(study.patients) else []
+    )
+    for pid, values in (state.get("injection_edits") or {}).items():
+        if str(pid) not in known:
+            raise InputError(
+                f"injection edits for patient {pid}, who is not in the data",
+                source=STATE_FILE,
+                fix=f"delete the lines of patient {pid} under injection_edits in {STATE_FILE}",
+            )
+        study = set_injections(study, str(pid), _edit_days(list(values), study.time_kind))
+    return study, settings
+
+
+def column_map_yaml(column_map: dict[str, dict[str, str]]) -> str:
+    """The ``column_map:`` line to put in ``study.yaml`` for a map (a fix users can copy).
+
+    Examples
+    --------
+    >>> column_map_yaml({"visits": {"Patient": "patient_id"}})
+    'column_map: {visits: {Patient: patient_id}}'
+    """
+    import yaml
+
+    return "column_map: " + yaml.safe_dump(column_map, default_flow_style=True, width=10_000).strip()
+
+
+def load_problem(
+    error: BaseException, state: dict[str, Any], folder: str | os.PathLike[str] = "."
+) -> str:
+    """What a template notebook says when the study's data do not load (no traceback).
+
+    The error's own message (file, column, rows, fix), then the fix in ``study.yaml``
+    terms: the ``column_map`` line with the columns the kit recognised in each file, and
+    the Wizard's Load step as the way to do it without editing anything.
+
+    Parameters
+    ----------
+    error : Exception
+        What :func:`restore` raised.
+    state : dict
+        From :func:`read_state`.
+    folder : path, default '.'
+        The study folder.
+
+    Returns
+    -------
+    str
+        Plain text for ``print``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); (d / "data").mkdir()
+    >>> _ = (d / "data" / "v.csv").write_text("Patient;Visit date;ALSFRS-R total\\nA;01/02/2022;40\\n")
+    >>> err = InputError("missing required column(s) 'patient_id'", source="v.csv")
+    >>> text = load_problem(err, {"visits": "data/v.csv"}, d)
+    >>> print(text.splitlines()[0])
+    The data could not be loaded: v.csv: missing required column(s) 'patient_id'
+    >>> "column_map: {visits: {ALSFRS-R total: alsfrs_r_total, Patient: patient_id" in text
+    True
+    """
+    from .errors import MscError
+    from .loading import read_table
+    from .widgets.load_step import guess_column_map
+
+    folder = _folder(folder)
+    text = str(error) if isinstance(error, MscError) else f"{type(error).__name__}: {error}"
+    lines = [f"The data could not be loaded: {text}"]
+    guessed: dict[str, dict[str, str]] = {}
+    for table in ("visits", "injections", "patients", "adverse_events"):
+        name = state.get(table)
+        if not name or not (folder / name).is_file():
+            continue
+        try:
+            columns = [str(c) for c in read_table(folder / name, table).columns if c != "row"]
+        except Exception:  # noqa: BLE001 - the main error is already said
+            continue
+        pairs = {
+            src: canon
+            for canon, src in guess_column_map(table, columns).items()
+            if src is not None and src != canon
+        }
+        if pairs:
+            guessed[table] = dict(sorted(pairs.items()))
+    lines.append(
+        "To fix it without code: the Wizard below opens on step 1 (Load) with your files "
+        "and the columns the kit recognised filled in; check them, press 'Load and "
+        "validate', and the Wizard records the map in study-state.yaml for every notebook."
+    )
+    if guessed:
+        lines.append(
+            "Or write the map in study.yaml (replace its column_map line), then run again:\n"
+            "    " + column_map_yaml(guessed)
+        )
+    if not state.get("date_format"):
+        lines.append(
+            "If your dates are day/month/year and some are ambiguous, also set in study.yaml:"
+            '\n    date_format: "%d/%m/%Y"'
+        )
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""One study state (issue #19): the Wizard writes study-state.yaml in the study folder;
+read_state + restore rebuild what the user saw (a kernel restart, the other notebooks,
+``msc-notebooks run``); exports carry the edited schedule and the source file names."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from msc_notebooks.export import write_results
+from msc_notebooks.projects import new_project
+from msc_notebooks.study_state import STATE_FILE, load_problem, read_state, restore
+from msc_notebooks.widgets import Wizard
+
+DEMO = Path(__file__).resolve().parents[1] / "msc_notebooks" / "data" / "demo"
+
+
+@pytest.fixture
+def study_folder(tmp_path) -> Path:
+    folder = new_project(tmp_path / "study")
+    for name in ("visits", "injections", "patients", "adverse_events"):
+        shutil.copy(DEMO / f"{name}.csv", folder / "data" / f"{name}.csv")
+    return folder
+
+
+def open_wizard(folder: Path) -> Wizard:
+    """What the guided notebook does in a fresh kernel."""
+    state = read_state(folder)
+    study, settings = restore(state, base_dir=folder)
+    return Wizard(study, settings, folder=folder, folder_state=state, figures=False)
+
+
+def test_wizard_edits_survive_a_restart_and_reach_the_export(study_folder, tmp_path):
+    wiz = open_wizard(study_folder)
+    assert not (study_folder / STATE_FILE).exists()  # opening writes nothing
+    before = wiz.state.study.injections.query("patient_id == '001'").day.tolist()
+    moved = [before[0], before[1] + 7, *before[2:]]  # injection 2 one week later
+    wiz.injections.set_patient_days("001", moved)
+    wiz.settings.controls["threshold_pct"].value = 40
+    saved = yaml.safe_load((study_folder / STATE_FILE).read_text("utf-8"))
+    assert saved["settings"]["threshold_pct"] == 40
+    # calendar data: edits kept as dates (day 0 = 1970-01-01)
+    second = (pd.Timestamp("1970-01-01") + pd.Timedelta(days=moved[1])).date().isoformat()
+    assert saved["injection_edits"]["001"][1] == second
+    assert saved["visits"] == "data/visits.csv"
+
+    # "kernel restart": nothing in memory, only the folder
+    again = open_wizard(study_folder)
+    days = again.state.study.injections.query("patient_id == '001'").day.tolist()
+    assert days == moved
+    assert again.state.settings.threshold_pct == 40
+    assert again.state.injection_edits == {"001": moved}
+    # the responder counts at 40 % follow from the per-patient rows (SPEC section 6)
+    result = again.state.result
+    per = result.periods[(result.periods.period == "1-2") & result.periods.evaluable]
+    row = result.summary.set_index("period").loc["1-2"]
+    assert row.n_responders == int((per.improvement_pct > 40).sum())
+
+    files = {p.name: p for p in write_results(result, tmp_path / "out")}
+    injections = pd.read_csv(files["injections.csv"], dtype={"patient_id": str})
+    assert injections.query("patient_id == '001'").day.tolist() == moved
+    settings = (tmp_path / "out" / "settings.json").read_text()
+    assert '"visits": "visits.csv"' in settings and "DataFrame" not in settings
+    lengths = pd.read_csv(files["interval_lengths.csv"])
+    assert lengths.start_date.iloc[0] == str(
+        (pd.Timestamp("1970-01-01") + pd.Timedelta(days=lengths.start_day.iloc[0])).date()
+    )
+
+
+def test_a_study_that_does_not_load_opens_the_load_step(study_folder):
+    (study_folder / "data" / "visits.csv").write_text(
+        "Subject;When;Score\n001;2016-01-01;40\n", "utf-8"
+    )
+    state = read_state(study_folder)
+    with pytest.raises(Exception) as err:
+        restore(state, base_dir=study_folder)
+    text = load_problem(err.value, state, study_folder)
+    assert "Traceback" not in text and "study.yaml" in text and "Wizard" in text
+    wiz = Wizard(None, folder=study_folder, folder_state=state, figures=False)
+    assert wiz.steps[wiz.stack.selected_index].title == "Load"
+    assert wiz.load.source_choice.value == "files"
+    assert wiz.load.paths["visits"].value.endswith("data/visits.csv")
+    assert set(wiz.load.mapping) >= {"visits", "injections"}  # columns offered to map
