@@ -183,10 +183,9 @@ def _kept_chart_class() -> Any:
     global _KEPT_CHART_CLASS
     if _KEPT_CHART_CLASS is None:
         import altair as alt
+        import traitlets
         from altair import JupyterChart
         from altair.utils._vegafusion_data import extracted_inline_tables
-
-        import traitlets
 
         class KeptDataJupyterChart(JupyterChart):
             """A ``JupyterChart`` whose inline tables live as long as the widget.

@@ -271,7 +271,9 @@ def column_map_yaml(column_map: dict[str, dict[str, str]]) -> str:
     """
     import yaml
 
-    return "column_map: " + yaml.safe_dump(column_map, default_flow_style=True, width=10_000).strip()
+    return (
+        "column_map: " + yaml.safe_dump(column_map, default_flow_style=True, width=10_000).strip()
+    )
 
 
 def load_problem(

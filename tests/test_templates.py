@@ -577,9 +577,11 @@ def lesson_arithmetic(text: str) -> None:
 
 def widget_texts(nb) -> str:
     """Every text value of the widgets a notebook executed headless left in its state."""
-    state = nb.metadata.get("widgets", {}).get(
-        "application/vnd.jupyter.widget-state+json", {}
-    ).get("state", {})
+    state = (
+        nb.metadata.get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
     return "\n".join(
         str(m["state"].get("value", ""))
         for m in state.values()

@@ -203,9 +203,7 @@ class ExerciseBox(w.VBox):
     def __init__(self, exercise: Exercise, number: int, **kw: Any) -> None:
         self.exercise = exercise
         self.correct: bool | None = None
-        question = w.HTML(
-            f"<p><b>Exercise {number}.</b> {html.escape(exercise.question)}</p>"
-        )
+        question = w.HTML(f"<p><b>Exercise {number}.</b> {html.escape(exercise.question)}</p>")
         if exercise.kind == "choice":
             self.answer = w.ToggleButtons(options=list(exercise.choices), value=None)
         else:
@@ -227,7 +225,12 @@ class ExerciseBox(w.VBox):
         self.check.on_click(lambda _: self._check())
         self.reveal.on_click(lambda _: self._reveal())
         super().__init__(
-            [question, w.HBox([self.answer, self.check, self.reveal]), self.feedback, self.solution],
+            [
+                question,
+                w.HBox([self.answer, self.check, self.reveal]),
+                self.feedback,
+                self.solution,
+            ],
             **kw,
         )
         self.add_class("msc-exercise")
@@ -277,9 +280,7 @@ class NullReading(w.VBox):
         if null is None:
             parts = [w.HTML(note("The no-effect simulation was not run."))]
         else:
-            parts = [
-                w.HTML(f"<p>{html.escape(text)}</p>") for text in null_sentences(null)
-            ]
+            parts = [w.HTML(f"<p>{html.escape(text)}</p>") for text in null_sentences(null)]
         for part in parts:
             part.add_class("msc-null-interpretation")
         self.answer = w.Textarea(

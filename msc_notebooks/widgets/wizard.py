@@ -208,7 +208,9 @@ class Wizard(w.VBox):
         try:
             return write_state(self.folder, self.folder_state())
         except Exception as exc:  # shown, never silent
-            self.message.value = note(f"The study state was not saved: {describe_error(exc)}", "error")
+            self.message.value = note(
+                f"The study state was not saved: {describe_error(exc)}", "error"
+            )
             return None
 
     # -- navigation ------------------------------------------------------------------------

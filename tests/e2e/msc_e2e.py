@@ -295,6 +295,28 @@ def start_lab(
     )
 
 
+def start_voila(notebook: Path, home: Path) -> Server:
+    """Serve ``notebook`` as the kit's app does (``servers.app_command``) on a free port.
+
+    Tracebacks are shown on the page (a failing cell is then visible to the test).
+    """
+    from msc_notebooks.servers import app_command
+
+    port = free_port()
+    base = app_command(notebook)
+    assert "--Voila.ip=127.0.0.1" in base  # the app listens on this machine only
+    cmd = [*base, "--no-browser", f"--port={port}", "--VoilaConfiguration.show_tracebacks=True"]
+    return start_server(
+        "voila",
+        cmd,
+        url=f"http://127.0.0.1:{port}",
+        token="",
+        root=notebook.parent,
+        env=isolated_env(home),
+        ready=lambda: port_open(port),
+    )
+
+
 def write_overrides(folder: Path) -> Path:
     """Write the no-news ``overrides.json`` into ``folder``; return the folder."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -355,9 +377,9 @@ class BrowserPage:
         page.on("pageerror", lambda e: self.js_errors.append(f"pageerror: {e.stack or e}"))
         page.on(
             "console",
-            lambda m: self.js_errors.append(f"console.{m.type}: {m.text}")
-            if m.type == "error"
-            else None,
+            lambda m: (
+                self.js_errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
+            ),
         )
 
     def screenshot(self, step: str, locator=None) -> Path:

@@ -16,10 +16,9 @@ import re
 import time
 
 import pytest
-from msc_e2e import assert_log_clean, free_port, isolated_env, port_open, start_server
+from msc_e2e import assert_log_clean, start_voila
 
 from msc_notebooks.projects import new_project
-from msc_notebooks.servers import app_command
 
 pytestmark = pytest.mark.browser
 
@@ -97,17 +96,7 @@ def test_lesson_in_jupyterlab(lab_server, browser_page):
 def test_lesson_as_voila_app(tmp_path, browser_page):
     started = time.monotonic()
     lesson = new_project(tmp_path / "lesson", template="msc-teaching")
-    port = free_port()
-    cmd = [*app_command(lesson / "lesson.ipynb"), "--no-browser", f"--port={port}"]
-    server = start_server(
-        "voila",
-        cmd,
-        url=f"http://127.0.0.1:{port}",
-        token="",
-        root=lesson,
-        env=isolated_env(tmp_path / "home"),
-        ready=lambda: port_open(port),
-    )
+    server = start_voila(lesson / "lesson.ipynb", tmp_path / "home")
     try:
         bp = browser_page
         bp.page.goto(server.url + "/", wait_until="commit", timeout=180_000)

@@ -18,10 +18,9 @@ import re
 import time
 
 import pytest
-from msc_e2e import assert_log_clean, free_port, isolated_env, port_open, start_server
+from msc_e2e import assert_log_clean, start_voila
 
 from msc_notebooks.projects import new_project
-from msc_notebooks.servers import app_command
 
 pytestmark = pytest.mark.browser
 
@@ -34,24 +33,7 @@ FONT_AWESOME = re.compile(
 def voila_app(tmp_path):
     """Voila serving a new study's guided.ipynb on 127.0.0.1 (free port)."""
     study = new_project(tmp_path / "study")
-    port = free_port()
-    base = app_command(study / "guided.ipynb")
-    assert "--Voila.ip=127.0.0.1" in base  # the app listens on this machine only
-    cmd = [
-        *base,
-        "--no-browser",
-        f"--port={port}",
-        "--VoilaConfiguration.show_tracebacks=True",
-    ]
-    server = start_server(
-        "voila",
-        cmd,
-        url=f"http://127.0.0.1:{port}",
-        token="",
-        root=study,
-        env=isolated_env(tmp_path / "home"),
-        ready=lambda: port_open(port),
-    )
+    server = start_voila(study / "guided.ipynb", tmp_path / "home")
     try:
         yield server
     finally:
