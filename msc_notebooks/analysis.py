@@ -478,7 +478,7 @@ def outcome_summaries(
     visits = study.visits
     if outcomes is None:
         outcomes = [c for c in DEFAULT_OUTCOMES if c in visits and visits[c].notna().any()]
-        if s.reference == "onset":  # the onset reference needs a bounded score (SPEC §4)
+        if s.reference == "onset":  # the onset reference needs a bounded score (methods §4)
             outcomes = [c for c in outcomes if c in OUTCOME_MAX]
     blocks = []
     for outcome in outcomes:

@@ -1151,7 +1151,7 @@ def responders_by_period(result: Any) -> alt.LayerChart:
     return alt.layer(bars, text).properties(
         title=alt.TitleParams(
             "Responders per period",
-            subtitle=["Labels: responders / evaluable patients (SPEC §6–7)."],
+            subtitle=["Labels: responders / evaluable patients (methods §6–7)."],
             anchor="start",
         ),
         width=_WIDTH,
@@ -1333,7 +1333,7 @@ def _safety_of(data: Any) -> Any:
         raise InputError(
             "the result has no safety analysis (no adverse-event table was given)",
             source="result.safety",
-            fix="read the study with an adverse_events table (SPEC §9)",
+            fix="read the study with an adverse_events table (methods §9)",
         )
     return safety
 
@@ -1545,7 +1545,7 @@ def null_comparison(result: Any) -> alt.LayerChart:
         raise InputError(
             "the result has no no-effect simulation",
             source="result.null",
-            fix="run msc_notebooks.simulate_null(result) (SPEC §13) and pass its result",
+            fix="run msc_notebooks.simulate_null(result) (methods §13) and pass its result",
         )
     from .null_model import NULL_COLUMNS
 
@@ -1585,7 +1585,7 @@ def null_comparison(result: Any) -> alt.LayerChart:
             "Observed responders vs responders expected with no treatment effect",
             subtitle=[
                 "Bar: simulated 2.5–97.5 % range; circle: simulated mean; "
-                "diamond: observed (SPEC §13)."
+                "diamond: observed (methods §13)."
             ],
             anchor="start",
         ),
@@ -1629,7 +1629,7 @@ def matched_comparison(result: Any) -> alt.HConcatChart:
             "the result has no matched natural-history controls",
             source="result.matched",
             fix="attach them with msc_notebooks.matched_controls.attach_matched(result, "
-            "natural_history) (SPEC §15)",
+            "natural_history) (methods §15)",
         )
     cols = (
         "period",
@@ -1721,7 +1721,7 @@ def matched_comparison(result: Any) -> alt.HConcatChart:
             "Treated patients vs matched natural-history controls",
             subtitle=[
                 matched.sentence(),
-                "Right: difference with its 95 % bootstrap CI over treated patients (SPEC §15).",
+                "Right: difference with its 95 % bootstrap CI over treated patients (methods §15).",
             ],
             anchor="start",
         )

@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-slopes",
         dest="slopes",
         action="store_false",
-        help="skip the broken-stick mixed model of every visit (slopes.csv, SPEC §14; "
+        help="skip the broken-stick mixed model of every visit (slopes.csv, methods §14; "
         "fitted by default: about 1 s for 20 patients, a two-stage estimate above 1,000)",
     )
     o.add_argument(
@@ -378,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="simulate N no-effect cohorts and write null_summary.csv (SPEC §13)",
+        help="simulate N no-effect cohorts and write null_summary.csv (methods §13)",
     )
     o.add_argument(
         "--sigma",
@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an untreated cohort: one visits file, several PRO-ACT files (alsfrs.csv, "
         "AlsHistory.csv, Fvc.csv, DeathData.csv, Treatment.csv) or their folder; writes "
         "natural_history_summary.csv, matched_controls.csv and matching_balance.csv "
-        "(SPEC §13, §15)",
+        "(methods §13, §15)",
     )
     o.add_argument(
         "--match-k",

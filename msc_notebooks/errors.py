@@ -324,5 +324,5 @@ def require_columns(table: Any, columns: Sequence[str], source: str) -> None:
             f"missing column(s) {', '.join(missing)}",
             source=source,
             column=missing[0],
-            fix=f"the table needs the columns {', '.join(columns)} (SPEC §11)",
+            fix=f"the table needs the columns {', '.join(columns)} (methods §11)",
         )

@@ -45,7 +45,7 @@ def _slopes_section(result: AnalysisResult) -> list[str]:
         head,
         f"<p>{html.escape(slopes.sentence)}</p>",
         "<p class='note'>One linear mixed model of every assessment, with a change of slope "
-        "at each patient's own injections (SPEC §14). Slopes are declines per month "
+        "at each patient's own injections (methods §14). Slopes are declines per month "
         "(positive = losing function); <code>change:k</code> is the change of the decline "
         "at injection k (negative = slower decline after it). 95 % CI = estimate &plusmn; "
         "1.96 se. In an uncontrolled study a slower decline after an injection is not "
@@ -113,7 +113,7 @@ def html_report(
         parts += [
             "<h2>Responders expected with no treatment effect</h2>",
             "<p class='note'>Simulated cohorts with no effect at the patients' own visit and "
-            "injection times (SPEC §13).</p>",
+            "injection times (methods §13).</p>",
             table_html(result.null),
         ]
     parts += _slopes_section(result)
@@ -125,7 +125,7 @@ def html_report(
             "<p class='note'>Each treated patient is matched at the first injection to "
             "untreated patients of the natural-history cohort with a similar reference rate, "
             "score and time since onset; each control gets virtual injections at its treated "
-            "patient's own intervals and the same rules (SPEC §15). Differences are treated "
+            "patient's own intervals and the same rules (methods §15). Differences are treated "
             "minus controls (percentage points for responders), with 95 % bootstrap CIs over "
             "treated patients. Matching can only balance what was measured; natural-history "
             "cohorts come from other trials and other years.</p>",

@@ -332,7 +332,7 @@ def _canonical_events(events: pd.DataFrame | None) -> pd.DataFrame:
             source="adverse_events",
             column=missing[0],
             fix="read the table with msc_notebooks.read_study(), which validates it to the "
-            "canonical columns patient_id, day, term (SPEC §11)",
+            "canonical columns patient_id, day, term (methods §11)",
         )
     ev = events.copy()
     if "row" not in ev.columns:

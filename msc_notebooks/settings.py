@@ -18,30 +18,30 @@ MONTH_DAYS = 365.25 / 12
 #: One-line explanation of every setting, shown by the widgets and ``--help``.
 SETTING_HELP: dict[str, str] = {
     "reference": "Pre-treatment rate: 'run-in' (first assessment to the first injection) "
-    "or 'onset' ((48 - score at first injection) / months since symptom onset). SPEC §4.",
+    "or 'onset' ((48 - score at first injection) / months since symptom onset). methods §4.",
     "method": "Rate within a period: 'endpoints' (two assessments) or 'ols' "
-    "(least-squares slope of all assessments in the period). SPEC §5.",
+    "(least-squares slope of all assessments in the period). methods §5.",
     "window_days": "The score at an injection is the assessment nearest to it within this "
-    "many days either side (ties go to the earlier one). SPEC §3.",
-    "min_span_days": "A period needs its two assessments at least this many days apart. SPEC §12.",
-    "threshold_pct": "Relative responder: improvement above this percentage. SPEC §6.",
+    "many days either side (ties go to the earlier one). methods §3.",
+    "min_span_days": "A period needs its two assessments at least this many days apart. methods §12.",
+    "threshold_pct": "Relative responder: improvement above this percentage. methods §6.",
     "inclusive": "Count an improvement equal to the threshold as a response (>= instead of >).",
     "absolute_threshold": "Absolute responder: reference rate minus period rate at least this "
-    "many points/month (1.25; 1.5 is the other published value). SPEC §6.",
-    "month_days": "Days in one month (365.25 / 12 = 30.4375). SPEC §2.",
+    "many points/month (1.25; 1.5 is the other published value). methods §6.",
+    "month_days": "Days in one month (365.25 / 12 = 30.4375). methods §2.",
     "outcome": "The outcome column analysed (ALSFRS-R total, a domain, FVC % predicted).",
     "clinical_points": "Clinically improved after a cycle: score gain of at least this many "
-    "points since the first injection. SPEC §6.",
-    "bootstrap_samples": "Bootstrap resamples for the 95% CI of the mean improvement. SPEC §7.",
+    "points since the first injection. methods §6.",
+    "bootstrap_samples": "Bootstrap resamples for the 95% CI of the mean improvement. methods §7.",
     "seed": "Random seed of the bootstrap and the no-effect simulations (reproducible).",
     "ae_window_days": "An adverse event is attributed to the injection it follows within this "
-    "many days. SPEC §9.",
+    "many days. methods §9.",
     "stages_running_max": "Report each patient's highest King's and MiToS stage so far instead "
-    "of the stage as derived from that assessment's items (derived stages can go back). SPEC §16.",
+    "of the stage as derived from that assessment's items (derived stages can go back). methods §16.",
     "dfs_slow_below": "Progression strata: a pre-diagnosis slope (delta-FS, points/month) below "
-    "this is a slow progressor (0.47, Labra et al. 2016). SPEC §16.",
+    "this is a slow progressor (0.47, Labra et al. 2016). methods §16.",
     "dfs_fast_above": "Progression strata: a delta-FS above this is a fast progressor (1.11, "
-    "Labra et al. 2016); in between, intermediate. SPEC §16.",
+    "Labra et al. 2016); in between, intermediate. methods §16.",
 }
 
 

@@ -58,7 +58,7 @@ _RULES: tuple[tuple[str, int], ...] = (
     (r".*(rate|per_month|slope).*", 2),
     (r".*day.*", 0),
     (r"(.*_)?months$", 1),
-    (r"estimate|se|ci_low|ci_high", 2),  # slopes.csv (SPEC §14): per month, like rates
+    (r"estimate|se|ci_low|ci_high", 2),  # slopes.csv (methods §14): per month, like rates
     (r".*score.*|mean.*|median.*|sd|se|ci_.*", 1),
 )
 

@@ -101,7 +101,7 @@ def _check_columns(df: pd.DataFrame, table: str, label: str) -> None:
             raise InputError(
                 "the file has only the original ALSFRS total (ALSFRS_Total, 10 items, 0-40), "
                 "not ALSFRS-R (12 items, 0-48); the two are different scales and their "
-                "totals and slopes cannot be mixed (SPEC §1)",
+                "totals and slopes cannot be mixed (methods §1)",
                 source=label,
                 column="ALSFRS_Total",
                 fix="bring the ALSFRS-R total (ALSFRS_R_Total) or the 12 ALSFRS-R items; "
@@ -417,7 +417,7 @@ def _validate_visits(t: _Table) -> pd.DataFrame:
             rep.note(
                 use,
                 f"cell not used, row kept: both q5a and q5b are filled and the given total "
-                f"equals the items with {kept} (SPEC §1)",
+                f"equals the items with {kept} (methods §1)",
                 other,
             )
         q5a = np.where(use_b, np.nan, q5a)
@@ -470,7 +470,7 @@ def _validate_visits(t: _Table) -> pd.DataFrame:
         rep.exclude(
             none & ~o_missing,
             "only the original ALSFRS total (10 items, 0-40): a different scale from ALSFRS-R, "
-            "not used (SPEC §1)",
+            "not used (methods §1)",
             "alsfrs_total_original",
         )
     rep.exclude(none, "no ALSFRS-R total or items", "alsfrs_r_total")
@@ -683,7 +683,7 @@ def _validate_injections(t: _Table) -> pd.DataFrame:
         warnings.append(
             f"{label}: {len(later)} injection(s) on the same day as another injection of the "
             f"same patient ({format_rows(rows[later].tolist())}; patients {pats[:10]}) were "
-            "counted once (SPEC §12)"
+            "counted once (methods §12)"
         )
         sel, c = sel[~dup], c[~dup]
     number = number_in_time_order(c)  # rows sorted by patient and day (SPEC §12)
@@ -705,7 +705,7 @@ def _validate_injections(t: _Table) -> pd.DataFrame:
                 out_rows.extend([row_of[i - 1], row_of[i]] if prev_ok[i] else [row_of[i]])
             out_rows = list(dict.fromkeys(out_rows))
             raise InputError(
-                "injection numbers contradict the time order of the injections (SPEC §12)",
+                "injection numbers contradict the time order of the injections (methods §12)",
                 source=label,
                 column="injection_number",
                 rows=out_rows,

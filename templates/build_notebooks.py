@@ -139,7 +139,7 @@ wizard
             "## 2. The analysis, top to bottom\n\n"
             "Per period: patients evaluable, responders, mean and median improvement of "
             "the progression rate against the pre-treatment rate, bootstrap interval and "
-            "Wilcoxon test (SPEC §7)."
+            "Wilcoxon test (methods §7)."
         ),
         code(
             """
@@ -188,7 +188,7 @@ def data() -> nbformat.NotebookNode:
     cells = study_intro(
         "1. Data",
         "What was read, what was used, and every row left out with the reason "
-        "(SPEC §10: rows used + rows excluded = rows read, for every table).",
+        "(methods §10: rows used + rows excluded = rows read, for every table).",
     )
     cells += [
         md("## Rows read, used and excluded, per table"),
@@ -215,7 +215,7 @@ print(f"{len(study.warnings)} warning(s)")
 def injections_nb() -> nbformat.NotebookNode:
     cells = study_intro(
         "2. Injections",
-        "The injection schedule and the intervals between injections (SPEC §8), and "
+        "The injection schedule and the intervals between injections (methods §8), and "
         "whether response relates to the interval length.",
     )
     cells += [
@@ -229,7 +229,7 @@ from msc_notebooks.schedule import interval_table
 interval_table(study.injections, settings.month_days)
 """
         ),
-        md("## Interval length against improvement (Spearman, SPEC §8)"),
+        md("## Interval length against improvement (Spearman, methods §8)"),
         ANALYZE,
         code("result.intervals"),
         code("charts.interval_vs_improvement(result)"),
@@ -242,7 +242,7 @@ def progression() -> nbformat.NotebookNode:
         "3. Progression and responders",
         "Progression rates (ALSFRS-R points lost per month) before and between "
         "injections, improvement against the pre-treatment rate, and responders "
-        "(SPEC §3–7).",
+        "(methods §3–7).",
     )
     cells += [
         md("## Per period"),
@@ -255,7 +255,7 @@ def progression() -> nbformat.NotebookNode:
         md("## Improvement between injections 1 and 2"),
         code('charts.improvement_waterfall(result, "1-2")'),
         md(
-            "## Model-based slopes from every visit (SPEC §14)\n\n"
+            "## Model-based slopes from every visit (methods §14)\n\n"
             "One broken-stick mixed model uses every assessment: the decline before the "
             "first injection, in each period, and its change at each injection, with 95 % "
             "CIs. `change:k` negative = slower decline after injection k. The per-patient "
@@ -269,9 +269,9 @@ slopes.table
 """
         ),
         code("slopes.patients"),
-        md("## Clinically improved after each cycle (SPEC §6)"),
+        md("## Clinically improved after each cycle (methods §6)"),
         code("result.clinical"),
-        md("## Every patient and period (SPEC §11)"),
+        md("## Every patient and period (methods §11)"),
         code("result.periods"),
         md(
             "## Clinical stages (King's and MiToS)\n\n"
@@ -299,7 +299,7 @@ def safety_nb() -> nbformat.NotebookNode:
     cells = study_intro(
         "4. Safety",
         "Adverse events per term and severity, serious events one by one, and events "
-        "per injection given (SPEC §9). Patients with no event count in every denominator.",
+        "per injection given (methods §9). Patients with no event count in every denominator.",
     )
     cells += [
         ANALYZE,

@@ -403,7 +403,7 @@ def test_same_day_injections_counted_once_with_warning(tmp_path):
     study = read_study(csv(tmp_path, "v.csv", V3), inj)
     assert study.injections.injection_number.tolist() == [1, 2]
     assert reasons(study, "injections") == {3: "same-day duplicate of row 2: one injection counted"}
-    assert any("SPEC §12" in w and "inj.csv" in w for w in study.warnings)
+    assert any("methods §12" in w and "inj.csv" in w for w in study.warnings)
 
 
 def test_injection_numbers_against_time_order_are_an_error(tmp_path):

@@ -80,7 +80,7 @@ class MatchedPanel(Step):
                     "Each treated patient is matched at the first injection to untreated "
                     "patients with a similar reference rate, score and time since onset; the "
                     "controls get virtual injections at the same intervals and the same "
-                    "rules (SPEC §15)."
+                    "rules (methods §15)."
                 )
             ),
             self.message,

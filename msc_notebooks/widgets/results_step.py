@@ -110,7 +110,7 @@ class ResultsStep(Step):
         )
         self.null_button = w.Button(
             description="Simulate no-effect cohorts",
-            tooltip="How many responders would a cohort with no treatment effect show? (SPEC §13)",
+            tooltip="How many responders would a cohort with no treatment effect show? (methods §13)",
         )
         self.null_button.add_class("msc-null-simulate")
         self.null_button.on_click(self.guarded(lambda _: self._simulate()))
@@ -145,7 +145,7 @@ class ResultsStep(Step):
                     "Declines per month (positive = losing function) before the first "
                     "injection and in each period, and the change at each injection "
                     "(negative = slower decline), with 95% CIs, from one model of every "
-                    "assessment (SPEC §14). Per-patient values are shrunken estimates: "
+                    "assessment (methods §14). Per-patient values are shrunken estimates: "
                     "descriptive, never responders."
                 )
             ),
