@@ -298,7 +298,8 @@ _ALIASES = {
     "visits": {"Q5_Cutting": "q5", "Q10_Respiratory": "q10_original"},
     "injections": {},
     "patients": {},
-    "adverse_events": {},
+    # a case-report form's adverse-event page dates the event by its onset
+    "adverse_events": {"Onset date": "date", "Start date": "date", "AE start date": "date"},
 }
 # names every table recognises
 _COMMON = {"alsfrs_total_original": "alsfrs_total_original"}

@@ -299,7 +299,9 @@ def true_rate_distribution(
             "no patient has an evaluable reference (pre-treatment) rate, so the no-effect "
             "rates cannot be estimated",
             source="visits",
-            fix=Fix("check the run-in assessments (methods §4) or use ", Option("reference", "onset")),
+            fix=Fix(
+                "check the run-in assessments (methods §4) or use ", Option("reference", "onset")
+            ),
         )
     obs = ref["rate"].to_numpy(dtype=float)
     months = ref["months"].to_numpy(dtype=float)

@@ -37,6 +37,7 @@ __all__ = [
     "column_map_yaml",
     "edits_for_state",
     "load_problem",
+    "record_recognised",
 ]
 
 #: The study's settings file (written by ``msc-notebooks new``).
@@ -303,17 +304,17 @@ def load_problem(
     --------
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp()); (d / "data").mkdir()
-    >>> _ = (d / "data" / "v.csv").write_text("Patient;Visit date;ALSFRS-R total\\nA;01/02/2022;40\\n")
+    >>> _ = (d / "data" / "v.csv").write_text("Patient;Visit dt;ALSFRS-R\\nA;01/02/2022;40\\n")
     >>> err = InputError("missing required column(s) 'patient_id'", source="v.csv")
     >>> text = load_problem(err, {"visits": "data/v.csv"}, d)
     >>> print(text.splitlines()[0])
     The data could not be loaded: v.csv: missing required column(s) 'patient_id'
-    >>> "column_map: {visits: {ALSFRS-R total: alsfrs_r_total, Patient: patient_id" in text
-    True
+    >>> print(text.splitlines()[3])
+        column_map: {visits: {ALSFRS-R: alsfrs_r_total, Patient: patient_id, Visit dt: date}}
     """
+    from .columns import REQUIRED, suggest_column
     from .errors import MscError
     from .loading import read_table
-    from .widgets.load_step import guess_column_map
 
     folder = _folder(folder)
     text = str(error) if isinstance(error, MscError) else f"{type(error).__name__}: {error}"
@@ -324,14 +325,19 @@ def load_problem(
         if not name or not (folder / name).is_file():
             continue
         try:
-            columns = [str(c) for c in read_table(folder / name, table).columns if c != "row"]
+            raw = read_table(folder / name, table)
         except Exception:  # noqa: BLE001 - the main error is already said
             continue
-        pairs = {
-            src: canon
-            for canon, src in guess_column_map(table, columns).items()
-            if src is not None and src != canon
-        }
+        pairs = dict(raw.attrs.get("recognised", {}))  # their name -> canonical
+        free = [str(c) for c in raw.columns if c != "row" and str(c) not in pairs.values()]
+        needed = list(REQUIRED[table]) + (["alsfrs_r_total"] if table == "visits" else [])
+        for want in needed:
+            options = want if isinstance(want, tuple) else (want,)
+            if any(o in raw.columns for o in options):
+                continue
+            pick = suggest_column(options[0], [c for c in free if c not in pairs])
+            if pick is not None:
+                pairs[pick] = options[0]
         if pairs:
             guessed[table] = dict(sorted(pairs.items()))
     lines.append(
@@ -350,3 +356,52 @@ def load_problem(
             '\n    date_format: "%d/%m/%Y"'
         )
     return "\n".join(lines)
+
+
+def record_recognised(folder: str | os.PathLike[str], study: Any) -> str:
+    """Record the column names the kit recognised in ``study-state.yaml``; say which.
+
+    The state file's ``column_map`` is only filled when it has none yet (a map chosen
+    in the Wizard is never replaced).
+
+    Parameters
+    ----------
+    folder : path
+        The study folder.
+    study : StudyData
+        A study read from files (``study.recognised``: table -> {your column: canonical}).
+
+    Returns
+    -------
+    str
+        One line per table with recognised columns (empty when none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from types import SimpleNamespace
+    >>> d = Path(tempfile.mkdtemp())
+    >>> s = SimpleNamespace(recognised={"visits": {"Patient": "patient_id"}})
+    >>> print(record_recognised(d, s))
+    Columns recognised in visits: Patient -> patient_id (recorded in study-state.yaml)
+    >>> import yaml; yaml.safe_load((d / STATE_FILE).read_text())["column_map"]
+    {'visits': {'Patient': 'patient_id'}}
+    """
+    import yaml
+
+    recognised = {t: dict(m) for t, m in (getattr(study, "recognised", None) or {}).items() if m}
+    if not recognised:
+        return ""
+    path = _folder(folder) / STATE_FILE
+    saved = {}
+    if path.is_file():
+        saved = yaml.safe_load(path.read_text("utf-8")) or {}
+    if not saved.get("column_map"):
+        saved["column_map"] = recognised
+        write_state(folder, saved)
+    return "\n".join(
+        f"Columns recognised in {t}: "
+        + ", ".join(f"{a} -> {b}" for a, b in m.items())
+        + f" (recorded in {STATE_FILE})"
+        for t, m in recognised.items()
+    )

@@ -52,7 +52,7 @@ STUDY_SETUP = code(
     """
 import msc_notebooks as msc
 from msc_notebooks import charts
-from msc_notebooks.study_state import load_problem, restore, state_settings
+from msc_notebooks.study_state import load_problem, record_recognised, restore, state_settings
 
 msc.setup_notebook(renderer=renderer or "jupyter")  # offline charts; errors in words
 
@@ -61,6 +61,7 @@ state = {**config, "visits": visits, "injections": injections, "patients": patie
          "reference": reference, "method": method}
 try:
     study, settings = restore(state)  # the data, the column map, your injection edits
+    print(record_recognised(".", study))
 except msc.MscError as problem:
     study, settings = None, state_settings(state)
     print(load_problem(problem, state))
