@@ -92,11 +92,14 @@ _SUBMODULES = (
     "stages",
     "strata",
     "study",
+    "study_state",
     "summary",
     "synthetic",
     "table_format",
+    "teaching",
     "trajectory",
     "validation",
+    "voila_app",
     "widgets",
 )
 

@@ -36,6 +36,7 @@ __all__ = [
     "state_settings",
     "column_map_yaml",
     "edits_for_state",
+    "edit_days",
     "load_problem",
     "record_recognised",
 ]
@@ -173,7 +174,14 @@ def state_settings(state: dict[str, Any]) -> Settings:
     return Settings.from_dict(values)
 
 
-def _edit_days(values: list[Any], time_kind: str) -> list[float]:
+def edit_days(values: list[Any], time_kind: str) -> list[float]:
+    """Injection edits read back from the state file as days (dates: days since 1970).
+
+    Examples
+    --------
+    >>> edit_days(["2022-01-08", 19090], "date"), edit_days([90], "day")
+    ([19000.0, 19090.0], [90.0])
+    """
     days = []
     for v in values:
         if isinstance(v, dt.date) or (isinstance(v, str) and "-" in v.strip()[1:]):
@@ -258,7 +266,7 @@ def restore(
                 source=STATE_FILE,
                 fix=f"delete the lines of patient {pid} under injection_edits in {STATE_FILE}",
             )
-        study = set_injections(study, str(pid), _edit_days(list(values), study.time_kind))
+        study = set_injections(study, str(pid), edit_days(list(values), study.time_kind))
     return study, settings
 
 

@@ -130,7 +130,7 @@ class Wizard(w.VBox):
 
     # -- the study folder's state (study-state.yaml) ------------------------------------------
     def _start_in_folder(self, study: Any, folder_state: dict[str, Any]) -> None:
-        from ..study_state import _edit_days
+        from ..study_state import edit_days
 
         self.load.save_uploads_to = self.folder / "data"
         files = {
@@ -139,7 +139,7 @@ class Wizard(w.VBox):
         if study is not None:
             edits = folder_state.get("injection_edits") or {}
             self.state.injection_edits = {
-                str(k): _edit_days(list(v), study.time_kind) for k, v in edits.items()
+                str(k): edit_days(list(v), study.time_kind) for k, v in edits.items()
             }
             existing = {t: f for t, f in files.items() if f and (self.folder / f).is_file()}
             self.state.source = (
