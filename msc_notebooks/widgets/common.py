@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -158,7 +159,7 @@ class Step(w.VBox):
         self.message.add_class("msc-message")
         super().__init__(**kwargs)
         self.add_class("msc-step")
-        self.add_class(f"msc-step-{self.title.lower()}")
+        self.add_class("msc-step-" + re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-"))
 
     def _add_figure_area(self, figures: bool) -> None:
         """The "show figures" checkbox, the figures' Output and their names; the step

@@ -520,6 +520,23 @@ class BrowserPage:
                  return out; }"""
         )
 
+    def output_text(self) -> str:
+        """Every text output of the current notebook (streams and text/plain), from its
+        model: cells JupyterLab has not painted (out of view) count too."""
+        return self.page.evaluate(
+            """() => { const out = [];
+                 for (const c of window.jupyterapp.shell.currentWidget.content.model.cells) {
+                   if (c.type !== 'code') continue;
+                   for (let i = 0; i < c.outputs.length; i++) {
+                     const o = c.outputs.get(i).toJSON();
+                     if (o.output_type === 'stream') out.push([].concat(o.text).join(''));
+                     else if (o.data && o.data['text/plain'])
+                       out.push([].concat(o.data['text/plain']).join(''));
+                   }
+                 }
+                 return out.join('\\n'); }"""
+        )
+
     def count(self, selector: str) -> int:
         return self.page.locator(selector).count()
 

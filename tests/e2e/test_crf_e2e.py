@@ -65,7 +65,7 @@ def test_crf_files_to_results_with_run_all(lab_server, browser_page):
     bp.page.locator(".msc-wizard").first.wait_for(state="attached", timeout=120_000)
     bp.wait_figures(1)
     bp.assert_ran_clean()
-    text = bp.page.locator(".jp-Notebook").first.inner_text()
+    text = bp.output_text()
     assert "Columns recognised in visits: Patient -> patient_id, Visit date -> date" in text
     assert "Injection date -> date" in text and "Event -> term" in text
     assert "demo cohort" not in text  # the user's data, not the demo
@@ -77,7 +77,7 @@ def test_crf_files_to_results_with_run_all(lab_server, browser_page):
     assert saved["column_map"]["adverse_events"]["Onset date"] == "date"
     # the Wizard's Results step shows the same counts, its figures drawn
     assert bp.check_step_figures("Results", 3) >= 3
-    count = bp.page.locator(".msc-wizard .msc-responder-count").first.inner_text()
+    count = bp.page.locator(".msc-wizard .msc-responder-count").first.text_content()
     assert f"/{N_PATIENTS}" in count, count
     bp.screenshot("crf-results")
     bp.requests.assert_local()

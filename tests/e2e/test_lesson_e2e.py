@@ -26,7 +26,8 @@ COUNT = ".msc-lesson-explorer .msc-lesson-count"
 
 
 def responders_1_2(page) -> tuple[int, int]:
-    text = page.locator(COUNT).first.inner_text()
+    # textContent: JupyterLab may skip painting cells out of view (innerText is then "")
+    text = page.locator(COUNT).first.text_content()
     m = re.search(r"1-2: (\d+) of (\d+) evaluable", text)
     assert m, text
     return int(m.group(1)), int(m.group(2))
@@ -44,8 +45,8 @@ def check_lesson(bp) -> dict:
     handle.focus()
     page.keyboard.press("End")
     page.wait_for_function(
-        "(sel) => /1-2: \\d+ of 19/.test(document.querySelector(sel).innerText)"
-        " && document.querySelector(sel).innerText.includes('more than 100 %')",
+        "(sel) => /1-2: \\d+ of 19/.test(document.querySelector(sel).textContent)"
+        " && document.querySelector(sel).textContent.includes('more than 100 %')",
         arg=COUNT,
         timeout=120_000,
     )
@@ -73,7 +74,7 @@ def check_lesson(bp) -> dict:
     bp.screenshot("lesson-exercise", box)
     interpretation = page.locator(".msc-null-interpretation").first
     interpretation.wait_for(state="attached", timeout=60_000)
-    text = interpretation.inner_text()
+    text = interpretation.text_content()
     assert "Period 1-2" in text and "no treatment effect" in text, text
     return {"before": before, "after": after}
 
