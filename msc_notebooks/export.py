@@ -114,6 +114,7 @@ def write_results(
     figures: bool = False,
     excel: bool = False,
     report: bool = False,
+    title: str | None = None,
 ) -> list[Path]:
     """Write every result table of an analysis into a folder.
 
@@ -129,6 +130,8 @@ def write_results(
         Also write ``results.xlsx`` with one sheet per table.
     report : bool, default False
         Also write ``report.html``, a self-contained report.
+    title : str, optional
+        The report's title (a study's ``study_title``); default the report's own.
 
     Returns
     -------
@@ -222,7 +225,8 @@ def write_results(
     if report:
         from .report import write_report
 
-        written.append(write_report(result, out / "report.html"))
+        extra = {"title": title} if title else {}
+        written.append(write_report(result, out / "report.html", **extra))
     return written
 
 

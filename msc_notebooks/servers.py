@@ -29,7 +29,8 @@ def lab_command(directory: str | os.PathLike[str] = ".") -> list[str]:
     """Return the command that starts JupyterLab on a folder, offline-safe.
 
     No news feed and no update check (``--LabApp.news_url=None``, the
-    ``NeverCheckForUpdate`` class), listening on 127.0.0.1 only.
+    ``NeverCheckForUpdate`` class), listening on 127.0.0.1 only; ``--allow-root`` when
+    run as root (a container), where JupyterLab would otherwise exit at once.
 
     Parameters
     ----------
@@ -50,7 +51,16 @@ def lab_command(directory: str | os.PathLike[str] = ".") -> list[str]:
     root = Path(directory).expanduser().absolute()
     if root.exists() and not root.is_dir():
         raise MscError(f"{root} is not a folder; give the folder to open in JupyterLab")
-    return [sys.executable, "-m", "jupyterlab", *OFFLINE_LAB_ARGS, f"--ServerApp.root_dir={root}"]
+    # as root (common in containers) JupyterLab exits at once without --allow-root
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    return [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        *OFFLINE_LAB_ARGS,
+        *as_root,
+        f"--ServerApp.root_dir={root}",
+    ]
 
 
 def _serve(cmd: list[str]) -> int:

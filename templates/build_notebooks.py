@@ -371,7 +371,8 @@ for name, chart in charts.all_figures(result).items():
             """
 from pathlib import Path
 
-written = msc.write_results(result, "results", figures=True)
+written = msc.write_results(result, "results", figures=True, report=True,
+                            title=config["study_title"])
 print(f"Results written to {Path('results').resolve()}")
 """
         ),

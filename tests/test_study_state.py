@@ -85,3 +85,22 @@ def test_a_study_that_does_not_load_opens_the_load_step(study_folder):
     assert wiz.load.source_choice.value == "files"
     assert wiz.load.paths["visits"].value.endswith("data/visits.csv")
     assert set(wiz.load.mapping) >= {"visits", "injections"}  # columns offered to map
+
+
+def test_report_title_is_the_study_title(tmp_path):
+    from msc_notebooks import analyze, load_demo
+
+    write_results(analyze(load_demo()), tmp_path, report=True, title='ALS-MSC "2022" <site>')
+    text = (tmp_path / "report.html").read_text("utf-8")
+    assert "<h1>ALS-MSC &quot;2022&quot; &lt;site&gt;</h1>" in text
+
+
+def test_lab_command_as_root_needs_no_extra_option(monkeypatch):
+    import os
+
+    from msc_notebooks import servers
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert "--allow-root" in servers.lab_command(".")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "--allow-root" not in servers.lab_command(".")

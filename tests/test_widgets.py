@@ -537,3 +537,27 @@ def test_figures_draw_when_first_viewed_after_their_charts_are_gone(jupyter_rend
     with pytest.raises(ValueError, match="No inline dataset named table_"):
         stock.local_tz = "Europe/Paris"
     stock.close()
+
+
+def test_protocol_generator_starts_at_the_loaded_cohort():
+    """Issue #19: the demo's first injection date stayed after loading a 2022 cohort."""
+    from msc_notebooks.demo import load_demo
+    from msc_notebooks.study import StudyData
+
+    wiz = Wizard(load_demo(), figures=False)
+    demo_first = wiz.injections.protocol_first.value
+    assert demo_first == "2016-05-27"  # the demo's earliest injection (injections.csv)
+    later = wiz.state.study
+    # the same cohort moved to 2022: day 19000 = 2022-01-08 (days since 1970-01-01)
+    shift = 19000 - later.injections["day"].min()
+    moved = StudyData(
+        visits=later.visits.assign(day=later.visits["day"] + shift),
+        injections=later.injections.assign(day=later.injections["day"] + shift),
+        patients=later.patients,
+        time_kind=later.time_kind,
+    )
+    wiz.state.study = moved
+    assert wiz.injections.protocol_first.value == "2022-01-08"
+    wiz.injections.protocol_first.value = "2022-02-01"  # typed by the user: kept
+    wiz.state.study = later
+    assert wiz.injections.protocol_first.value == "2022-02-01"

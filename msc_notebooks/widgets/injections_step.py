@@ -203,10 +203,15 @@ class InjectionsStep(Step):
         selected = [p for p in self.protocol_patients.value if p in ids]
         self.protocol_patients.options = ids
         self.protocol_patients.value = tuple(selected)
-        if not self.protocol_first.value:
-            inj = study.injections
-            if len(inj):
-                self.protocol_first.value = format_day(float(inj["day"].min()), self.time_kind)
+        # the generator starts at this cohort's first injection, unless the user typed one
+        # (a value left from another cohort, e.g. the demo's 2016, is replaced)
+        inj = study.injections
+        first = format_day(float(inj["day"].min()), self.time_kind) if len(inj) else ""
+        if not self.protocol_first.value or self.protocol_first.value == getattr(
+            self, "_first_filled", None
+        ):
+            self.protocol_first.value = first
+            self._first_filled = first
         self.injection_table.value = self._schedule_html()
         self._show_patient()
 
