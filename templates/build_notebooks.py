@@ -404,6 +404,7 @@ renderer = None  # None: interactive charts; svg: static (set by msc-notebooks r
         code(
             """
 import msc_notebooks as msc
+from msc_notebooks import charts
 
 msc.setup_notebook(renderer=renderer or "jupyter")  # offline charts
 
