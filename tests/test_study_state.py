@@ -104,3 +104,39 @@ def test_lab_command_as_root_needs_no_extra_option(monkeypatch):
     assert "--allow-root" in servers.lab_command(".")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert "--allow-root" not in servers.lab_command(".")
+
+
+@pytest.mark.slow
+def test_a_fresh_run_reproduces_the_wizard_state(study_folder):
+    """`msc-notebooks run` (run_notebook) reads study-state.yaml like the notebooks do."""
+    from msc_notebooks.notebook_runs import run_notebook
+
+    wiz = open_wizard(study_folder)
+    wiz.settings.controls["threshold_pct"].value = 40
+    result = wiz.state.result
+    out = run_notebook(study_folder / "guided.ipynb")
+    text = "\n".join(
+        "".join(o.get("text", "")) for c in __import__("nbformat").read(out, 4).cells
+        for o in c.get("outputs", []) if o.get("output_type") == "stream"
+    )  # fmt: skip
+    row = result.summary.set_index("period").loc["1-2"]
+    assert "responder > 40 %" in text
+    assert f"1-2: {int(row.n_responders)}/{int(row.n_evaluable)} responders" in text
+
+
+def test_load_step_hides_items_when_the_total_is_mapped_and_clears_old_reports(tmp_path):
+    from msc_notebooks.widgets import LoadStep
+
+    visits = tmp_path / "v.csv"
+    visits.write_text("Patient,day,ALSFRS-R total\nA,0,40\n", "utf-8")
+    step = LoadStep()
+    step.source_choice.value = "files"
+    step.paths["visits"].value = str(visits)
+    step.report.value = "<b>an old report</b>"
+    step.preview_files()
+    assert step.report.value == ""  # no stale report under a new preview or error
+    items = [b for b in step.mapping_box.children if "msc-item-map" in b._dom_classes]
+    assert len(items) == 1 and items[0].layout.display == "none"  # total mapped: hidden
+    step.mapping["visits"]["alsfrs_r_total"].value = ""
+    assert items[0].layout.display is None  # no total: the items are needed
+    assert step.date_format in step.upload_box.children  # date format on Upload too
