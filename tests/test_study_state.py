@@ -140,3 +140,29 @@ def test_load_step_hides_items_when_the_total_is_mapped_and_clears_old_reports(t
     step.mapping["visits"]["alsfrs_r_total"].value = ""
     assert items[0].layout.display is None  # no total: the items are needed
     assert step.date_format in step.upload_box.children  # date format on Upload too
+
+
+def test_no_news_toast_override_is_installed_by_pip(tmp_path):
+    """The kit ships a namespaced JupyterLab override (no news question, no update check)."""
+    import json
+    import tomllib
+
+    from jupyterlab_server.settings_utils import _get_overrides
+
+    root = Path(__file__).resolve().parents[1]
+    shared = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]["shared-data"]
+    source = "msc_notebooks/share/jupyter/lab/settings/overrides.d/msc-notebooks.json"
+    assert shared[source] == "share/jupyter/lab/settings/overrides.d/msc-notebooks.json"
+    # JupyterLab's own reader, on an app-settings folder laid out as pip installs it
+    (tmp_path / "overrides.d").mkdir()
+    shutil.copy(root / source, tmp_path / "overrides.d" / "msc-notebooks.json")
+    overrides, error = _get_overrides(str(tmp_path))
+    assert not error
+    notification = overrides["@jupyterlab/apputils-extension:notification"]
+    assert (
+        notification
+        == json.loads((root / source).read_text())["@jupyterlab/apputils-extension:notification"]
+    )
+    assert notification["fetchNews"] == "false" and notification["checkForUpdates"] is False
