@@ -9,6 +9,7 @@ study; :class:`RowLedger` records, for one raw table, which rows are excluded an
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -84,16 +85,41 @@ class RowLedger:
 
     Only the excluded rows are stored (positions, reasons, column, values), so a table
     with a million rows and few exclusions costs a boolean per row.
+
+    Parameters
+    ----------
+    table : str
+        The table's name in the ledger and the exclusions table.
+    raw : pandas.DataFrame
+        The raw table, with ``patient_id`` and ``row`` (file row numbers).
+    source : str, optional
+        The file it came from (default: ``raw.attrs['source']``, else ``'DataFrame'``).
+    ids : PatientCodes, optional
+        The study's patient codes (default: codes of this table's ids alone).
+
+    Examples
+    --------
+    >>> t = RowLedger("fvc_pct", pd.DataFrame({"patient_id": ["1", None], "row": [2, 3]}))
+    >>> t.exclude(t.id_series.isna().to_numpy(), "missing patient id", "patient_id")
+    >>> t.counts(), t.frame().reason.tolist()
+    ({'table': 'fvc_pct', 'rows_read': 2, 'rows_used': 1, 'rows_excluded': 1}, ['missing patient id'])
     """
 
-    def __init__(self, table: str, source: str, raw: pd.DataFrame, ids: PatientCodes) -> None:
+    def __init__(
+        self,
+        table: str,
+        raw: pd.DataFrame,
+        *,
+        source: str | None = None,
+        ids: PatientCodes | None = None,
+    ) -> None:
         self.table = table
-        self.source = source
+        self.source = raw.attrs.get("source", "DataFrame") if source is None else source
         self.n = len(raw)
         self.raw = raw
         self.rows = raw["row"].to_numpy()
-        self.ids = ids
-        self.codes = ids.codes[table]
+        self.ids = PatientCodes({table: raw}) if ids is None else ids
+        self.codes = self.ids.codes[table]
         self.out = np.zeros(self.n, bool)
         self._parts: list[tuple[np.ndarray, object, str | None, object]] = []
         #: cells not used in rows that are kept (table ``"<table> (cells)"``: not counted
@@ -123,12 +149,22 @@ class RowLedger:
             )
         )
 
-    @property
+    @cached_property
     def id_series(self) -> pd.Series:
         """The cleaned ids, one per row (NaN where missing)."""
         return pd.Series(self.ids.text(self.codes))
 
+    @property
+    def kept(self) -> np.ndarray:
+        """Boolean per row: True where the row is not excluded (yet)."""
+        return ~self.out
+
     def exclude(self, mask, reason, column: str | None = None, values=None) -> None:
+        """Exclude the rows where ``mask`` is True that are not excluded yet.
+
+        ``reason`` is one text or an array with one per row of the table; ``column`` the
+        column at fault; ``values`` what to show (default: the raw cells of ``column``).
+        """
         m = np.asarray(mask, bool) & ~self.out
         if not m.any():
             return
@@ -173,6 +209,7 @@ class RowLedger:
         return self._columns()[1]["reason"]
 
     def frame(self) -> pd.DataFrame:
+        """The excluded rows as exclusions-table rows (``columns.EXCLUSIONS_COLUMNS``)."""
         idx, cols = self._columns()
         return pd.DataFrame(
             {
@@ -186,3 +223,9 @@ class RowLedger:
             },
             columns=list(EXCLUSIONS_COLUMNS),
         )
+
+    def counts(self) -> dict:
+        """The table's ledger line: ``table``, ``rows_read``, ``rows_used``, ``rows_excluded``."""
+        k = int(self.out.sum())
+        return {"table": self.table, "rows_read": self.n, "rows_used": self.n - k,
+                "rows_excluded": k}  # fmt: skip

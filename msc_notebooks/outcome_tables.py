@@ -24,68 +24,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .cells import clean_text, parse_dates, parse_numbers
-from .columns import EXCLUSIONS_COLUMNS, LEDGER_COLUMNS, OUTCOME_MAX
+from .cells import parse_dates, parse_numbers
+from .columns import LEDGER_COLUMNS, OUTCOME_MAX
 from .errors import InputError
+from .ledger import RowLedger
 from .study import StudyData
 
-__all__ = ["read_outcome_table", "add_outcome_table", "proact_fvc", "RowLedger"]
-
-
-class RowLedger:
-    """One table's rows: which are excluded and why (first reason wins), for the ledger.
-
-    Examples
-    --------
-    >>> t = RowLedger("fvc_pct", pd.DataFrame({"patient_id": ["1", None], "row": [2, 3]}))
-    >>> t.drop(t.ids.isna().to_numpy(), "missing patient id", "patient_id")
-    >>> t.ledger(), t.exclusions().reason.tolist()
-    ({'table': 'fvc_pct', 'rows_read': 2, 'rows_used': 1, 'rows_excluded': 1}, ['missing patient id'])
-    """
-
-    def __init__(self, name: str, raw: pd.DataFrame) -> None:
-        self.name = name
-        self.raw = raw
-        self.label = raw.attrs.get("source", "DataFrame")
-        self.n = len(raw)
-        self.rows = raw["row"].to_numpy()
-        self.ids = clean_text(raw["patient_id"]).reset_index(drop=True)
-        self.reason = np.full(self.n, None, dtype=object)
-        self.column = np.full(self.n, None, dtype=object)
-
-    def drop(self, mask, why, column: str | None) -> None:
-        m = np.asarray(mask, bool) & (self.reason == None)  # noqa: E711
-        self.reason[m] = why[m] if isinstance(why, np.ndarray) else why
-        self.column[m] = column
-
-    @property
-    def kept(self) -> np.ndarray:
-        return self.reason == None  # noqa: E711
-
-    def exclusions(self) -> pd.DataFrame:
-        idx = np.flatnonzero(~self.kept)
-        shown = np.full(len(idx), None, dtype=object)
-        for c in set(self.column[idx]) - {None}:
-            if c in self.raw:
-                sel = self.column[idx] == c
-                shown[sel] = [_cell(v) for v in self.raw[c].to_numpy()[idx[sel]]]
-        return pd.DataFrame(
-            {
-                "table": self.name,
-                "source": self.label,
-                "row": self.rows[idx],
-                "patient_id": self.ids.to_numpy(dtype=object)[idx],
-                "column": self.column[idx],
-                "value": shown,
-                "reason": self.reason[idx],
-            },
-            columns=list(EXCLUSIONS_COLUMNS),
-        )
-
-    def ledger(self) -> dict:
-        k = int((~self.kept).sum())
-        return {"table": self.name, "rows_read": self.n, "rows_used": self.n - k,
-                "rows_excluded": k}  # fmt: skip
+__all__ = ["read_outcome_table", "add_outcome_table", "proact_fvc"]
 
 
 def proact_fvc(raw: pd.DataFrame) -> pd.DataFrame:
@@ -221,8 +166,8 @@ def add_outcome_table(
             column=outcome,
             fix=f"name the values' column {outcome}, or map it with column_map",
         )
-    t = RowLedger(name, raw)
-    n, rows, ids, reason, drop = t.n, t.rows, t.ids, t.reason, t.drop
+    t = RowLedger(name, raw, source=label)
+    n, rows, ids, drop = t.n, t.rows, t.id_series, t.exclude
     drop(ids.isna().to_numpy(), "missing patient id", "patient_id")
     known = set(study.patients["patient_id"]) | set(study.visits["patient_id"])
     drop(~ids.isin(known).to_numpy() & ids.notna().to_numpy(),
@@ -260,7 +205,7 @@ def add_outcome_table(
             drop(value < 0, f"{outcome} below 0", outcome)
 
     # one value per patient and day: the first row counts, with the mean of the day's values
-    ok = np.flatnonzero(reason == None)  # noqa: E711
+    ok = np.flatnonzero(t.kept)
     frame = pd.DataFrame({"pid": ids.to_numpy(dtype=object)[ok], "day": day[ok],
                           "value": value[ok], "pos": ok})  # fmt: skip
     frame = frame.sort_values(["pid", "day", "pos"], kind="stable")
@@ -327,8 +272,8 @@ def add_outcome_table(
         if "gastrostomy" in visits:
             visits["gastrostomy"] = visits["gastrostomy"].astype(bool)
 
-    ex = t.exclusions()
-    ledger_row = pd.DataFrame([t.ledger()], columns=list(LEDGER_COLUMNS))
+    ex = t.frame()
+    ledger_row = pd.DataFrame([t.counts()], columns=list(LEDGER_COLUMNS))
     ledger = ledger_row if study.ledger is None else pd.concat([study.ledger, ledger_row],
                                                                ignore_index=True)  # fmt: skip
     exclusions = (
@@ -336,12 +281,3 @@ def add_outcome_table(
     )
     sources = {**study.sources, name: label}
     return replace(study, visits=visits, ledger=ledger, exclusions=exclusions, sources=sources)
-
-
-def _cell(value: object) -> str | None:
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)

@@ -34,7 +34,7 @@ import pandas as pd
 from .cells import clean_text, parse_numbers
 from .columns import EXCLUSIONS_COLUMNS, LEDGER_COLUMNS
 from .errors import InputError
-from .outcome_tables import RowLedger
+from .ledger import RowLedger
 from .study import StudyData
 
 __all__ = ["PROACT_FILES", "proact_files", "read_proact"]
@@ -133,17 +133,17 @@ def _treated_ids(t: RowLedger) -> tuple[set, int]:
     if col is None:
         raise InputError(
             "the treatment file has no Study_Arm column",
-            source=t.label,
+            source=t.source,
             column="Study_Arm",
             fix="give the PRO-ACT Treatment.csv (subject_id, Study_Arm)",
         )
     arm = clean_text(t.raw[col]).str.lower().reset_index(drop=True)
-    t.drop(t.ids.isna().to_numpy(), "missing patient id", "patient_id")
-    t.drop(arm.isna().to_numpy(), "arm not recorded (Study_Arm empty)", col)
+    t.exclude(t.id_series.isna().to_numpy(), "missing patient id", "patient_id")
+    t.exclude(arm.isna().to_numpy(), "arm not recorded (Study_Arm empty)", col)
     ok = t.kept
     treated = ok & ~arm.isin(UNTREATED_ARMS).to_numpy()
-    treated_ids = set(t.ids[treated])
-    placebo_ids = set(t.ids[ok & ~treated]) - treated_ids
+    treated_ids = set(t.id_series[treated])
+    placebo_ids = set(t.id_series[ok & ~treated]) - treated_ids
     return treated_ids, len(placebo_ids)
 
 
@@ -170,10 +170,10 @@ def _remove_treated(raw: pd.DataFrame, treated: set, label: str, table: str) -> 
 
 def _drop_outsiders(t: RowLedger, cohort: set, treated: set) -> None:
     """Rows without id, of a patient treated in its trial, or of no natural-history patient."""
-    t.drop(t.ids.isna().to_numpy(), "missing patient id", "patient_id")
-    t.drop(t.ids.isin(treated).to_numpy(), "treated in its trial (Treatment file: arm not "
+    t.exclude(t.id_series.isna().to_numpy(), "missing patient id", "patient_id")
+    t.exclude(t.id_series.isin(treated).to_numpy(), "treated in its trial (Treatment file: arm not "
            "placebo): not natural history", "patient_id")  # fmt: skip
-    t.drop(~t.ids.isin(cohort).to_numpy(), "no ALSFRS-R assessment of this subject in the "
+    t.exclude(~t.id_series.isin(cohort).to_numpy(), "no ALSFRS-R assessment of this subject in the "
            "natural-history visits", "patient_id")  # fmt: skip
 
 
@@ -192,7 +192,7 @@ def _history(t: RowLedger, cohort: set, treated: set) -> pd.DataFrame:
         else np.full(t.n, None, dtype=object)
     )
     ok = np.flatnonzero(t.kept)
-    f = pd.DataFrame({"pid": t.ids.to_numpy(dtype=object)[ok], "pos": ok,
+    f = pd.DataFrame({"pid": t.id_series.to_numpy(dtype=object)[ok], "pos": ok,
                       "onset": values["onset_day"][ok], "dx": values["diagnosis_day"][ok],
                       "site": site[ok]})  # fmt: skip
     f["order"] = np.arange(len(f))
@@ -219,9 +219,9 @@ def _history(t: RowLedger, cohort: set, treated: set) -> pd.DataFrame:
         why[pos] = [
             f"further history row of this subject: merged (the first non-missing "
             f"Onset_Delta counts, row {kept_row[p]})"
-            for p in t.ids.to_numpy(dtype=object)[pos]
+            for p in t.id_series.to_numpy(dtype=object)[pos]
         ]
-        t.drop(later, why, "patient_id")
+        t.exclude(later, why, "patient_id")
     return out
 
 
@@ -234,14 +234,16 @@ def _deaths(t: RowLedger, cohort: set, treated: set) -> pd.Series:
     if died_col:
         died = clean_text(t.raw[died_col]).str.lower().reset_index(drop=True)
         yes = died.isin(["yes", "y", "true", "1"]).to_numpy()
-        t.drop(died.isna().to_numpy() & np.isnan(days), "neither Subject_Died nor "
+        t.exclude(died.isna().to_numpy() & np.isnan(days), "neither Subject_Died nor "
                "Death_Days filled", died_col)  # fmt: skip
     else:
         yes = ~np.isnan(days)
-    dup = t.ids.duplicated().to_numpy() & t.kept
-    t.drop(dup, "further death row of this subject (the first counts)", "patient_id")
+    dup = t.id_series.duplicated().to_numpy() & t.kept
+    t.exclude(dup, "further death row of this subject (the first counts)", "patient_id")
     ok = t.kept & yes
-    return pd.Series(days[ok], index=t.ids.to_numpy(dtype=object)[ok]).groupby(level=0).first()
+    return (
+        pd.Series(days[ok], index=t.id_series.to_numpy(dtype=object)[ok]).groupby(level=0).first()
+    )
 
 
 def read_proact(
@@ -296,7 +298,7 @@ def read_proact(
         treatment = RowLedger("treatment", read_table(files["treatment"], "patients"))
         treated, n_placebo = _treated_ids(treatment)
         warnings.append(
-            f"{treatment.label}: {len(treated)} patient(s) treated in their trial left out; "
+            f"{treatment.source}: {len(treated)} patient(s) treated in their trial left out; "
             f"{n_placebo} placebo; patients without a known arm are kept"
         )
     raw_v = read_table(files["visits"], "visits")
@@ -319,17 +321,17 @@ def read_proact(
                 .map(hist[col])
                 .to_numpy(dtype=object if col == "site_of_onset" else float)
             )
-        extra_ledger.append(t.ledger())
-        extra_ex.append(t.exclusions())
+        extra_ledger.append(t.counts())
+        extra_ex.append(t.frame())
     if "deaths" in files:
         t = RowLedger("deaths", read_table(files["deaths"], "patients"))
         death = _deaths(t, cohort, treated)
         patients["death_day"] = patients["patient_id"].map(death).to_numpy(dtype=float)
-        extra_ledger.append(t.ledger())
-        extra_ex.append(t.exclusions())
+        extra_ledger.append(t.counts())
+        extra_ex.append(t.frame())
     if treatment is not None:
-        extra_ledger.append(treatment.ledger())
-        extra_ex.append(treatment.exclusions())
+        extra_ledger.append(treatment.counts())
+        extra_ex.append(treatment.frame())
     ledger = pd.concat(
         [ledger, pd.DataFrame(extra_ledger, columns=list(LEDGER_COLUMNS))], ignore_index=True
     )

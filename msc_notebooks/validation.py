@@ -926,7 +926,7 @@ def validate_study(
     ids = PatientCodes(tables)
     reps: dict[str, RowLedger] = {}
     for t, df in tables.items():
-        reps[t] = RowLedger(t, sources.get(t, "DataFrame"), df, ids)
+        reps[t] = RowLedger(t, df, source=sources.get(t, "DataFrame"), ids=ids)
 
     def table(name: str, known: np.ndarray | None = None, known_where: str = "") -> _Table:
         return _Table(
