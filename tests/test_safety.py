@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
+from msc_notebooks.columns import ADVERSE_EVENTS_COLUMNS
 from msc_notebooks.errors import InputError
 from msc_notebooks.safety import (
     BY_INJECTION_COLUMNS,
@@ -28,19 +29,6 @@ from msc_notebooks.safety import (
 )
 from msc_notebooks.settings import Settings
 from msc_notebooks.study import StudyData
-
-AE_COLUMNS = (
-    "patient_id",
-    "day",
-    "date",
-    "term",
-    "severity",
-    "serious",
-    "related",
-    "outcome",
-    "injection_number",
-    "row",
-)
 
 
 def make_study(
@@ -85,7 +73,7 @@ def make_study(
                     "row": i + 2,
                 }
             )
-        ae = pd.DataFrame(rows, columns=list(AE_COLUMNS))
+        ae = pd.DataFrame(rows, columns=list(ADVERSE_EVENTS_COLUMNS))
         ae["injection_number"] = ae["injection_number"].astype("Int64")
         ae["day"] = ae["day"].astype(float)
         ae["serious"] = ae["serious"].astype(bool)
