@@ -1068,17 +1068,12 @@ def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
 
 
 def attach_null(
-    result: AnalysisResult,
-    n_simulations: int = 2000,
-    *,
-    sigma: float | None = None,
-    seed: int | None = None,
-    **model: Any,
+    result: AnalysisResult, n_simulations: int = 2000, **options: Any
 ) -> AnalysisResult:
     """Return a copy of ``result`` with ``.null`` filled by :func:`simulate_null`.
 
-    ``model`` takes the keywords of :func:`null_parameters` (``natural_history``,
-    ``rate_change_sd``, ...).
+    ``options`` are :func:`simulate_null`'s keywords (``sigma``, ``seed``,
+    ``natural_history``, ``rate_change_sd``, ...).
 
     Examples
     --------
@@ -1087,5 +1082,5 @@ def attach_null(
     >>> list(r.null.period[:2])
     ['1-2', '2-3']
     """
-    table = simulate_null(result, n_simulations, sigma=sigma, seed=seed, **model)
+    table = simulate_null(result, n_simulations, **options)
     return dataclasses.replace(result, null=table)

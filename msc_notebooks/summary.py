@@ -135,24 +135,21 @@ def improvement_intervals(
         out["ci_method"] = f"median: order statistics; mean: normal (n > {BOOTSTRAP_MAX_N})"
         return out
     batch = max(1, 2_000_000 // n)
-    med = stats.bootstrap(
-        (values,),
-        np.median,
-        n_resamples=samples,
-        method="percentile",
-        vectorized=True,
-        batch=batch,
-        rng=np.random.default_rng(seed),
-    ).confidence_interval
-    mean = stats.bootstrap(
-        (values,),
-        np.mean,
-        n_resamples=samples,
-        method="BCa",
-        vectorized=True,
-        batch=batch,
-        rng=np.random.default_rng(seed),
-    ).confidence_interval
+
+    def interval(statistic, method: str):  # each statistic from the same seeded resamples
+        rng = np.random.default_rng(seed)
+        return stats.bootstrap(
+            (values,),
+            statistic,
+            n_resamples=samples,
+            method=method,
+            vectorized=True,
+            batch=batch,
+            rng=rng,
+        ).confidence_interval
+
+    med = interval(np.median, "percentile")
+    mean = interval(np.mean, "BCa")
     out.update(
         median_ci_low_pct=float(med.low),
         median_ci_high_pct=float(med.high),
