@@ -143,8 +143,8 @@ def candidate_anchors(study: StudyData, settings: Settings | None = None) -> pd.
     study : StudyData
         The natural-history cohort (its injection table is ignored).
     settings : Settings, optional
-        ``reference``, ``method``, ``window_days``, ``min_span_days``, ``month_days``,
-        ``outcome``.
+        Given to :func:`~msc_notebooks.progression.compute_periods` (the same rate
+        settings and outcome as the trial's analysis).
 
     Returns
     -------
