@@ -345,25 +345,36 @@ def _mb(b: float) -> str:
     return f"{b / 1e6:.1f} MB"
 
 
+def _peak(r: dict) -> int:
+    """Peak memory of one measurement: the larger of peak RSS and traced allocations."""
+    return max(r["peak_rss_bytes"], r["peak_traced_bytes"])
+
+
+def _by_size(runs: dict) -> list:
+    """``(patients, measurement)`` pairs in increasing number of patients (JSON keys are text)."""
+    return sorted(runs.items(), key=lambda kv: int(kv[0]))
+
+
+def _timed_row(label: str, n: str, r: dict, *cells: str) -> str:
+    """A measurement's table row: label, patients, best and median time, then ``cells``."""
+    head = [label, f"{int(n):,}", f"{r['best_s']:.3f} s", f"{r['median_s']:.3f} s"]
+    return "| " + " | ".join([*head, *cells]) + " |"
+
+
 def markdown(res: dict) -> str:
     lines = ["| measurement | patients | best | median | peak memory | input | notes |"]
     lines.append("|---|---:|---:|---:|---:|---:|---|")
-    for n, r in sorted(res["engine_df"].items(), key=lambda kv: int(kv[0])):
-        peak = max(r["peak_rss_bytes"], r["peak_traced_bytes"])
-        lines.append(
-            f"| DataFrames → read_study + analyze | {int(n):,} | {r['best_s']:.3f} s | "
-            f"{r['median_s']:.3f} s | {_mb(peak)} ({peak / r['input_bytes']:.2f}× input) | "
-            f"{_mb(r['input_bytes'])} | RSS {_mb(r['peak_rss_bytes'])}, traced "
-            f"{_mb(r['peak_traced_bytes'])} |"
-        )
-    for n, r in sorted(res["engine_csv"].items(), key=lambda kv: int(kv[0])):
-        peak = max(r["peak_rss_bytes"], r["peak_traced_bytes"])
-        lines.append(
-            f"| CSV files → read_study + analyze + write | {int(n):,} | {r['best_s']:.3f} s | "
-            f"{r['median_s']:.3f} s | {_mb(peak)} | {_mb(r['input_file_bytes'])} (files) | "
-            f"{r['writer']} |"
-        )
-    for n, r in sorted(res["baseline"].items(), key=lambda kv: int(kv[0])):
+    for n, r in _by_size(res["engine_df"]):
+        peak = _peak(r)
+        memory = f"{_mb(peak)} ({peak / r['input_bytes']:.2f}× input)"
+        notes = f"RSS {_mb(r['peak_rss_bytes'])}, traced {_mb(r['peak_traced_bytes'])}"
+        label = "DataFrames → read_study + analyze"
+        lines.append(_timed_row(label, n, r, memory, _mb(r["input_bytes"]), notes))
+    for n, r in _by_size(res["engine_csv"]):
+        label = "CSV files → read_study + analyze + write"
+        files = f"{_mb(r['input_file_bytes'])} (files)"
+        lines.append(_timed_row(label, n, r, _mb(_peak(r)), files, r["writer"]))
+    for n, r in _by_size(res["baseline"]):
         eng = res["engine_df"].get(n)
         ratio = f"baseline time ÷ engine time = {r['best_s'] / eng['best_s']:.1f}" if eng else ""
         note = "EXTRAPOLATED linearly from " + r["from"] if r.get("extrapolated") else "measured"
@@ -436,7 +447,7 @@ def targets(res: dict) -> dict:
             out[f"speed-up vs baseline at {int(big):,}"] = row(
                 f"{ratio:.1f}×{extrapolated}", "≥ 30×", ratio >= TARGETS["speedup"]
             )
-        peak = max(r["peak_rss_bytes"], r["peak_traced_bytes"])
+        peak = _peak(r)
         out[f"peak memory at {int(big):,}"] = row(
             f"{peak / r['input_bytes']:.2f}× input ({_mb(peak)} vs {_mb(r['input_bytes'])})",
             "≤ 3× input tables",
