@@ -11,53 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from outcome_cohorts import KINDS, no_effect_cohort
 
 from msc_notebooks import analyze, load_demo, read_study
 from msc_notebooks.analysis import outcome_line, outcome_summaries
 from msc_notebooks.null_model import simulate_null
-
-MONTH = 365.25 / 12  # days (SPEC §2)
-
-#: outcome type -> (column, start score, mean and SD of the true rate per month, noise SD,
-#: whole points, range). Rates and noise of the order seen in ALS cohorts.
-KINDS = {
-    "continuous": ("fvc_pct", 85.0, 1.5, 0.6, 3.0, False, (0.0, np.inf)),
-    "domain_0_12": ("gross_motor", 10.0, 0.3, 0.12, 0.45, True, (0.0, 12.0)),
-}
-
-
-def no_effect_cohort(kind: str, seed: int, n: int = 40) -> pd.DataFrame:
-    """Monthly visits at months 0-16; injections at months 4, 7, 10, 13 (a 4-month run-in); each patient declines at one constant true rate
-    (no treatment effect), plus noise; domain scores rounded to whole points in 0-12."""
-    col, start, mu, tau, sigma, whole, (low, high) = KINDS[kind]
-    rng = np.random.default_rng(seed)
-    months = np.arange(0, 17)
-    rows = []
-    for i in range(n):
-        rate = max(rng.normal(mu, tau), 0.0)
-        y = start - rate * months + rng.normal(0.0, sigma, len(months))
-        if whole:
-            y = np.floor(y + 0.5)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "patient_id": f"p{i:02d}",
-                    "day": np.round(months * MONTH),
-                    "alsfrs_r_total": 40.0 - months // 2,  # required; not analysed here
-                    col: np.clip(y, low, high),
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
-
-
-def injections(n: int = 40) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "patient_id": np.repeat([f"p{i:02d}" for i in range(n)], 4),
-            "day": np.tile(np.round(np.array([4, 7, 10, 13]) * MONTH), n),
-        }
-    )
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -67,7 +25,7 @@ def test_no_effect_cohort_observed_count_inside_expectation(kind):
     col = KINDS[kind][0]
     inside: dict[str, int] = {}
     for seed in range(10):
-        study = read_study(no_effect_cohort(kind, seed), injections())
+        study = no_effect_cohort(kind, seed)
         t = outcome_summaries(study, outcomes=[col], n_simulations=400, seed=100 + seed)
         t = t[t.period != "reference"]
         assert (t["whole_points"] == KINDS[kind][5]).all()
@@ -85,7 +43,7 @@ def test_domain_rounding_makes_responders_of_stable_patients():
     # 0 %, nobody responds. The same model in whole points on 0-12: a domain losing ~0.3
     # points/month moves 0 or 1 point over a 3-month period, a rate of 0 after a positive
     # reference is 100 % improvement (SPEC §6), and many "respond" (issue #21).
-    study = read_study(no_effect_cohort("domain_0_12", 0), injections())
+    study = no_effect_cohort("domain_0_12", 0)
     result = analyze(study, outcome="gross_motor", safety=False)
     whole = simulate_null(result, 400, sigma=0.0, seed=1, whole_points=True).set_index("period")
     cont = simulate_null(result, 400, sigma=0.0, seed=1, whole_points=False).set_index("period")

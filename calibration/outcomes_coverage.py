@@ -1,0 +1,103 @@
+"""Calibration of the no-effect expectation of each outcome type (SPEC §13, issue #21).
+
+Replicate 40-patient cohorts with NO treatment effect (``tests/outcome_cohorts.py``): a
+continuous FVC-like score and a 0-12 whole-point ALSFRS-R domain, each (a) declining at
+one constant rate per patient (the kit's model for an outcome without natural history)
+and (b) with the rate changing at random every 3 months (the model is wrong). Each cohort
+goes through :func:`msc_notebooks.analysis.outcome_summaries` as ``--outcomes`` runs it
+(sigma from the outcome's own run-in, its own range and rounding). Per scenario and
+period: coverage (observed responder count inside the simulated 2.5-97.5 % range) and
+false positives (no-effect p <= 0.05), for the model and its constant-rate line.
+
+Usage::
+
+    python calibration/outcomes_coverage.py                  # 100 cohorts x 400 simulations
+    python calibration/outcomes_coverage.py --cohorts 10 --simulations 200   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from outcome_cohorts import KINDS, no_effect_cohort  # noqa: E402
+
+from msc_notebooks.analysis import outcome_summaries  # noqa: E402
+
+PERIODS = ("1-2", "2-3", "3-4", "after-last", "whole")
+
+
+def run(cohorts: int, simulations: int) -> pd.DataFrame:
+    rows = []
+    for kind in sorted(KINDS):
+        col = KINDS[kind][0]
+        for rate_change in (False, True):
+            for seed in range(cohorts):
+                study = no_effect_cohort(kind, 1000 + seed, rate_change=rate_change)
+                t = outcome_summaries(study, outcomes=[col], n_simulations=simulations, seed=seed)
+                t = t[t.period.isin(PERIODS)]
+                for r in t.itertuples():
+                    rows.append(
+                        {
+                            "outcome_type": kind,
+                            "generator": "rate changes" if rate_change else "constant rate",
+                            "period": r.period,
+                            "n_evaluable": r.n_evaluable,
+                            "observed": r.n_responders,
+                            "inside": r.expected_low <= r.n_responders <= r.expected_high,
+                            "p_le_05": r.no_effect_p_value <= 0.05,
+                            "inside_constant": r.expected_low_constant
+                            <= r.n_responders
+                            <= r.expected_high_constant,
+                            "p_le_05_constant": r.no_effect_p_value_constant <= 0.05,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def table(raw: pd.DataFrame) -> pd.DataFrame:
+    g = raw.groupby(["outcome_type", "generator", "period"], sort=False)
+    out = g.agg(
+        cohorts=("inside", "size"),
+        mean_evaluable=("n_evaluable", "mean"),
+        mean_responders=("observed", "mean"),
+        coverage_pct=("inside", "mean"),
+        p_le_05_pct=("p_le_05", "mean"),
+        coverage_constant_pct=("inside_constant", "mean"),
+        p_le_05_constant_pct=("p_le_05_constant", "mean"),
+    ).reset_index()
+    for c in ("coverage_pct", "p_le_05_pct", "coverage_constant_pct", "p_le_05_constant_pct"):
+        out[c] = (100 * out[c]).round(1)
+    return out.round({"mean_evaluable": 1, "mean_responders": 1})
+
+
+def markdown(t: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in t.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cohorts", type=int, default=100)
+    ap.add_argument("--simulations", type=int, default=400)
+    args = ap.parse_args()
+    t0 = time.time()
+    result = table(run(args.cohorts, args.simulations))
+    out = Path(__file__).resolve().parent / "results" / "outcomes_coverage.md"
+    out.write_text(
+        f"{args.cohorts} cohorts x {args.simulations} simulations, "
+        f"{time.time() - t0:.0f} s\n\n" + markdown(result) + "\n",
+        encoding="utf-8",
+    )
+    print(out.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()
