@@ -3,7 +3,8 @@
 Replicate 40-patient cohorts with NO treatment effect (``tests/outcome_cohorts.py``): a
 continuous FVC-like score and a 0-12 whole-point ALSFRS-R domain, each (a) declining at
 one constant rate per patient (the kit's model for an outcome without natural history)
-and (b) with the rate changing at random every 3 months (the model is wrong). Each cohort
+and (b) with the rate changing at random every 3 months (the model is wrong), without
+and (c) with an untreated cohort of the same generator given as natural history. Each cohort
 goes through :func:`msc_notebooks.analysis.outcome_summaries` as ``--outcomes`` runs it
 (sigma from the outcome's own run-in, its own range and rounding). Per scenario and
 period: coverage (observed responder count inside the simulated 2.5-97.5 % range) and
@@ -29,24 +30,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from outcome_cohorts import KINDS, no_effect_cohort  # noqa: E402
 
 from msc_notebooks.analysis import outcome_summaries  # noqa: E402
+from msc_notebooks.natural_history import read_natural_history  # noqa: E402
 
 PERIODS = ("1-2", "2-3", "3-4", "after-last", "whole")
 
 
-def run(cohorts: int, simulations: int) -> pd.DataFrame:
+#: generator name -> (the rate changes between periods, a natural-history cohort is given)
+SCENARIOS = {
+    "constant rate": (False, False),
+    "rate changes": (True, False),
+    "rate changes + natural history": (True, True),
+}
+
+
+def natural_history_for(kind: str):
+    """One untreated 200-patient cohort of the same generator (a user has one), read as
+    natural history: the rate change is estimated there at the trial's schedule."""
+    visits = no_effect_cohort(kind, 999, n=200, rate_change=True).visits
+    return read_natural_history(visits.drop(columns=["row"], errors="ignore"))
+
+
+def run(cohorts: int, simulations: int, scenarios: list[str]) -> pd.DataFrame:
     rows = []
     for kind in sorted(KINDS):
         col = KINDS[kind][0]
-        for rate_change in (False, True):
+        for name in scenarios:
+            rate_change, with_nh = SCENARIOS[name]
+            nh = natural_history_for(kind) if with_nh else None
             for seed in range(cohorts):
                 study = no_effect_cohort(kind, 1000 + seed, rate_change=rate_change)
-                t = outcome_summaries(study, outcomes=[col], n_simulations=simulations, seed=seed)
+                t = outcome_summaries(
+                    study, outcomes=[col], n_simulations=simulations, seed=seed, natural_history=nh
+                )
                 t = t[t.period.isin(PERIODS)]
                 for r in t.itertuples():
                     rows.append(
                         {
                             "outcome_type": kind,
-                            "generator": "rate changes" if rate_change else "constant rate",
+                            "generator": name,
                             "period": r.period,
                             "n_evaluable": r.n_evaluable,
                             "observed": r.n_responders,
@@ -87,10 +108,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cohorts", type=int, default=100)
     ap.add_argument("--simulations", type=int, default=400)
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    ap.add_argument("--name", default="outcomes_coverage", help="results/NAME.md")
     args = ap.parse_args()
     t0 = time.time()
-    result = table(run(args.cohorts, args.simulations))
-    out = Path(__file__).resolve().parent / "results" / "outcomes_coverage.md"
+    result = table(run(args.cohorts, args.simulations, args.scenarios.split(",")))
+    out = Path(__file__).resolve().parent / "results" / f"{args.name}.md"
     out.write_text(
         f"{args.cohorts} cohorts x {args.simulations} simulations, "
         f"{time.time() - t0:.0f} s\n\n" + markdown(result) + "\n",

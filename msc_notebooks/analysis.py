@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from .columns import OUTCOME_LABELS, OUTCOME_MAX, OUTCOMES
+from .columns import OUTCOME_LABELS, OUTCOME_MAX, OUTCOMES, SUMMARY_COLUMNS
 from .progression import coded_periods, patient_codes
 from .responders import classify, flag_responders
 from .schedule import coded_interval_table
@@ -44,6 +44,9 @@ __all__ = [
     "DEFAULT_OUTCOMES",
     "NO_EFFECT_RENAMES",
     "outcome_line",
+    "outcome_view",
+    "OUTCOME_VIEW_COLUMNS",
+    "OUTCOME_NOTE",
 ]
 
 
@@ -496,6 +499,52 @@ def outcome_summaries(
         return pd.DataFrame(columns=["outcome"])
     table = pd.concat(blocks, ignore_index=True)
     return table[["outcome", *[c for c in table.columns if c != "outcome"]]]
+
+
+#: The columns every face shows of :func:`outcome_summaries`: the responders with their
+#: denominators (SPEC §7) beside the no-effect expectation (SPEC §13); the CSV has all.
+OUTCOME_VIEW_COLUMNS = (
+    "outcome",
+    *SUMMARY_COLUMNS[: SUMMARY_COLUMNS.index("n_responders") + 1],  # period ... n_responders
+    "expected_low",
+    "expected_high",
+    "no_effect_p_value",
+    "expected_low_constant",
+    "expected_high_constant",
+    "median_improvement_pct",
+    "wilcoxon_p",
+    "wilcoxon_method",
+    "n_small_reference",
+    "sigma",
+    "whole_points",
+    "rate_change_source",
+    "no_effect_note",
+)
+
+#: One sentence beside every face's outcome table (issue #21).
+OUTCOME_NOTE = (
+    "Each outcome's responders beside the count its own no-effect simulation expects "
+    "(its own noise, range and rounding; SPEC §13). On a 0-12 domain most two-point rates "
+    "over a few months are exactly 0, and a rate of 0 after any decline is a 100 % "
+    "improvement: stable untreated patients count as responders, so read a domain's "
+    "responders only against its expectation. The Wilcoxon p compares reference and period "
+    "rates; it does not test the treatment (SPEC §7)."
+)
+
+
+def outcome_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`outcome_summaries` the faces show (no ``reference`` row) with
+    :data:`OUTCOME_VIEW_COLUMNS` (those present).
+
+    Examples
+    --------
+    >>> from msc_notebooks import load_demo
+    >>> v = outcome_view(outcome_summaries(load_demo(), outcomes=["bulbar"], n_simulations=20))
+    >>> list(v.columns[:6]), "reference" in set(v.period)
+    (['outcome', 'period', 'n_in_period', 'n_evaluable', 'n_not_evaluable', 'not_evaluable_reasons'], False)
+    """
+    rows = table[table["period"] != "reference"]
+    return rows[[c for c in OUTCOME_VIEW_COLUMNS if c in rows]].reset_index(drop=True)
 
 
 def outcome_line(row: Any) -> str:

@@ -173,9 +173,9 @@ def _analyze(args: argparse.Namespace) -> int:
                     f"{row.n_matched} controls evaluable)"
                 )
         if result.outcomes is not None:
-            from .analysis import outcome_line
+            from .analysis import outcome_line, outcome_view
 
-            for row in result.outcomes[result.outcomes["period"] != "reference"].itertuples():
+            for row in outcome_view(result.outcomes).itertuples():
                 print(outcome_line(row))
         if result.fitted_slopes is not None:
             print(result.fitted_slopes.sentence)

@@ -7,6 +7,7 @@ years later. Every text from the data is HTML-escaped.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from .table_format import FILTER_SCRIPT, TABLE_CSS, table_html
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
 
-__all__ = ["html_report", "write_report"]
+__all__ = ["html_report", "outcomes_html", "write_report"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
@@ -116,6 +117,7 @@ def html_report(
             "injection times (methods §13).</p>",
             table_html(result.null),
         ]
+    parts += _outcomes_section(result)
     parts += _slopes_section(result)
     matched = getattr(result, "matched", None)
     if matched is not None:
@@ -174,6 +176,52 @@ def html_report(
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def outcomes_html(
+    table: pd.DataFrame, table_maker: Callable[[pd.DataFrame], str] = table_html
+) -> str:
+    """Every outcome beside its no-effect expectation as HTML (report and Wizard, issue #21):
+    one line per outcome and period (:func:`msc_notebooks.analysis.outcome_line`), then the
+    table of :func:`msc_notebooks.analysis.outcome_view`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`msc_notebooks.analysis.outcome_summaries`.
+    table_maker : callable, default :func:`msc_notebooks.table_format.table_html`
+        Turns the view into an HTML table (the Wizard passes its own, with styles).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from msc_notebooks import load_demo
+    >>> from msc_notebooks.analysis import outcome_summaries
+    >>> page = outcomes_html(outcome_summaries(load_demo(), outcomes=["bulbar"], n_simulations=20))
+    >>> page.count("<li>"), "with no treatment effect" in page
+    (5, True)
+    """
+    from .analysis import outcome_line, outcome_view
+
+    view = outcome_view(table)
+    lines = "".join(f"<li>{html.escape(outcome_line(row))}</li>" for row in view.itertuples())
+    return f"<ul>{lines}</ul>" + table_maker(view)
+
+
+def _outcomes_section(result: AnalysisResult) -> list[str]:
+    """Report section: every outcome beside its no-effect expectation (issue #21)."""
+    if getattr(result, "outcomes", None) is None:
+        return []
+    from .analysis import OUTCOME_NOTE
+
+    return [
+        "<h2 id='outcomes'>Every outcome beside its no-effect expectation</h2>",
+        f"<p class='note'>{html.escape(OUTCOME_NOTE)}</p>",
+        outcomes_html(result.outcomes),
+    ]
 
 
 def _stages_and_strata(result: AnalysisResult) -> list[str]:

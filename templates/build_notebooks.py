@@ -474,6 +474,19 @@ print(f"absolute change = {row.reference_rate:.3f} - {row.rate:.3f} = {row.absol
 """
         ),
         md(
+            "**Why coarse subscales make 'responders' out of stable patients.** The four "
+            "ALSFRS-R domains (bulbar, fine motor, gross motor, respiratory) score 0–12 in "
+            "whole points. A domain losing a quarter of a point a month moves 0 or 1 point "
+            "over a 3-month period, so most two-point rates are exactly 0. A rate of 0 after "
+            "any decline before treatment is an improvement of 100 × (reference − 0) / "
+            "reference = 100 %: far above 25 %, with no treatment at all. On untreated "
+            "natural-history patients with virtual injections every 90 days, 61–75 % of "
+            "patients 'respond' on a domain. So a domain's responder count means something "
+            "only beside the count expected with no effect, simulated on the same 0–12 "
+            "whole-point scale: `msc-notebooks analyze --outcomes` and "
+            "`outcome_summaries(study, n_simulations=2000)` give both, outcome by outcome."
+        ),
+        md(
             "## 4. The whole demo cohort\n\n"
             "Move the **threshold** slider and watch the responder counts and the figures "
             "follow. Try the **reference** (run-in or disease onset) and the **window** "

@@ -140,3 +140,42 @@ def test_outcome_rate_change_from_natural_history_per_outcome():
     assert rows.loc["fvc_pct", "rate_change_source"].startswith("no default for fvc_pct")
     assert "natural history not used" in rows.loc["fvc_pct", "no_effect_note"]
     assert rows["expected_high"].notna().all()
+
+
+def test_faces_show_each_outcome_beside_its_expectation(tmp_path, capsys):
+    # CLI: one line per outcome and period with denominators and the expectation; the
+    # report: the outcomes section; outcomes_summary.csv: the expectation columns.
+    from msc_notebooks.cli import main
+
+    out = tmp_path / "out"
+    argv = ["analyze", "--demo", "--outcomes", "--null-simulations", "100", "--no-slopes",
+            "--report", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    lines = [x for x in printed.splitlines() if x.startswith("ALSFRS-R bulbar domain")]
+    assert len(lines) == 5  # 1-2, 2-3, 3-4, after-last, whole
+    assert all("evaluable responders" in x and "with no treatment effect" in x for x in lines)
+    assert any("not evaluable (" in x for x in lines)  # the patients left out, and why
+    t = pd.read_csv(out / "outcomes_summary.csv")
+    assert {"n_in_period", "no_effect_p_value", "expected_high", "sigma"} <= set(t.columns)
+    assert t.loc[t.period != "reference", "expected_high"].notna().all()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Every outcome beside its no-effect expectation" in page
+    assert page.count("with no treatment effect") >= 5 * 6
+
+
+def test_wizard_results_step_summarises_every_outcome():
+    from msc_notebooks.widgets import ResultsStep
+    from msc_notebooks.widgets.state import WizardState
+
+    state = WizardState()
+    state.study = load_demo()
+    step = ResultsStep(state, figures=False)
+    assert "Not computed yet" in step.outcomes_table.value
+    step.null_n.value = 100
+    step.outcomes_button.click()
+    value = step.outcomes_table.value
+    assert "FVC (% predicted), 1-2:" in value and "with no treatment effect" in value
+    assert "msc-table" in value
+    state.settings = state.settings.replace(threshold_pct=50)  # a new result: computed again
+    assert "Not computed yet" in step.outcomes_table.value

@@ -8,6 +8,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..analysis import OUTCOME_NOTE, outcome_summaries
+from ..report import outcomes_html
 from ..table_format import filter_sort
 from .common import Step, note, show_figures, table_html
 from .matched_panel import MatchedPanel
@@ -64,6 +66,10 @@ class ResultsStep(Step):
         ``msc-slopes-sentence``, ``msc-slopes-table``).
     stages_table, strata_table : HTML
         Stage progression per period and responders by ΔFS stratum (SPEC §16).
+    outcomes_button, outcomes_table : ipywidgets.Button, HTML
+        FVC and the four ALSFRS-R domains, each beside its own no-effect expectation
+        (:func:`msc_notebooks.analysis.outcome_summaries` with ``null_n`` simulations per
+        outcome; CSS class ``msc-outcomes-table``); computed on demand for the current result.
     period : ipywidgets.Dropdown
         Which period the per-patient table shows (``all`` for every row).
     filter, sort_by, descending : ipywidgets.Text, Dropdown, Checkbox
@@ -114,6 +120,14 @@ class ResultsStep(Step):
         )
         self.null_button.add_class("msc-null-simulate")
         self.null_button.on_click(self.guarded(lambda _: self._simulate()))
+        self.outcomes_button = w.Button(
+            description="Summarise every outcome",
+            tooltip="FVC and the four ALSFRS-R domains, each beside its no-effect expectation",
+        )
+        self.outcomes_button.on_click(self.guarded(lambda _: self._outcomes(compute=True)))
+        self.outcomes_table = w.HTML("")
+        self.outcomes_table.add_class("msc-outcomes-table")
+        self._outcomes_cache: tuple[Any, Any] | None = None
         self.matched = MatchedPanel(self.state)
         self.fit_slopes = w.Checkbox(value=True, description="fit the mixed model")
         self.fit_slopes.observe(self.guarded(lambda _: self._slopes()), names="value")
@@ -163,6 +177,10 @@ class ResultsStep(Step):
             ),
             w.HBox([self.null_n, self.null_button]),
             self.null_table,
+            w.HTML("<b>Every outcome beside its no-effect expectation</b>"),
+            w.HTML(note(OUTCOME_NOTE)),
+            self.outcomes_button,
+            self.outcomes_table,
             self.matched,
             w.HTML("<b>Clinical stages: patients whose stage progressed per period</b>"),
             w.HTML(
@@ -203,6 +221,7 @@ class ResultsStep(Step):
                 self.slopes_patients,
                 self.stages_table,
                 self.strata_table,
+                self.outcomes_table,
             ):
                 box.value = ""
             show_figures(self.figures, {})
@@ -232,6 +251,7 @@ class ResultsStep(Step):
             else note("Not simulated yet: press 'Simulate no-effect cohorts'.")
         )
         self._slopes()
+        self._outcomes()
         from ..export import stage_and_strata_tables
 
         staged = stage_and_strata_tables(result)
@@ -260,6 +280,27 @@ class ResultsStep(Step):
         self.slopes_patients.value = "<b>Per patient (shrunken, descriptive)</b>" + table_html(
             slopes.patients
         )
+
+    def _outcomes(self, compute: bool = False) -> None:
+        """Show every outcome of the current result beside its no-effect expectation
+        (computed when asked, kept for that result)."""
+        result = self.state.result
+        if result is None:
+            self.outcomes_table.value = ""
+            return
+        cached = self._outcomes_cache
+        table = getattr(result, "outcomes", None)
+        if table is None and cached is not None and cached[0] is result:
+            table = cached[1]
+        if table is None and compute:
+            table = outcome_summaries(
+                result.study, result.settings, n_simulations=int(self.null_n.value)
+            )
+            self._outcomes_cache = (result, table)
+        if table is None:
+            self.outcomes_table.value = note("Not computed yet: press 'Summarise every outcome'.")
+            return
+        self.outcomes_table.value = outcomes_html(table, table_html)
 
     def _simulate(self) -> None:
         """Attach a no-effect simulation of ``null_n`` cohorts to the result (SPEC §13)."""
