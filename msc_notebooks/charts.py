@@ -244,6 +244,17 @@ def _alt() -> Any:
     return alt
 
 
+def _titled(
+    chart: Any, title: str, subtitle: Any = None, *, width: Any = _WIDTH, height: Any = _HEIGHT
+) -> Any:
+    """``chart`` with the kit's title block (title and subtitle lines, left-aligned) and size."""
+    alt = _alt()
+    subtitle = alt.Undefined if subtitle is None else subtitle
+    return chart.properties(
+        title=alt.TitleParams(title, subtitle=subtitle, anchor="start"), width=width, height=height
+    )
+
+
 def _study_of(data: Any) -> Any:
     if hasattr(data, "visits") and hasattr(data, "injections"):
         return data
@@ -506,11 +517,7 @@ def trajectories(
         # bands under the sample's lines, the median line over them
         outer, inner, median = _quantile_bands(data, outcome, x_title, y_title)
         layers = [outer, inner, *layers, median]
-    return alt.layer(*layers).properties(
-        title=alt.TitleParams(title, subtitle=subtitle, anchor="start"),
-        width=_WIDTH,
-        height=_HEIGHT,
-    )
+    return _titled(alt.layer(*layers), title, subtitle)
 
 
 def _quantile_tooltips(fmt: str) -> list[Any]:
@@ -613,18 +620,14 @@ def cohort_mean(
         .mark_rule(strokeDash=[4, 4], color=OKABE_ITO["vermillion"])
         .encode(x="month:Q", tooltip=alt.Tooltip("label:N", title="Event"))
     )
-    return alt.layer(band, line, rule).properties(
-        title=alt.TitleParams(
-            f"Cohort mean {y_title}, aligned on the first injection",
-            subtitle=[
-                f"{n_total} patients; bins of {bin_months:g} month(s) with at least "
-                f"{min_patients} patients.",
-                "Band: 95 % t-interval of the mean (mean ± t·SE across patients).",
-            ],
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
+    return _titled(
+        alt.layer(band, line, rule),
+        f"Cohort mean {y_title}, aligned on the first injection",
+        [
+            f"{n_total} patients; bins of {bin_months:g} month(s) with at least "
+            f"{min_patients} patients.",
+            "Band: 95 % t-interval of the mean (mean ± t·SE across patients).",
+        ],
     )
 
 
@@ -716,14 +719,10 @@ def rate_comparison(
     else:
         layers = _rate_boxes(_quantiles_by(data, "period", "rate"), x_enc, y_title)
         subtitle = [note, "Above 0 = decline; lower = slower decline."]
-    return alt.layer(*layers, zero).properties(
-        title=alt.TitleParams(
-            "Progression rate before treatment (reference) and between injections",
-            subtitle=subtitle,
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
+    return _titled(
+        alt.layer(*layers, zero),
+        "Progression rate before treatment (reference) and between injections",
+        subtitle,
     )
 
 
@@ -900,14 +899,10 @@ def improvement_waterfall(
         subtitle.append(note)
         if ends:
             subtitle.append(f"End bins include {' and '.join(ends)}.")
-    chart = alt.layer(*layers).properties(
-        title=alt.TitleParams(
-            f"Improvement in progression rate, period {period} vs pre-treatment",
-            subtitle=subtitle,
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
+    chart = _titled(
+        alt.layer(*layers),
+        f"Improvement in progression rate, period {period} vs pre-treatment",
+        subtitle,
     )
     missing = rows[~evaluable | rows["improvement_pct"].isna()]
     if missing.empty:
@@ -1148,14 +1143,10 @@ def responders_by_period(result: Any) -> alt.LayerChart:
         ],
     )
     text = base.mark_text(dy=-6, baseline="bottom").encode(y="pct:Q", text="label:N")
-    return alt.layer(bars, text).properties(
-        title=alt.TitleParams(
-            "Responders per period",
-            subtitle=["Labels: responders / evaluable patients (methods §6–7)."],
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
+    return _titled(
+        alt.layer(bars, text),
+        "Responders per period",
+        ["Labels: responders / evaluable patients (methods §6–7)."],
     )
 
 
@@ -1253,11 +1244,7 @@ def interval_vs_improvement(
     else:
         marks = _interval_cells(data)
         subtitle = [note, "Dashed line: " + threshold]
-    return alt.layer(marks, rule).properties(
-        title=alt.TitleParams(title, subtitle=subtitle, anchor="start"),
-        width=_WIDTH,
-        height=_HEIGHT,
-    )
+    return _titled(alt.layer(marks, rule), title, subtitle)
 
 
 _INTERVAL_X = "Interval between injections (months)"
@@ -1392,7 +1379,7 @@ def safety_by_term(data: Any, *, max_terms: int = SAFETY_MAX_TERMS) -> alt.Chart
     severities = list(SEVERITY_COLORS) + sorted(set(table["severity"]) - set(SEVERITY_COLORS))
     colors = list(SEVERITY_COLORS.values()) + list(PALETTE[: len(severities) - 4])
     n_events = int(table["n_events"].sum())
-    return (
+    chart = (
         alt.Chart(table)
         .mark_bar()
         .encode(
@@ -1414,15 +1401,12 @@ def safety_by_term(data: Any, *, max_terms: int = SAFETY_MAX_TERMS) -> alt.Chart
             ],
         )
         .transform_calculate(severity_rank=f"indexof({json.dumps(severities)}, datum.severity)")
-        .properties(
-            title=alt.TitleParams(
-                "Adverse events by term and severity",
-                subtitle=[f"{n_events} events in total.", *subtitle],
-                anchor="start",
-            ),
-            width=_WIDTH,
-            height=alt.Step(18),
-        )
+    )
+    return _titled(
+        chart,
+        "Adverse events by term and severity",
+        [f"{n_events} events in total.", *subtitle],
+        height=alt.Step(18),
     )
 
 
@@ -1495,21 +1479,15 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
         ],
     )
     text = base.mark_text(dy=-6, baseline="bottom").encode(y="n_events:Q", text="label:N")
-    return alt.layer(bars, text).properties(
-        title=alt.TitleParams(
-            f"Adverse events within {window:g} days after each injection",
-            subtitle=["Labels: patients with an event / injections given."]
-            + (
-                [
-                    f"{other} event(s) before the first injection or outside every window are not shown."
-                ]
-                if other
-                else []
-            ),
-            anchor="start",
-        ),
-        width=_WIDTH,
-        height=_HEIGHT,
+    subtitle = ["Labels: patients with an event / injections given."]
+    if other:
+        subtitle.append(
+            f"{other} event(s) before the first injection or outside every window are not shown."
+        )
+    return _titled(
+        alt.layer(bars, text),
+        f"Adverse events within {window:g} days after each injection",
+        subtitle,
     )
 
 
@@ -1580,16 +1558,13 @@ def null_comparison(result: Any) -> alt.LayerChart:
     text = base.mark_text(align="left", dx=10).encode(
         x=alt.X("observed_responders:Q", title=x_title), text="p_label:N"
     )
-    return alt.layer(band, expected, observed, text).properties(
-        title=alt.TitleParams(
-            "Observed responders vs responders expected with no treatment effect",
-            subtitle=[
-                "Bar: simulated 2.5–97.5 % range; circle: simulated mean; "
-                "diamond: observed (methods §13)."
-            ],
-            anchor="start",
-        ),
-        width=_WIDTH,
+    return _titled(
+        alt.layer(band, expected, observed, text),
+        "Observed responders vs responders expected with no treatment effect",
+        [
+            "Bar: simulated 2.5–97.5 % range; circle: simulated mean; "
+            "diamond: observed (methods §13)."
+        ],
         height=alt.Step(28),
     )
 
