@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -48,24 +49,13 @@ def straight_line_study() -> object:
     )
 
 
-OLD_COLUMNS = (  # version 0.1's columns: kept, in this order (issue #13: add, do not rename)
-    "period",
-    "n_evaluable",
-    "observed_responders",
-    "expected_responders",
-    "expected_low",
-    "expected_high",
-    "p_value",
-    "observed_absolute_responders",
-    "expected_absolute_responders",
-    "expected_absolute_low",
-    "expected_absolute_high",
-    "p_value_absolute",
-    "sigma",
-    "sigma_n_patients",
-    "true_rate_mean",
-    "true_rate_sd",
-    "n_simulations",
+# version 0.1's columns, as the header of its null_summary.csv (taken from version 0.1's
+# NULL_COLUMNS): kept, in this order (issue #13: add, do not rename)
+OLD_COLUMNS = tuple(
+    (Path(__file__).parent / "golden" / "null_summary_v0.1_header.csv")
+    .read_text()
+    .strip()
+    .split(",")
 )
 
 
