@@ -3,13 +3,15 @@
 The demo cohort is SYNTHETIC: no real patient is in it. It is modelled on the published
 phase II trial (Petrou et al. 2021; SPEC.md "Reference figures"): 20 enrolled, one
 withdrawn before the first injection, 19 treated with 2-4 intrathecal injections 3-6
-months apart, a run-in, visits about monthly with integer ALSFRS-R scores and +-1 point
-noise, FVC % predicted, a patient table and mild, transient adverse events.
+months apart, a run-in, visits about monthly with integer ALSFRS-R scores and noise as
+large as in real natural history (run-in residual SD about 1.2 points), FVC % predicted,
+a patient table and mild, transient adverse events.
 
 Each treated patient is written down below as a plan: the run-in length and decline, the
 injection intervals and the whole-point score change over every period. Between the
 planned assessments (the run-in start and one on each injection day), monthly visits
-follow the straight line with integer noise. The plan was chosen so that, under the
+follow the straight line plus a Brownian bridge (the rate wanders between planned
+assessments) and measurement noise, rounded. The plan was chosen so that, under the
 default settings, the analysis gives the published figures; ``tests/test_demo.py``
 checks them.
 """
@@ -23,6 +25,12 @@ import pandas as pd
 
 OUT = Path(__file__).parent / "data" / "demo"
 MONTH = 365.25 / 12
+#: Measurement noise SD of the visits between anchors, points (before rounding).
+NOISE_SD = 1.1
+#: Wander of the score between anchors (Brownian bridge), points^2/month.
+WANDER = 0.5
+#: The noise generator's seed is the demo seed plus this.
+NOISE_SEED_OFFSET = 2
 
 # patient plan: (run-in days, run-in drop, score at T1, [interval days], [period drops],
 #                after-last days, after-last drop)
@@ -74,6 +82,7 @@ def _items(total: np.ndarray, priority: list[int]) -> np.ndarray:
 def build(seed: int = 20211020) -> dict[str, pd.DataFrame]:
     """Return the demo tables (visits, injections, patients, adverse_events)."""
     rng = np.random.default_rng(seed)
+    noise_rng = np.random.default_rng(seed + NOISE_SEED_OFFSET)
     start = pd.Timestamp("2016-01-04")
     visits, injections, patients, events = [], [], [], []
     # order of spread (item index 0 = q1): limb onset hands, legs, bulbar, breathing;
@@ -112,7 +121,9 @@ def build(seed: int = 20211020) -> dict[str, pd.DataFrame]:
                 scores.append(scores[-1] - d)
             scores.append(scores[-1] - after_drop)
             anchors_score = scores
-        # monthly visits between anchors, noise +-1 point, anchors exact
+        # monthly visits between anchors: the straight line, plus a Brownian bridge (the
+        # rate wanders between anchors, the anchors stay exact) and measurement noise,
+        # rounded; drawn from their own generator so that everything else is unchanged
         rows = []
         for a in range(len(anchors_day) - 1):
             d_a, d_b = anchors_day[a], anchors_day[a + 1]
@@ -124,7 +135,13 @@ def build(seed: int = 20211020) -> dict[str, pd.DataFrame]:
                 if abs(day - d_a) < 20 or abs(d_b - day) < 20:
                     continue
                 line = s_a + (s_b - s_a) * (day - d_a) / (d_b - d_a)
-                rows.append((day, int(np.clip(round(line + rng.integers(-1, 2)), 0, 48))))
+                rng.integers(-1, 2)  # version 0.1's noise: drawn, not used (same stream)
+                frac = (day - d_a) / (d_b - d_a)
+                bridge = noise_rng.normal(
+                    0.0, np.sqrt(WANDER * frac * (1 - frac) * (d_b - d_a) / MONTH)
+                )
+                noisy = line + bridge + noise_rng.normal(0.0, NOISE_SD)
+                rows.append((day, int(np.clip(np.floor(noisy + 0.5), 0, 48))))
         rows.append((anchors_day[-1], anchors_score[-1]))
         days = np.array([r[0] for r in rows])
         totals = np.array([r[1] for r in rows])
@@ -189,7 +206,8 @@ def main() -> None:
         "not measured on any person. They are modelled on the published phase II trial of "
         "repeated intrathecal MSC injections in ALS (Petrou et al. 2021): 20 enrolled, one "
         "withdrawn before the first injection, 19 treated with 2-4 injections 3-6 months "
-        "apart, monthly ALSFRS-R with +-1 point noise, FVC % predicted, mild transient "
+        "apart, monthly ALSFRS-R as noisy as real natural history (run-in residual SD "
+        "about 1.2 points), FVC % predicted, mild transient "
         "adverse events. Under the default settings the analysis reproduces the study's "
         "headline figures (see SPEC.md, 'Reference figures').\n",
         encoding="utf-8",
