@@ -279,10 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         path = ROOT / "VALIDATION.md"
         text = path.read_text(encoding="utf-8")
         marker = "## Figures (written by the script)"
-        keep = text.split(marker)[0] if marker in text else text
-        path.write_text(
-            keep + markdown(summary, command, seconds, args.simulations), encoding="utf-8"
-        )
+        before, _, after = text.partition(marker) if marker in text else (text, "", "")
+        rest = after[after.find("\n# ") + 1 :] if "\n# " in after else ""  # other sections
+        new = markdown(summary, command, seconds, args.simulations)
+        path.write_text(before + new + ("\n" + rest if rest else ""), encoding="utf-8")
     return 0 if (summary["meets_targets"] != "NO").all() else 1
 
 

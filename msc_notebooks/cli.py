@@ -162,6 +162,12 @@ def _analyze(args: argparse.Namespace) -> int:
                     else ""
                 )
             )
+        if result.null is not None:
+            from .null_model import no_effect_sentences
+
+            print("responders expected with no treatment effect:")
+            for text in no_effect_sentences(result.null):
+                print("  " + text)
         if result.matched is not None:
             print("matched natural-history controls: " + result.matched.sentence())
             for row in result.matched.summary.itertuples():

@@ -201,6 +201,10 @@ def write_results(
         "warnings": list(study.warnings),
         "msc_notebooks_version": __import__("msc_notebooks").__version__,
     }
+    if result.null is not None and len(result.null):
+        from .null_model import no_effect_parameters
+
+        meta["no_effect_model"] = no_effect_parameters(result.null)
     path = out / "settings.json"
     path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     written.append(path)

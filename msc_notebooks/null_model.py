@@ -90,7 +90,9 @@ __all__ = [
     "attach_null",
     "estimate_rate_change",
     "estimate_sigma",
+    "no_effect_parameters",
     "no_effect_sentence",
+    "no_effect_sentences",
     "null_parameters",
     "simulate_null",
     "true_rate_distribution",
@@ -130,6 +132,24 @@ NULL_COLUMNS = (
     "outcome_low",
     "outcome_high",
     "whole_points",
+)
+
+#: The columns of :data:`NULL_COLUMNS` that hold the model's parameters and sources.
+_PARAMETER_COLUMNS = (
+    "sigma",
+    "sigma_source",
+    "sigma_n_patients",
+    "true_rate_mean",
+    "true_rate_sd",
+    "rate_change_sd",
+    "rate_change_diffusion",
+    "rate_trend",
+    "rate_change_source",
+    "outcome",
+    "outcome_low",
+    "outcome_high",
+    "whole_points",
+    "n_simulations",
 )
 
 #: Rate change between periods fitted to real natural history (ALSFRS-R total, SPEC §13):
@@ -951,7 +971,7 @@ def simulate_null(
     >>> row = null.set_index("period").loc["1-2"]
     >>> int(row.observed_responders), int(row.n_evaluable), 0 <= row.expected_responders <= 19
     (15, 19, True)
-    >>> bool(row.expected_high >= row.expected_high_constant), float(row.p_value) > 0
+    >>> bool(row.expected_responders > row.expected_responders_constant), float(row.p_value) > 0
     (True, True)
     """
     n_simulations = int(n_simulations)
@@ -1031,8 +1051,18 @@ def _null_table(
     return out[list(NULL_COLUMNS)]
 
 
+def _source_words(source: str) -> str:
+    if source.startswith("default"):
+        return "as much as in real untreated patients"
+    if source.startswith("natural history"):
+        return "as much as in the natural-history cohort given"
+    if source.startswith("none") or source.startswith("no default"):
+        return "not at all"
+    return "as set by the user"
+
+
 def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
-    """One sentence a clinician can read: the no-effect expectation of one period.
+    """The no-effect expectation of one period with its assumptions, for a clinician.
 
     Parameters
     ----------
@@ -1049,22 +1079,86 @@ def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
     >>> t = pd.DataFrame({"period": ["1-2"], "n_evaluable": [19], "observed_responders": [15],
     ...     "expected_low": [9], "expected_high": [15], "p_value": [0.04],
     ...     "expected_low_constant": [3], "expected_high_constant": [9],
-    ...     "sensitivity": ["above the constant-rate model's range only: ..."]})
+    ...     "sensitivity": ["above the constant-rate model's range only: ..."],
+    ...     "sigma": [1.21], "sigma_source": ["run-in of 19 patients"],
+    ...     "rate_change_source": ["default (fitted to real natural history, ...)"],
+    ...     "rate_trend": [0.0]})
     >>> print(no_effect_sentence(t))  # doctest: +NORMALIZE_WHITESPACE
     With no treatment effect and the natural variation of ALS decline, 9–15 of 19
-    patients would be counted as responders here (period 1-2; observed 15, p = 0.04);
-    if every patient declined at one constant rate, 3–9.
+    patients would be counted as responders here (period 1-2; observed 15, p = 0.04).
+    This assumes scores that vary by about 1.2 points between visits (run-in of 19
+    patients), decline rates that change between periods as much as in real untreated
+    patients, and no overall speeding up or slowing down of decline; if every patient
+    declined at one constant rate, 3–9.
     """
     row = null.set_index("period").loc[period]
     n = int(row["n_evaluable"])
+    trend = float(row.get("rate_trend", 0.0))
+    trend_words = (
+        "no overall speeding up or slowing down of decline"
+        if trend == 0
+        else f"decline {'speeding up' if trend > 0 else 'slowing down'} by {abs(trend):.2g} "
+        "points/month per year"
+    )
     return (
         f"With no treatment effect and the natural variation of ALS decline, "
         f"{int(row['expected_low'])}–{int(row['expected_high'])} of {n} patients would be "
         f"counted as responders here (period {period}; observed "
-        f"{int(row['observed_responders'])}, p = {float(row['p_value']):.2g}); if every "
+        f"{int(row['observed_responders'])}, p = {float(row['p_value']):.2g}). This assumes "
+        f"scores that vary by about {float(row['sigma']):.1f} points between visits "
+        f"({row['sigma_source']}), decline rates that change between periods "
+        f"{_source_words(str(row['rate_change_source']))}, and {trend_words}; if every "
         f"patient declined at one constant rate, {int(row['expected_low_constant'])}–"
         f"{int(row['expected_high_constant'])}."
     )
+
+
+def no_effect_sentences(null: pd.DataFrame) -> list[str]:
+    """:func:`no_effect_sentence` for every period with evaluable patients, each followed
+    by which model's range the observed count exceeds (the sensitivity line, in words).
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> lines = no_effect_sentences(simulate_null(analyze(load_demo()), 20))
+    >>> len(lines), lines[0].endswith("range of both models.")
+    (5, True)
+    """
+    return [
+        f"{no_effect_sentence(null, p)} Observed count {v}."
+        for p, v, n in zip(null["period"], null["sensitivity"], null["n_evaluable"], strict=True)
+        if n
+    ]
+
+
+def no_effect_parameters(null: pd.DataFrame) -> dict[str, Any]:
+    """Every parameter of a no-effect table with its source, as plain values.
+
+    For ``settings.json`` (JSON has no infinity: an outcome without maximum gives None).
+
+    Parameters
+    ----------
+    null : pandas.DataFrame
+        From :func:`simulate_null`.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> p = no_effect_parameters(simulate_null(analyze(load_demo()), 20))
+    >>> p["rate_change_diffusion"], p["outcome_high"], p["n_simulations"]
+    (1.3, 48.0, 20)
+    """
+    row = null.iloc[0]
+    out: dict[str, Any] = {}
+    for k in _PARAMETER_COLUMNS:
+        v = row[k]
+        v = v.item() if hasattr(v, "item") else v
+        out[k] = None if isinstance(v, float) and not np.isfinite(v) else v
+    return out
 
 
 def attach_null(

@@ -111,10 +111,16 @@ def html_report(
     parts.append("</ul>")
     parts += ["<h2>Per-period summary</h2>", table_html(result.summary)]
     if result.null is not None:
+        from .null_model import no_effect_sentences
+
         parts += [
             "<h2>Responders expected with no treatment effect</h2>",
             "<p class='note'>Simulated cohorts with no effect at the patients' own visit and "
-            "injection times (methods §13).</p>",
+            "injection times (methods §13), under the default model (decline rates change "
+            "between periods) and, as a sensitivity line, a constant rate.</p>",
+            "<ul class='no-effect'>",
+            *(f"<li>{html.escape(t)}</li>" for t in no_effect_sentences(result.null)),
+            "</ul>",
             table_html(result.null),
         ]
     parts += _outcomes_section(result)

@@ -530,7 +530,15 @@ exercise_boxes(lesson_exercises(result))
             "enough to test further. It **cannot** show that they slow ALS. One way to see "
             "this: simulate cohorts with **no treatment effect at all**, at the demo "
             "patients' own visit and injection times, and count how many 'responders' "
-            "they produce (`docs/methods.md`, *Responders expected with no effect*)."
+            "they produce (`docs/methods.md`, *Responders expected with no effect*).\n\n"
+            "How large is the trap in real life? In a large natural-history data set of "
+            "untreated ALS patients from past trials, with *virtual* injections placed every "
+            "3 months, **about half of the untreated patients (773 of 1,463, 53 %) were "
+            "'> 25 % responders'** between virtual injections 1 and 2. Their decline is "
+            "not one constant rate: a patient's rate changes from one 3-month period to "
+            "the next by about as much again as measurement noise alone would explain. "
+            "The simulation below includes that change of rate (its size taken from such "
+            "natural history), and shows beside it the plain constant-rate model."
         ),
         code(
             """
@@ -546,6 +554,15 @@ null[["period", "n_evaluable", "observed_responders", "expected_responders", "ex
             "does the comparison mean for the claim that the cells slowed the disease? "
             "What would a trial need to answer the question (think: control group, "
             "blinding, pre-registered endpoint)? Write your answer in the box."
+        ),
+        code(
+            """
+from msc_notebooks.null_model import no_effect_sentences
+
+for text in no_effect_sentences(null):
+    print(text)
+    print()
+"""
         ),
         code("NullReading(null)"),
         md(

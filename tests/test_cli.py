@@ -176,6 +176,21 @@ def test_null_simulations_and_natural_history_files(tmp_path):
     assert null.loc["1-2", "expected_responders"] <= null.loc["1-2", "expected_high"] <= 19
     nh = pd.read_csv(out / "natural_history_summary.csv")
     assert {"period", "n_evaluable", "n_responders", "responder_pct"} <= set(nh.columns)
+    # the change of rate was estimated in the natural-history cohort, and every parameter
+    # of the no-effect model is in settings.json with its source (issue #13)
+    assert null.loc["1-2", "rate_change_source"].startswith("natural history: ")
+    model = json.loads((out / "settings.json").read_text())["no_effect_model"]
+    assert model["rate_change_source"] == null.loc["1-2", "rate_change_source"]
+    assert model["sigma"] == pytest.approx(null.loc["1-2", "sigma"])
+    assert model["outcome_high"] == 48 and model["n_simulations"] == 200
+
+
+def test_analyze_prints_the_no_effect_sentence(capsys):
+    assert main(["analyze", "--demo", "--null-simulations", "100"]) == 0
+    text = capsys.readouterr().out
+    assert "With no treatment effect and the natural variation of ALS decline, " in text
+    assert "of 19 patients would be counted as responders here (period 1-2; observed 15" in text
+    assert "if every patient declined at one constant rate" in text
 
 
 def _subcommands() -> list[str]:

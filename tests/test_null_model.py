@@ -433,3 +433,22 @@ def test_no_effect_sentence_reads_the_table():
     text = no_effect_sentence(null, "1-2")
     assert text.startswith("With no treatment effect and the natural variation of ALS decline, ")
     assert f"{row.expected_low}–{row.expected_high} of 19 patients" in text
+
+
+def test_report_and_lesson_show_the_expectation_in_words():
+    from pathlib import Path
+
+    from msc_notebooks.report import html_report
+
+    result = attach_null(analyze(load_demo()), 100)
+    page = html_report(result, figures=False)
+    assert "With no treatment effect and the natural variation of ALS decline" in page
+    assert "Observed count above the range of both models." in page
+    lesson = (
+        Path(__file__).resolve().parents[1]
+        / "templates/msc-teaching/{{cookiecutter.folder_name}}/lesson.ipynb"
+    ).read_text()
+    # the real natural-history figure (SPEC §13: 773 of 1,463 at 3-monthly virtual
+    # injections), described in words, not as a SPEC section number
+    assert "773 of 1,463" in lesson and "no_effect_sentences" in lesson
+    assert "SPEC §13" not in lesson

@@ -18,6 +18,9 @@ def test_simulate_button_attaches_the_null_and_it_follows_setting_changes():
     assert null.loc["1-2", "observed_responders"] == 15
     assert null.loc["1-2", "n_simulations"] == 200
     assert "expected_responders" in step.null_table.value
+    assert "With no treatment effect and the natural variation of ALS decline" in (
+        step.null_table.value
+    )
     # a threshold change re-counts observed responders and keeps a simulation attached
     state.settings = state.settings.replace(threshold_pct=50)
     assert state.last_run == "reclassify"

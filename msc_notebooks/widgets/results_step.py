@@ -246,7 +246,7 @@ class ResultsStep(Step):
         self.intervals_table.value = table_html(getattr(result, "intervals", None))
         null = getattr(result, "null", None)
         self.null_table.value = (
-            table_html(null)
+            _no_effect_html(null) + table_html(null)
             if null is not None
             else note("Not simulated yet: press 'Simulate no-effect cohorts'.")
         )
@@ -335,3 +335,13 @@ class ResultsStep(Step):
 
         figures = {k: v for k, v in all_figures(result).items() if k not in _SAFETY_FIGURES}
         self.figure_names = show_figures(self.figures, figures)
+
+
+def _no_effect_html(null) -> str:
+    """One sentence per period: the no-effect expectation with its assumptions (SPEC §13)."""
+    import html
+
+    from ..null_model import no_effect_sentences
+
+    items = "".join(f"<li>{html.escape(t)}</li>" for t in no_effect_sentences(null))
+    return f"<ul class='msc-no-effect'>{items}</ul>"
