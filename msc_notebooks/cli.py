@@ -143,6 +143,7 @@ def _analyze(args: argparse.Namespace) -> int:
         report=args.report,
         null_simulations=args.null_simulations,
         sigma=args.sigma,
+        null_model={"rate_change_sd": args.rate_change_sd, "rate_trend": args.rate_trend},
         natural_history=_one_or_many(args.natural_history),
         outcomes=args.outcomes,
         match_k=args.match_k,
@@ -390,6 +391,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--sigma",
         type=float,
         help="noise SD (points) for the simulation; estimated from the run-in when omitted",
+    )
+    o.add_argument(
+        "--rate-change-sd",
+        type=float,
+        help="no-effect model: SD of the change of decline rate between two periods, "
+        "points/month (default: from --natural-history, else fitted to real natural history)",
+    )
+    o.add_argument(
+        "--rate-trend",
+        type=float,
+        default=0.0,
+        help="no-effect model: mean change of the decline rate, points/month per year "
+        "(> 0 speeds up, < 0 slows down; default 0)",
     )
     o.add_argument(
         "--natural-history",

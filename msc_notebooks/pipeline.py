@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import Fix, InputError, Option
 from .settings import Settings
@@ -36,6 +36,7 @@ def run_analysis(
     report: bool = False,
     null_simulations: int = 0,
     sigma: float | None = None,
+    null_model: Mapping[str, Any] | None = None,
     natural_history: str | Path | list[str | Path] | None = None,
     outcomes: bool = False,
     match_k: int = 5,
@@ -65,6 +66,9 @@ def run_analysis(
         Number of simulated no-effect cohorts (SPEC §13); 0 = none.
     sigma : float, optional
         Measurement noise (points) for the simulation; estimated from the run-in when None.
+    null_model : mapping, optional
+        Further keywords of :func:`msc_notebooks.null_model.null_parameters`
+        (``rate_change_sd``, ``rate_change_diffusion``, ``rate_trend``, ...).
     natural_history : path, list of paths or folder, optional
         An untreated cohort (one visits file in canonical or PRO-ACT names, or several
         PRO-ACT files: ``alsfrs.csv``, ``AlsHistory.csv``, ``Fvc.csv``, ``DeathData.csv``,
@@ -163,7 +167,13 @@ def run_analysis(
     if null_simulations:
         from .null_model import attach_null
 
-        result = attach_null(result, int(null_simulations), sigma=sigma, natural_history=nh_study)
+        result = attach_null(
+            result,
+            int(null_simulations),
+            sigma=sigma,
+            natural_history=nh_study,
+            **dict(null_model or {}),
+        )
     if slopes:
         result_slopes = _fit_slopes_or_warn(result)
     nh = nh_slopes = None

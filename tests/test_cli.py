@@ -193,6 +193,17 @@ def test_analyze_prints_the_no_effect_sentence(capsys):
     assert "if every patient declined at one constant rate" in text
 
 
+def test_analyze_no_effect_model_options(tmp_path):
+    # --rate-change-sd and --rate-trend reach the model and its table (issue #13)
+    out = tmp_path / "r"
+    argv = ["analyze", "--demo", "--null-simulations", "50", "--rate-change-sd", "0.3"]
+    assert main([*argv, "--rate-trend", "-0.5", "--out", str(out), "--quiet"]) == 0
+    null = pd.read_csv(out / "null_summary.csv")
+    assert null["rate_change_sd"].iloc[0] == pytest.approx(0.3)
+    assert null["rate_trend"].iloc[0] == -0.5
+    assert null["rate_change_source"].iloc[0].endswith("user: rate_change_sd, rate_trend")
+
+
 def _subcommands() -> list[str]:
     import argparse
 
