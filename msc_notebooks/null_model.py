@@ -136,20 +136,8 @@ NULL_COLUMNS = (
 
 #: The columns of :data:`NULL_COLUMNS` that hold the model's parameters and sources.
 _PARAMETER_COLUMNS = (
-    "sigma",
-    "sigma_source",
-    "sigma_n_patients",
-    "true_rate_mean",
-    "true_rate_sd",
-    "rate_change_sd",
-    "rate_change_diffusion",
-    "rate_trend",
-    "rate_change_source",
-    "outcome",
-    "outcome_low",
-    "outcome_high",
-    "whole_points",
-    "n_simulations",
+    NULL_COLUMNS[NULL_COLUMNS.index("sigma") : NULL_COLUMNS.index("n_simulations") + 1]
+    + NULL_COLUMNS[NULL_COLUMNS.index("sigma_source") :]
 )
 
 #: Rate change between periods fitted to real natural history (ALSFRS-R total, SPEC §13):
