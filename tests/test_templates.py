@@ -49,13 +49,13 @@ NOTEBOOKS = {
     "msc-teaching": ["lesson.ipynb"],
 }
 LAUNCHER_TITLES = {
-    "MSC study: guided analysis": "guided.ipynb",
-    "MSC study: 1 data": "01_data.ipynb",
-    "MSC study: 2 injections": "02_injections.ipynb",
-    "MSC study: 3 progression": "03_progression.ipynb",
-    "MSC study: 4 safety": "04_safety.ipynb",
-    "MSC study: 5 report": "05_report.ipynb",
-    "MSC teaching: lesson": "lesson.ipynb",
+    "MSC study - guided analysis": "guided.ipynb",
+    "MSC study - 1 data": "01_data.ipynb",
+    "MSC study - 2 injections": "02_injections.ipynb",
+    "MSC study - 3 progression": "03_progression.ipynb",
+    "MSC study - 4 safety": "04_safety.ipynb",
+    "MSC study - 5 report": "05_report.ipynb",
+    "MSC teaching - lesson": "lesson.ipynb",
 }
 HOSTILE = [
     "Étude ALS – «ß»",
@@ -404,6 +404,16 @@ def test_launcher_config_is_installed_and_valid():
         assert json.loads(item["sourceCode"])["cells"]
 
 
+def test_launcher_titles_are_file_names_on_every_system():
+    """A card saves "<title>.ipynb": no character Windows refuses in a file name (#19)."""
+    text = (REPO / "msc_notebooks/launcher/jp_app_launcher_msc_notebooks.yaml").read_text("utf-8")
+    titles = [i["title"] for i in yaml.safe_load(text)]
+    assert sorted(titles) == sorted(LAUNCHER_TITLES)
+    for title in titles:
+        assert not set(title) & set('<>:"/\\|?*'), title
+        assert title == title.strip() and not title.endswith(".")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -453,7 +463,7 @@ def test_launcher_cards_served_by_jupyter(tmp_path):
             proc.kill()
     ours = {c["title"]: c for c in cards if c.get("catalog") == "MSC notebooks"}
     assert set(ours) == set(LAUNCHER_TITLES)
-    lesson = json.loads(ours["MSC teaching: lesson"]["sourceCode"])
+    lesson = json.loads(ours["MSC teaching - lesson"]["sourceCode"])
     assert any("parameters" in c["metadata"].get("tags", []) for c in lesson["cells"])
 
 
@@ -669,8 +679,8 @@ def test_notebook_copied_by_launcher_runs_anywhere(tmp_path):
 
     path = launcher_yaml()
     items = {i["title"]: i for i in parse_config(str(path.parent), str(path))}
-    target = tmp_path / "MSC study: guided analysis.ipynb"
-    target.write_text(items["MSC study: guided analysis"]["sourceCode"], "utf-8")
+    target = tmp_path / "MSC study - guided analysis.ipynb"
+    target.write_text(items["MSC study - guided analysis"]["sourceCode"], "utf-8")
     text = code_outputs(execute(target))
     assert "No study.yaml in this folder" in text
     assert "using the bundled demo cohort" in text

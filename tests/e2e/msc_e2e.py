@@ -67,8 +67,8 @@ NO_NEWS_OVERRIDES = {
     }
 }
 
-GUIDED_CARD = "MSC study: guided analysis"
-TEACHING_CARD = "MSC teaching: lesson"
+GUIDED_CARD = "MSC study - guided analysis"
+TEACHING_CARD = "MSC teaching - lesson"
 LAUNCHER_SECTION = "MSC notebooks"
 
 
