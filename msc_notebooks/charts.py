@@ -255,6 +255,19 @@ def _titled(
     )
 
 
+def _percent(channel: Any, title: str) -> Any:
+    """Position channel (``alt.X`` or ``alt.Y``) of the ``pct`` column on a 0-100 % scale."""
+    return channel("pct:Q", title=title, scale=_alt().Scale(domain=[0, 100]))
+
+
+def _series_color(field: str, series: list, colors: list, **legend: Any) -> Any:
+    """Colour by the nominal ``field``: ``series`` in order with ``colors``, legend below."""
+    alt = _alt()
+    scale = alt.Scale(domain=series, range=colors)
+    legend_below = alt.Legend(orient="bottom", **legend)
+    return alt.Color(f"{field}:N", title=None, sort=series, scale=scale, legend=legend_below)
+
+
 def _study_of(data: Any) -> Any:
     if hasattr(data, "visits") and hasattr(data, "injections"):
         return data
@@ -272,15 +285,18 @@ def _settings_of(data: Any) -> Settings:
     return settings if isinstance(settings, Settings) else Settings()
 
 
+def _part(result: Any, name: str, problem: str, fix: str) -> Any:
+    """``result.<name>``; when it is missing, an InputError with ``problem`` and ``fix``."""
+    part = getattr(result, name, None)
+    if part is None:
+        raise InputError(problem, source=f"result.{name}", fix=fix)
+    return part
+
+
 def _table(result: Any, name: str, what: str) -> pd.DataFrame:
-    table = getattr(result, name, None)
-    if table is None:
-        raise InputError(
-            f"the result has no '{name}' table, needed for {what}",
-            source=f"result.{name}",
-            fix="pass the AnalysisResult returned by msc_notebooks.analyze(study)",
-        )
-    return table
+    problem = f"the result has no '{name}' table, needed for {what}"
+    fix = "pass the AnalysisResult returned by msc_notebooks.analyze(study)"
+    return _part(result, name, problem, fix)
 
 
 def _period_key(period: str) -> tuple[int, float, str]:
@@ -1123,18 +1139,8 @@ def responders_by_period(result: Any) -> alt.LayerChart:
     )
     base = alt.Chart(data).encode(x=x_enc, xOffset=alt.XOffset("kind:N", sort=kinds))
     bars = base.mark_bar().encode(
-        y=alt.Y(
-            "pct:Q",
-            title="Responders (% of evaluable patients)",
-            scale=alt.Scale(domain=[0, 100]),
-        ),
-        color=alt.Color(
-            "kind:N",
-            title=None,
-            sort=kinds,
-            scale=alt.Scale(domain=kinds, range=list(PALETTE[: len(kinds)])),
-            legend=alt.Legend(orient="bottom", labelLimit=400),
-        ),
+        y=_percent(alt.Y, "Responders (% of evaluable patients)"),
+        color=_series_color("kind", kinds, list(PALETTE[: len(kinds)]), labelLimit=400),
         tooltip=[
             alt.Tooltip("period:N", title="Period"),
             alt.Tooltip("kind:N", title="Responders"),
@@ -1315,14 +1321,12 @@ def _interval_cells(data: pd.DataFrame) -> Any:
 def _safety_of(data: Any) -> Any:
     if hasattr(data, "by_term") or hasattr(data, "by_injection"):
         return data
-    safety = getattr(data, "safety", None)
-    if safety is None:
-        raise InputError(
-            "the result has no safety analysis (no adverse-event table was given)",
-            source="result.safety",
-            fix="read the study with an adverse_events table (methods §9)",
-        )
-    return safety
+    return _part(
+        data,
+        "safety",
+        "the result has no safety analysis (no adverse-event table was given)",
+        "read the study with an adverse_events table (methods §9)",
+    )
 
 
 def safety_by_term(data: Any, *, max_terms: int = SAFETY_MAX_TERMS) -> alt.Chart:
@@ -1518,13 +1522,12 @@ def null_comparison(result: Any) -> alt.LayerChart:
     ('expected_low', 'expected_high')
     """
     alt = _alt()
-    null = getattr(result, "null", None)
-    if null is None:
-        raise InputError(
-            "the result has no no-effect simulation",
-            source="result.null",
-            fix="run msc_notebooks.simulate_null(result) (methods §13) and pass its result",
-        )
+    null = _part(
+        result,
+        "null",
+        "the result has no no-effect simulation",
+        "run msc_notebooks.simulate_null(result) (methods §13) and pass its result",
+    )
     from .null_model import NULL_COLUMNS
 
     cols = NULL_COLUMNS[:7]  # period ... p_value: the relative responders
@@ -1598,14 +1601,13 @@ def matched_comparison(result: Any) -> alt.HConcatChart:
     import pandas as pd
 
     alt = _alt()
-    matched = getattr(result, "matched", None)
-    if matched is None:
-        raise InputError(
-            "the result has no matched natural-history controls",
-            source="result.matched",
-            fix="attach them with msc_notebooks.matched_controls.attach_matched(result, "
-            "natural_history) (methods §15)",
-        )
+    matched = _part(
+        result,
+        "matched",
+        "the result has no matched natural-history controls",
+        "attach them with msc_notebooks.matched_controls.attach_matched(result, "
+        "natural_history) (methods §15)",
+    )
     cols = (
         "period",
         "n_treated",
@@ -1645,18 +1647,8 @@ def matched_comparison(result: Any) -> alt.HConcatChart:
         .mark_point(filled=True, size=110)
         .encode(
             y=y_enc,
-            x=alt.X(
-                "pct:Q",
-                title="Responders (% of evaluable)",
-                scale=alt.Scale(domain=[0, 100]),
-            ),
-            color=alt.Color(
-                "arm:N",
-                title=None,
-                sort=arms,
-                scale=alt.Scale(domain=arms, range=[OKABE_ITO["vermillion"], OKABE_ITO["blue"]]),
-                legend=alt.Legend(orient="bottom"),
-            ),
+            x=_percent(alt.X, "Responders (% of evaluable)"),
+            color=_series_color("arm", arms, [OKABE_ITO["vermillion"], OKABE_ITO["blue"]]),
             shape=alt.Shape(
                 "arm:N", sort=arms, scale=alt.Scale(domain=arms, range=["diamond", "circle"])
             ),
