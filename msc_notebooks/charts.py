@@ -849,8 +849,9 @@ def improvement_waterfall(
     --------
     >>> import msc_notebooks as msc
     >>> spec = improvement_waterfall(msc.analyze(msc.load_demo()), "1-2").to_dict()
-    >>> spec["title"]["subtitle"]
-    ['15/19 evaluable patients responded (improvement > 25 %).']
+    >>> spec["title"]["subtitle"][0]
+    '15/19 evaluable responders; all 19 treated evaluable (improvement > 25 %).'
+
     """
     import pandas as pd
 
@@ -884,7 +885,15 @@ def improvement_waterfall(
     ).sort_values("improvement_pct", ascending=False, kind="stable")
     n_resp = int((data["status"] == "Responder").sum())
     n_eval = len(data)
-    subtitle = [f"{n_resp}/{n_eval} evaluable patients responded ({_responder_word(settings)})."]
+    headline = f"{n_resp}/{n_eval} evaluable patients responded"
+    summary = getattr(result, "summary", None)
+    if summary is not None and "n_not_evaluable" in summary.columns:
+        at = summary[summary["period"] == period]
+        if len(at):  # the patients left out beside the count (SPEC §7)
+            from .summary import responder_sentence
+
+            headline = responder_sentence(at.iloc[0])
+    subtitle = [f"{headline} ({_responder_word(settings)})."]
     color = alt.Color(
         "status:N",
         title=None,
@@ -1149,10 +1158,19 @@ def responders_by_period(result: Any) -> alt.LayerChart:
         ],
     )
     text = base.mark_text(dy=-6, baseline="bottom").encode(y="pct:Q", text="label:N")
+    subtitle = ["Labels: responders / evaluable patients (methods §6–7)."]
+    if "n_not_evaluable" in s.columns:  # the patients left out beside the counts (SPEC §7)
+        from .summary import responder_sentence
+
+        subtitle += [
+            f"{row.period}: {responder_sentence(row)}"
+            for row in s.itertuples(index=False)
+            if row.n_not_evaluable
+        ]
     return _titled(
         alt.layer(bars, text),
         "Responders per period",
-        ["Labels: responders / evaluable patients (methods §6–7)."],
+        subtitle,
     )
 
 
@@ -1250,6 +1268,9 @@ def interval_vs_improvement(
     else:
         marks = _interval_cells(data)
         subtitle = [note, "Dashed line: " + threshold]
+    if stats is not None and "method" in stats.columns and (stats["scope"] == "all").any():
+        how = stats[stats["scope"] == "all"].iloc[0]["method"]
+        subtitle.append(f"p: {how}; a patient's pairs are not independent (SPEC §8).")
     return _titled(alt.layer(marks, rule), title, subtitle)
 
 
@@ -1483,7 +1504,11 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
         ],
     )
     text = base.mark_text(dy=-6, baseline="bottom").encode(y="n_events:Q", text="label:N")
-    subtitle = ["Labels: patients with an event / injections given."]
+    subtitle = [
+        "Labels: patients with an event / injections given.",
+        "Per injection: counts events as independent, but they cluster within "
+        "patients (SPEC §9); the patient-level figures are in the safety table.",
+    ]
     if other:
         subtitle.append(
             f"{other} event(s) before the first injection or outside every window are not shown."
@@ -1858,7 +1883,26 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
             continue
         if study.visits[outcome].notna().any():
             figures[f"trajectories_{outcome}"] = trajectories(result, outcome)
+    from .demo import DEMO_LABEL, is_demo
+
+    if is_demo(study):  # every figure of the demo cohort says so where a reader sees it
+        figures = {name: _label_demo(chart, DEMO_LABEL) for name, chart in figures.items()}
     return figures
+
+
+def _label_demo(chart: Any, label: str) -> Any:
+    """Add "Synthetic demo data: not a real study." to a chart's subtitle (top chart)."""
+    alt = _alt()
+    target = chart.vconcat[0] if isinstance(chart, alt.VConcatChart) else chart
+    title = target.title
+    line = label[0].upper() + label[1:] + ": not a real study."
+    if isinstance(title, alt.TitleParams):
+        sub = title.subtitle
+        subs = [] if sub is alt.Undefined else ([sub] if isinstance(sub, str) else list(sub))
+        target.title = alt.TitleParams(title.text, subtitle=[*subs, line], anchor=title.anchor)
+    elif isinstance(title, str):
+        target.title = alt.TitleParams(title, subtitle=[line], anchor="start")
+    return chart
 
 
 def save_figures(

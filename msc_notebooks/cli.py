@@ -154,15 +154,15 @@ def _analyze(args: argparse.Namespace) -> int:
         for table, names in result.study.recognised.items():
             pairs = ", ".join(f"{old!r} -> {new}" for old, new in names.items())
             print(f"{table}: columns recognised and renamed: {pairs}")
-        for row in result.summary.itertuples():
-            print(
-                f"{row.period:>10}: {result.responders(row.period):>6} responders"
-                + (
-                    f", mean improvement {row.mean_improvement_pct:.1f} %"
-                    if row.n_evaluable
-                    else ""
-                )
-            )
+        from .demo import DEMO_LABEL, is_demo
+        from .summary import period_lines
+
+        if is_demo(result.study):
+            print(f"Computed from {DEMO_LABEL} (not a real study).")
+        # one line per period: the patients left out beside the responders, the median
+        # first; a Wilcoxon p only beside the no-effect expectation (SPEC §7)
+        for line in period_lines(result.summary, result.null):
+            print(line)
         if result.null is not None:
             from .null_model import no_effect_sentences
 

@@ -17,10 +17,32 @@ if TYPE_CHECKING:
 
     from .study import StudyData
 
-__all__ = ["DEMO_DIR", "demo_paths", "demo_tables", "load_demo"]
+__all__ = ["DEMO_DIR", "DEMO_LABEL", "demo_paths", "demo_tables", "load_demo", "is_demo"]
 
 #: Folder of the demo CSV files (canonical names, ISO dates).
 DEMO_DIR = Path(__file__).parent / "data" / "demo"
+
+
+#: What every result computed from the demo cohort says where a reader sees it.
+DEMO_LABEL = "synthetic demo data"
+
+
+def is_demo(study: StudyData) -> bool:
+    """True when a study is the bundled synthetic demo cohort (:func:`load_demo` marks it).
+
+    :func:`load_demo` adds ``sources["cohort"] = DEMO_LABEL``, which travels into every
+    exported ``settings.json``.
+
+    Examples
+    --------
+    >>> is_demo(load_demo())
+    True
+    >>> from msc_notebooks.study import StudyData
+    >>> import pandas as pd
+    >>> is_demo(StudyData(pd.DataFrame(), pd.DataFrame(), pd.DataFrame()))
+    False
+    """
+    return (getattr(study, "sources", None) or {}).get("cohort") == DEMO_LABEL
 
 
 def demo_paths() -> dict[str, Path]:
@@ -65,4 +87,6 @@ def load_demo() -> StudyData:
     """
     from .loading import read_study
 
-    return read_study(**{name: str(path) for name, path in demo_paths().items()})
+    study = read_study(**{name: str(path) for name, path in demo_paths().items()})
+    study.sources["cohort"] = DEMO_LABEL
+    return study

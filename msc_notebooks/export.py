@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .demo import DEMO_LABEL, is_demo
+from .summary import WILCOXON_CAVEAT, period_lines
+
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
 
@@ -136,8 +139,12 @@ def write_results(
     Returns
     -------
     list of Path
-        The files written: always ``periods.csv``, ``summary.csv``, ``exclusions.csv``,
-        ``ledger.csv`` (table, rows_read, rows_used, rows_excluded), ``settings.json``;
+        The files written: always ``periods.csv``, ``summary.csv``, ``not_evaluable.csv``
+        (period, reason, n: the patients left out, SPEC §7), ``exclusions.csv``,
+        ``ledger.csv`` (table, rows_read, rows_used, rows_excluded), ``settings.json``
+        (settings, sources, ``data``: ``"synthetic demo data"`` for the demo cohort, and
+        the Wilcoxon caveat), ``summary.txt`` (one line per period, as the command line
+        prints it, headed by the demo label for the demo cohort);
         also ``clinical.csv``, ``intervals.csv``, ``interval_lengths.csv``,
         ``injections.csv`` (the schedule analysed, edits included); with adverse
         events ``safety_by_term.csv``, ``safety_by_injection.csv``, ``serious_events.csv``
@@ -166,6 +173,7 @@ def write_results(
     tables: dict[str, pd.DataFrame] = {
         "periods.csv": result.periods,
         "summary.csv": result.summary,
+        "not_evaluable.csv": result.not_evaluable,
         "exclusions.csv": study.exclusions,
         "ledger.csv": study.ledger if study.ledger is not None else pd.DataFrame(),
         "clinical.csv": result.clinical,
@@ -193,8 +201,11 @@ def write_results(
     tables.update(stage_and_strata_tables(result))
     written = [write_csv(table, out / name) for name, table in tables.items()]
     settings = {k: _jsonable(v) for k, v in result.settings.to_dict().items()}
+    demo = is_demo(study)
     meta = {
+        "data": DEMO_LABEL if demo else "the user's study",
         "settings": settings,
+        "wilcoxon_caveat": WILCOXON_CAVEAT,
         "sources": study.sources,
         "columns_recognised": study.recognised,
         "time_kind": study.time_kind,
@@ -207,6 +218,11 @@ def write_results(
         meta["no_effect_model"] = no_effect_parameters(result.null)
     path = out / "settings.json"
     path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written.append(path)
+    path = out / "summary.txt"
+    head = [f"Computed from {DEMO_LABEL} (not a real study)."] if demo else []
+    lines = head + period_lines(result.summary, result.null)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     written.append(path)
     if result.safety is not None:
         path = out / "safety_summary.txt"
@@ -343,6 +359,12 @@ def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
         "stratum",
         "flag",
         "system",
+        "not_evaluable_reasons",
+        "ci_method",
+        "wilcoxon_method",
+        "method",
+        "unit",
+        "cluster_interval",
     }
     tables = {}
     for path in sorted(Path(out_dir).glob("*.csv")):

@@ -20,12 +20,20 @@ if TYPE_CHECKING:
 
 __all__ = ["html_report", "outcomes_html", "write_report"]
 
+#: Why the full summary table in the report leaves out the Wilcoxon statistic and p: they
+#: appear only beside the no-effect expectation (SPEC §7), in the lines above it.
+WILCOXON_NOTE = (
+    "The Wilcoxon statistic and p are shown only beside the responders expected with no "
+    "treatment effect (above); the method and median paired difference stay here."
+)
+
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 .note{color:#555;font-size:.9em}.figure{margin:1em 0}
+.banner{background:#fff3cd;border:1px solid #e0c36c;padding:.5em 1em;font-weight:600}
 """
 
 
@@ -83,11 +91,24 @@ def html_report(
     >>> "Responders by progression stratum" in page
     True
     """
+    from .demo import DEMO_LABEL, is_demo
+    from .summary import display_summary, period_lines
+
     s = result.settings
+    demo = is_demo(result.study)
+    if demo and DEMO_LABEL not in title.lower():
+        title = f"{title} ({DEMO_LABEL})"
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}{TABLE_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
+    ]
+    if demo:
+        parts.append(
+            f"<p class='banner'>Computed from {DEMO_LABEL}: the bundled synthetic cohort, "
+            "not a real study. No number here describes real patients.</p>"
+        )
+    parts += [
         "<p class='note'>Made with msc-notebooks. Rates are ALSFRS-R points lost per month "
         "(positive = decline). Improvement % = 100 &times; (reference rate &minus; period "
         "rate) / reference rate; relative responder: improvement "
@@ -97,19 +118,17 @@ def html_report(
         f"method: {html.escape(s.method)}.</p>",
         "<h2>Responders per period</h2><ul>",
     ]
-    for row in result.summary.itertuples():
-        parts.append(
-            f"<li>{html.escape(str(row.period))}: {result.responders(row.period)} responders"
-            + (
-                f", mean improvement {row.mean_improvement_pct:.1f} %"
-                if pd.notna(row.mean_improvement_pct)
-                else ""
-            )
-            + (f", Wilcoxon p = {row.wilcoxon_p:.4f}" if pd.notna(row.wilcoxon_p) else "")
-            + "</li>"
-        )
+    parts += [f"<li>{html.escape(line)}</li>" for line in period_lines(result.summary, result.null)]
     parts.append("</ul>")
-    parts += ["<h2>Per-period summary</h2>", table_html(result.summary)]
+    parts += [
+        "<h2>Per-period summary</h2>",
+        table_html(display_summary(result.summary, result.null)),
+        "<h3>Patients not evaluable, by period and reason</h3>",
+        table_html(result.not_evaluable),
+        "<h3>All summary columns</h3>",
+        "<p class='note'>" + html.escape(WILCOXON_NOTE) + "</p>",
+        table_html(result.summary.drop(columns=["wilcoxon_statistic", "wilcoxon_p"])),
+    ]
     if result.null is not None:
         from .null_model import no_effect_sentences
 
@@ -152,6 +171,10 @@ def html_report(
         parts += [
             "<h2>Safety</h2>",
             f"<p>{html.escape(result.safety.sentence)}</p>",
+            "<p class='note'>Patients are the unit of the primary figures; per-injection "
+            "figures treat events as independent and also get an interval over patients "
+            "(SPEC §9).</p>",
+            table_html(result.safety.incidence),
             table_html(result.safety.by_term),
             table_html(result.safety.by_injection),
         ]

@@ -37,6 +37,8 @@ __all__ = [
     "STATISTICS_COLUMNS",
     "WILCOXON_CAVEAT",
     "wilcoxon_text",
+    "display_summary",
+    "period_lines",
 ]
 
 #: Above this many evaluable patients in a period, the 95 % CI of the mean improvement is
@@ -588,6 +590,11 @@ def wilcoxon_text(row: Mapping[str, Any] | Any, null_row: Mapping[str, Any] | An
     if null_row is None:
         return "Wilcoxon p not shown: no no-effect simulation to stand beside it"
     diff = float(get(row, "median_paired_difference"))
+    null_p = float(get(null_row, "p_value"))
+    p_text = f"p = {null_p:.2g}"
+    if null_p <= 0:  # no simulation reached the observed count
+        m = get(null_row, "n_simulations") if "n_simulations" in _names(null_row) else None
+        p_text = f"p < {1 / float(m):.2g}" if m else "p < 1/simulations"
     return (
         f"Wilcoxon p = {float(p):.3g} ({get(row, 'wilcoxon_method')}, "
         f"n = {int(get(row, 'wilcoxon_n'))}; median paired difference {diff:+.2f} "
@@ -595,8 +602,127 @@ def wilcoxon_text(row: Mapping[str, Any] | Any, null_row: Mapping[str, Any] | An
         f"{float(get(null_row, 'expected_responders')):.1f} "
         f"[{int(get(null_row, 'expected_low'))}-{int(get(null_row, 'expected_high'))}] "
         f"responders expected, {int(get(row, 'n_responders'))} observed "
-        f"(p = {float(get(null_row, 'p_value')):.2g})"
+        f"({p_text})"
     )
+
+
+def _names(row: Mapping[str, Any] | Any) -> set[str]:
+    """Field names of a mapping, named tuple or pandas Series."""
+    if isinstance(row, Mapping):
+        return set(row)
+    if isinstance(row, pd.Series):
+        return set(row.index)
+    return set(getattr(row, "_fields", ()))
+
+
+def period_lines(summary: pd.DataFrame, null: pd.DataFrame | None = None) -> list[str]:
+    """One line per period for people to read (CLI, report, ``summary.txt``), SPEC §7.
+
+    Each line gives the responders with the patients left out and why, the median
+    improvement with its CI, then the mean with its CI; with a no-effect simulation, the
+    Wilcoxon p with the expectation beside it, and the caveat once at the end.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The per-period summary.
+    null : pandas.DataFrame, optional
+        :func:`msc_notebooks.null_model.simulate_null` for the same result.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> print(period_lines(analyze(load_demo()).summary)[0])
+    1-2: 15/19 evaluable responders; all 19 treated evaluable; median improvement 85.2 % [95 % CI 32.8 to 122.8], mean 107.1 % [54.0 to 180.7]
+    """
+    by_period = null.set_index("period") if null is not None and len(null) else None
+    lines, shown = [], False
+    for row in summary.itertuples(index=False):
+        line = f"{row.period}: {responder_sentence(row)}"
+        if row.n_evaluable:
+            line += f"; median improvement {row.median_improvement_pct:.1f} %"
+            if pd.notna(row.median_ci_low_pct):
+                line += f" [95 % CI {row.median_ci_low_pct:.1f} to {row.median_ci_high_pct:.1f}]"
+            line += f", mean {row.mean_improvement_pct:.1f} %"
+            if pd.notna(row.ci_low_pct):
+                line += f" [{row.ci_low_pct:.1f} to {row.ci_high_pct:.1f}]"
+        if by_period is not None and row.period in by_period.index:
+            text = wilcoxon_text(row, by_period.loc[row.period])
+            if text:
+                line += f"; {text}"
+                shown = True
+        lines.append(line)
+    if shown:
+        lines.append(WILCOXON_CAVEAT)
+    return lines
+
+
+def display_summary(summary: pd.DataFrame, null: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The per-period summary as people read it (SPEC §7): what every face shows.
+
+    The patients left out stand beside every responder count, the median comes before the
+    mean, and the Wilcoxon p appears only with the no-effect expectation beside it.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The per-period summary (:data:`msc_notebooks.columns.SUMMARY_COLUMNS`).
+    null : pandas.DataFrame, optional
+        :func:`msc_notebooks.null_model.simulate_null` for the same result; without it the
+        Wilcoxon column says why no p is shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, ``responders`` (:func:`responder_sentence`), ``median improvement %
+        [95 % CI]``, ``mean improvement % [95 % CI]``, ``ratio of mean rates %``,
+        ``reference rate < 0.3/month``, ``absolute responders``, ``before/after test``
+        (:func:`wilcoxon_text`). All text.
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> t = display_summary(analyze(load_demo()).summary)
+    >>> t.iloc[0]["responders"]
+    '15/19 evaluable responders; all 19 treated evaluable'
+    >>> t.iloc[0]["before/after test"]
+    'Wilcoxon p not shown: no no-effect simulation to stand beside it'
+    """
+
+    def ci(mid: float, low: float, high: float) -> str:
+        if pd.isna(mid):
+            return ""
+        if pd.isna(low):
+            return f"{mid:.1f}"
+        return f"{mid:.1f} [{low:.1f}; {high:.1f}]"
+
+    by_period = null.set_index("period") if null is not None and len(null) else None
+    rows = []
+    for row in summary.itertuples(index=False):
+        null_row = None
+        if by_period is not None and row.period in by_period.index:
+            null_row = by_period.loc[row.period]
+        rows.append(
+            {
+                "period": row.period,
+                "responders": responder_sentence(row),
+                "median improvement % [95 % CI]": ci(
+                    row.median_improvement_pct, row.median_ci_low_pct, row.median_ci_high_pct
+                ),
+                "mean improvement % [95 % CI]": ci(
+                    row.mean_improvement_pct, row.ci_low_pct, row.ci_high_pct
+                ),
+                "ratio of mean rates %": ci(row.ratio_of_mean_rates_pct, np.nan, np.nan),
+                f"reference rate < {SMALL_REFERENCE_RATE:g}/month": str(row.n_small_reference),
+                "absolute responders": f"{row.n_absolute_responders}/{row.n_evaluable}",
+                "before/after test": wilcoxon_text(row, null_row),
+            }
+        )
+    return pd.DataFrame(rows, dtype=object)
 
 
 def clinical_improvement(

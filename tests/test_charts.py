@@ -469,7 +469,9 @@ def test_safety_charts():
         "3/3 patients",
         "1/2 patients",
     ]
-    assert by_inj["title"]["subtitle"][1] == (
+    # SPEC §9: the per-injection figure says it counts clustered events as independent
+    assert "counts events as independent" in by_inj["title"]["subtitle"][1]
+    assert by_inj["title"]["subtitle"][2] == (
         "3 event(s) before the first injection or outside every window are not shown."
     )
     with pytest.raises(InputError, match="no safety analysis"):
