@@ -15,9 +15,9 @@ the kit's default settings. Per scenario and period it records how often
 
 Usage::
 
-    python validation/honest_statistics.py                 # 200 cohorts per scenario
-    python validation/honest_statistics.py --write         # ... and update VALIDATION.md
-    python validation/honest_statistics.py --cohorts 20    # quick look
+    python calibration/honest_statistics.py                 # 200 cohorts per scenario
+    python calibration/honest_statistics.py --write         # ... and update VALIDATION.md
+    python calibration/honest_statistics.py --cohorts 20    # quick look
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def markdown(table: pd.DataFrame, n_cohorts: int, seed: int, seconds: float) -> 
         BEGIN,
         "## Honest summaries: false-positive rates and interval coverage (#14)",
         "",
-        f"Command: `python validation/honest_statistics.py --cohorts {n_cohorts} "
+        f"Command: `python calibration/honest_statistics.py --cohorts {n_cohorts} "
         f"--seed {seed} --write`  ",
         f"Date: {dt.date.today().isoformat()} (run time {seconds:.0f} s)",
         "",

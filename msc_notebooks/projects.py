@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import MscError, SettingsError, check_names
+from .errors import InputError, MscError, SettingsError, check_names
 from .settings import SETTING_CHOICES
 
 __all__ = [
@@ -330,6 +330,11 @@ def read_project_config(
         text = None
     elif text is None:
         print(f"No {path.name} in this folder: using the template's default settings.")
+    if text is None and template == "msc-study":
+        # no study here (a Launcher copy, the template itself): the synthetic demo cohort,
+        # asked for by the absence of any study, and said so
+        config["demo"] = True
+        print("No study: the bundled synthetic demo cohort is analysed (demo: true).")
     if text is not None:
         try:
             loaded = yaml.safe_load(text) or {}
@@ -344,9 +349,29 @@ def read_project_config(
     for key in ("date_format", "patients", "adverse_events"):
         if key in config and config[key] in ("", None):
             config[key] = None
+    if "demo" in config:  # key=value on the command line gives text: read it as yes/no
+        config["demo"] = _yes(config["demo"])
     if config.get("column_map") is None and template == "msc-study":
         config["column_map"] = {}
     return config
+
+
+def _yes(value: Any) -> bool:
+    """A yes/no setting from YAML or the command line (true/false, yes/no, 1/0).
+
+    Examples
+    --------
+    >>> _yes("true"), _yes(False), _yes("no"), _yes(None)
+    (True, False, False, False)
+    """
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "y", "1", "on"):
+        return True
+    if text in ("false", "no", "n", "0", "off", ""):
+        return False
+    raise SettingsError(f"demo must be true or false, not {value!r}")
 
 
 def load_project_study(
@@ -357,14 +382,17 @@ def load_project_study(
     column_map: Mapping[str, Any] | None = None,
     date_format: str | None = None,
     base_dir: str | os.PathLike[str] | None = None,
+    demo: bool = False,
 ):
-    """Read a study's data files, or the bundled demo cohort when they are absent.
+    """Read a study's data files; the bundled demo cohort only when asked for (``demo``).
 
     Parameters
     ----------
     visits, injections : path
         The two required tables (relative paths are relative to ``base_dir``). If either
-        file does not exist, the demo cohort is loaded instead and a line says so.
+        file does not exist, that is an :class:`~msc_notebooks.errors.InputError` naming
+        them, unless ``demo`` is true: then the synthetic demo cohort is analysed and a
+        line says so (and every result says "synthetic demo data").
     patients, adverse_events : path, optional
         Optional tables; a named file that does not exist is skipped, with a line saying so.
     column_map, date_format
@@ -372,16 +400,26 @@ def load_project_study(
     base_dir : path, optional
         Folder the relative paths start from (default: the current folder, which is the
         notebook's folder in Jupyter and in :func:`run_notebook`).
+    demo : bool, default False
+        ``demo: true`` in ``study.yaml``: analyse the demo cohort when the files are absent.
 
     Returns
     -------
     msc_notebooks.StudyData
         The validated study (see ``study.StudyData``).
 
+    Raises
+    ------
+    InputError
+        A required data file does not exist and ``demo`` is false.
+
     Examples
     --------
-    >>> study = load_project_study("no/visits.csv", "no/injections.csv")  # doctest: +SKIP
-    Data files not found (no/visits.csv, no/injections.csv): using the bundled demo cohort ...
+    >>> load_project_study("no/visits.csv", "no/injections.csv", base_dir="/nowhere")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    msc_notebooks.errors.InputError: study.yaml, ...: data file(s) not found: no/visits.csv, no/injections.csv ...
     """
     import msc_notebooks as msc
 
@@ -395,10 +433,19 @@ def load_project_study(
 
     required = {"visits": visits, "injections": injections}
     missing = [str(v) for v in required.values() if resolve(v) is None or not resolve(v).is_file()]
+    if missing and not demo:
+        raise InputError(
+            f"data file(s) not found: {', '.join(missing)} (looked in {base})",
+            source="study.yaml",
+            column="visits" if str(visits) in missing else "injections",
+            fix="put the files there or correct the paths in study.yaml; to analyse the "
+            "bundled synthetic demo cohort instead, set demo: true in study.yaml",
+        )
     if missing:
         print(
-            f"Data files not found ({', '.join(missing)}): using the bundled demo cohort "
-            "(synthetic patients) instead. Put your files in place and run again."
+            f"Data files not found ({', '.join(missing)}) and demo: true in study.yaml: "
+            "analysing the bundled SYNTHETIC demo cohort (synthetic demo data, not a real "
+            "study). Put your files in place, set demo: false and run again."
         )
         return msc.load_demo()
     optional: dict[str, Path | None] = {}

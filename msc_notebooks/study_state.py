@@ -255,6 +255,7 @@ def restore(
         column_map=state.get("column_map") or None,
         date_format=state.get("date_format") or None,
         base_dir=base_dir,
+        demo=state.get("demo"),
     )
     known = set(study.injections["patient_id"].astype(str)) | set(
         study.patients["patient_id"].astype(str) if len(study.patients) else []

@@ -531,7 +531,7 @@ def responder_sentence(row: Mapping[str, Any] | Any) -> str:
     """
 
     def get(name: str) -> Any:
-        return row[name] if isinstance(row, Mapping) else getattr(row, name)
+        return _field(row, name)
 
     r, n = int(get("n_responders")), int(get("n_evaluable"))
     n_in, left = int(get("n_in_period")), int(get("n_not_evaluable"))
@@ -581,8 +581,7 @@ def wilcoxon_text(row: Mapping[str, Any] | Any, null_row: Mapping[str, Any] | An
     'Wilcoxon p not shown: no no-effect simulation to stand beside it'
     """
 
-    def get(r: Any, name: str) -> Any:
-        return r[name] if isinstance(r, Mapping) else getattr(r, name)
+    get = _field
 
     p = get(row, "wilcoxon_p")
     if p is None or pd.isna(p):
@@ -604,6 +603,11 @@ def wilcoxon_text(row: Mapping[str, Any] | Any, null_row: Mapping[str, Any] | An
         f"responders expected, {int(get(row, 'n_responders'))} observed "
         f"({p_text})"
     )
+
+
+def _field(row: Mapping[str, Any] | Any, name: str) -> Any:
+    """A field of a mapping, pandas Series or named tuple."""
+    return row[name] if isinstance(row, Mapping | pd.Series) else getattr(row, name)
 
 
 def _names(row: Mapping[str, Any] | Any) -> set[str]:

@@ -72,15 +72,20 @@ print(f"Settings: reference {settings.reference}, method {settings.method}, resp
 
 ANALYZE = code(
     """
+from msc_notebooks.summary import display_summary, period_lines
+
 result = msc.analyze(study, settings)
-result.summary
+# the patients left out beside every count; a Wilcoxon p only beside the no-effect
+# expectation (SPEC §7); every column: result.summary
+display_summary(result.summary, result.null)
 """
 )
 
 RESPONDER_LINES = code(
     """
-for row in result.summary.itertuples():
-    print(f"{row.period}: {row.n_responders}/{row.n_evaluable} responders (improvement > {settings.threshold_pct:g} %)")
+print(f"Responder: improvement > {settings.threshold_pct:g} %")
+for line in period_lines(result.summary, result.null):
+    print(line)
 """
 )
 
@@ -107,8 +112,9 @@ def study_intro(title: str, text: str) -> list:
         md(f"# {title}\n\n{text}"),
         md(
             "The next cell holds this notebook's settings (read from `study.yaml`). "
-            "When `data/visits.csv` or `data/injections.csv` is absent, the bundled "
-            "synthetic demo cohort is analysed instead, and a line says so."
+            "When `data/visits.csv` or `data/injections.csv` is absent, the next cell "
+            "stops with an error naming them, unless `study.yaml` says `demo: true`: then "
+            "the bundled synthetic demo cohort is analysed and every result says so."
         ),
         STUDY_PARAMETERS,
         STUDY_SETUP,

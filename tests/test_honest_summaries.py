@@ -47,6 +47,8 @@ def six_patient_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def six_patient_study() -> StudyData:
     v, inj = six_patient_tables()
+    # days as floats, as read_study gives them (charts merge visits and injections on day)
+    v["day"], inj["day"] = v["day"].astype(float), inj["day"].astype(float)
     inj = inj.assign(injection_number=inj.groupby("patient_id").cumcount() + 1)
     patients = pd.DataFrame({"patient_id": sorted(set(v.patient_id))})
     return StudyData(visits=v, injections=inj, patients=patients, time_kind="day")
@@ -259,3 +261,118 @@ def test_interval_correlation_has_method_and_patients():
     row = r.intervals.set_index("scope").loc["all"]
     assert row.method.startswith("permutation of whole patients")
     assert row.n_patients == 4 and row.n == 4
+
+
+# ---------------------------------------------------------------- every face (issue #14)
+def write_six(folder) -> tuple[str, str]:
+    v, inj = six_patient_tables()
+    folder.mkdir(parents=True, exist_ok=True)
+    v.to_csv(folder / "visits.csv", index=False)
+    inj.to_csv(folder / "injections.csv", index=False)
+    return str(folder / "visits.csv"), str(folder / "injections.csv")
+
+
+def test_six_patients_every_face(tmp_path, capsys):
+    import json
+
+    from msc_notebooks.charts import all_figures
+    from msc_notebooks.cli import main
+    from msc_notebooks.columns import SUMMARY_COLUMNS
+    from msc_notebooks.report import html_report
+    from msc_notebooks.widgets.results_step import responder_sentence as wizard_line
+
+    visits, injections = write_six(tmp_path / "data")
+    out = tmp_path / "out"
+    assert main(["analyze", "--visits", visits, "--injections", injections, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # CLI: the sentence and the median first on the period's line; no p without expectation
+    line = next(x for x in printed.splitlines() if x.startswith("1-2: "))
+    assert SIX_SENTENCE in line and "median improvement 100.0 %" in line
+    assert line.index("median") < line.index("mean")
+    assert "Wilcoxon p" not in printed and "synthetic demo data" not in printed
+    # exported files: summary.csv with the new columns, not_evaluable.csv beside it
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    row = summary.set_index("period").loc["1-2"]
+    assert (row.n_in_period, row.n_not_evaluable) == (6, 2)
+    # four equal differences (3 / (90 / M) each): ties -> the normal approximation (SPEC §7);
+    # four improvements of 100 %: no spread for a bootstrap
+    assert row.wilcoxon_method.startswith("normal approximation")
+    assert row.ci_method == "all values equal (no spread)"
+    ne = pd.read_csv(out / "not_evaluable.csv")
+    assert ne[ne.period == "1-2"].values.tolist() == [["1-2", "flat or rising reference", 2]]
+    assert SIX_SENTENCE in (out / "summary.txt").read_text("utf-8")
+    assert json.loads((out / "settings.json").read_text("utf-8"))["data"] == "the user's study"
+    # report, figures, Wizard line
+    r = analyze(six_patient_study())
+    page = html_report(r, figures=False)
+    assert SIX_SENTENCE in page and "flat or rising reference" in page
+    assert "Wilcoxon p =" not in page
+    figures = all_figures(r)
+    sub = figures["improvement_1-2"].to_dict()
+    title = sub.get("title") or sub["vconcat"][0]["title"]
+    assert title["subtitle"][0].startswith(SIX_SENTENCE)
+    bars = figures["responders_by_period"].to_dict()["title"]["subtitle"]
+    assert f"1-2: {SIX_SENTENCE}" in bars
+    assert f"1-2: {SIX_SENTENCE}" in wizard_line(r.summary, r.settings)
+
+
+def test_wilcoxon_p_only_beside_the_no_effect_expectation():
+    import dataclasses
+
+    from msc_notebooks.report import html_report
+    from msc_notebooks.summary import WILCOXON_CAVEAT, display_summary, period_lines
+
+    r = analyze(six_patient_study())
+    null = pd.DataFrame(
+        {
+            "period": ["1-2"],
+            "expected_responders": [1.4],
+            "expected_low": [0],
+            "expected_high": [3],
+            "p_value": [0.012],
+            "n_simulations": [500],
+        }
+    )
+    lines = period_lines(r.summary, null)
+    # 1-2: differences 3u > 0 for the 4 evaluable patients, all equal -> ties: normal
+    # approximation. The expectation stands beside the p, and the caveat follows.
+    assert "Wilcoxon p = " in lines[0]
+    assert "with no treatment effect 1.4 [0-3] responders expected, 4 observed" in lines[0]
+    assert lines[-1] == WILCOXON_CAVEAT
+    page = html_report(dataclasses.replace(r, null=null), figures=False)
+    assert WILCOXON_CAVEAT in page
+    shown = display_summary(r.summary, None)["before/after test"]
+    assert not shown.str.contains("Wilcoxon p =").any()
+
+
+def test_demo_results_say_synthetic_demo_data(tmp_path):
+    import json
+
+    from msc_notebooks import load_demo, write_results
+    from msc_notebooks.report import html_report
+
+    r = analyze(load_demo())
+    page = html_report(r, figures=False)
+    assert "<title>MSC trial analysis (synthetic demo data)</title>" in page
+    assert "class='banner'" in page
+    write_results(r, tmp_path)
+    assert json.loads((tmp_path / "settings.json").read_text("utf-8"))["data"] == (
+        "synthetic demo data"
+    )
+    assert (
+        (tmp_path / "summary.txt")
+        .read_text("utf-8")
+        .startswith("Computed from synthetic demo data")
+    )
+
+
+def test_run_on_study_with_missing_data_exits_2_naming_them(tmp_path, capsys):
+    from msc_notebooks.cli import main
+    from msc_notebooks.projects import new_project
+
+    project = new_project(tmp_path / "study")  # demo: false; data/ holds no files
+    assert main(["run", str(project / "03_progression.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "data file(s) not found: data/visits.csv, data/injections.csv" in err
+    assert "demo: true" in err

@@ -206,7 +206,7 @@ def test_run_failing_cell_exit_2(tmp_path, capsys):
 @pytest.mark.slow
 def test_run_study_report_with_parameters(tmp_path):
     """A generated study's notebook, threshold overridden, HTML with static SVG figures."""
-    project = new_project(tmp_path / "study")
+    project = new_project(tmp_path / "study", context={"demo": True})
     nb = project / "03_progression.ipynb"
     assert {"threshold_pct", "reference", "method", "renderer"} <= set(notebook_parameters(nb))
     out = run_notebook(nb, {"threshold_pct": 50}, html=project / "reports" / "progression.html")
@@ -339,7 +339,7 @@ def test_app_command_default_and_errors(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_app_serves_notebook(tmp_path):
-    project = new_project(tmp_path / "study")
+    project = new_project(tmp_path / "study", context={"demo": True})
     port = free_port()
     cmd = [*cli_command(), "app", str(project / "03_progression.ipynb"), "--",
            "--no-browser", f"--port={port}"]  # fmt: skip
@@ -350,7 +350,7 @@ def test_app_serves_notebook(tmp_path):
     finally:
         stop(proc)
     assert not port_answers(port)  # stopping the command stops the server it started
-    assert "1-2: 15/19 responders" in page  # SPEC reference figures, on the demo cohort
+    assert "1-2: 15/19 evaluable responders" in page  # SPEC reference figures, demo cohort
     assert "read_project_config" not in page  # Voilà hides the code
 
 

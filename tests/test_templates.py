@@ -25,7 +25,7 @@ import nbformat
 import pytest
 import yaml
 
-from msc_notebooks.errors import MscError, SettingsError
+from msc_notebooks.errors import InputError, MscError, SettingsError
 from msc_notebooks.projects import (
     TEMPLATES,
     load_project_study,
@@ -339,11 +339,22 @@ def test_read_project_config_errors(tmp_path):
         read_project_config(bad)
 
 
-def test_load_project_study_falls_back_to_demo(tmp_path, capsys):
-    study = load_project_study("data/visits.csv", "data/injections.csv", base_dir=tmp_path)
+def test_load_project_study_missing_files_is_an_error(tmp_path):
+    # issue #14: wrong data paths never silently analyse the demo cohort
+    with pytest.raises(InputError) as err:
+        load_project_study("data/visits.csv", "data/injections.csv", base_dir=tmp_path)
+    text = str(err.value)
+    assert "data file(s) not found: data/visits.csv, data/injections.csv" in text
+    assert "study.yaml" in text and "demo: true" in text
+
+
+def test_load_project_study_demo_only_when_asked(tmp_path, capsys):
+    study = load_project_study(
+        "data/visits.csv", "data/injections.csv", base_dir=tmp_path, demo=True
+    )
     out = capsys.readouterr().out
     assert "Data files not found (data/visits.csv, data/injections.csv)" in out
-    assert "bundled demo cohort" in out
+    assert "SYNTHETIC demo cohort" in out
     # the demo: 20 enrolled, 19 treated (SPEC "Reference figures")
     assert len(study.patients) == 20 and study.injections.patient_id.nunique() == 19
 
@@ -524,7 +535,7 @@ def execute(path: Path, timeout: int = 600):
 
 @pytest.fixture(scope="module")
 def study_project(tmp_path_factory):
-    return new_project(tmp_path_factory.mktemp("exec") / "study")
+    return new_project(tmp_path_factory.mktemp("exec") / "study", context={"demo": True})
 
 
 @pytest.mark.slow
@@ -532,13 +543,14 @@ def study_project(tmp_path_factory):
 def test_study_notebook_runs_on_demo(study_project, name):
     nb = execute(study_project / name)
     text = code_outputs(nb)
-    assert "using the bundled demo cohort" in text
+    assert "analysing the bundled SYNTHETIC demo cohort" in text
     assert "Settings: reference run-in, method endpoints, responder > 25 %" in text
     if name in ("guided.ipynb", "03_progression.ipynb", "05_report.ipynb"):
-        # SPEC "Reference figures", reproduced by the demo cohort
-        assert "1-2: 15/19 responders (improvement > 25 %)" in text
-        assert "2-3: 11/12 responders" in text and "3-4: 8/10 responders" in text
-        assert "whole: 13/19 responders" in text
+        # SPEC "Reference figures", reproduced by the demo cohort; who was left out (§7)
+        assert "1-2: 15/19 evaluable responders; all 19 treated evaluable" in text
+        assert "2-3: 11/12 evaluable responders" in text
+        assert "3-4: 8/10 evaluable responders" in text
+        assert "whole: 13/19 evaluable responders" in text
     if name == "03_progression.ipynb":  # SPEC §14, the model-based slopes
         assert "Broken-stick mixed model" in text and "19 patients" in text
     if name == "05_report.ipynb":
@@ -557,7 +569,7 @@ def test_study_notebook_reads_data_folder(tmp_path):
     text = code_outputs(execute(project / "03_progression.ipynb"))
     assert "Data read from: data/visits.csv, data/injections.csv" in text
     assert "demo cohort" not in text
-    assert "1-2: 15/19 responders" in text
+    assert "1-2: 15/19 evaluable responders" in text
 
 
 def lesson_arithmetic(text: str) -> None:
@@ -683,5 +695,5 @@ def test_notebook_copied_by_launcher_runs_anywhere(tmp_path):
     target.write_text(items["MSC study - guided analysis"]["sourceCode"], "utf-8")
     text = code_outputs(execute(target))
     assert "No study.yaml in this folder" in text
-    assert "using the bundled demo cohort" in text
-    assert "1-2: 15/19 responders" in text
+    assert "No study: the bundled synthetic demo cohort is analysed" in text
+    assert "1-2: 15/19 evaluable responders" in text

@@ -73,7 +73,7 @@ def wizard(study):
 
 def responders_1_2(wizard: Wizard) -> str:
     text = wizard.results.responder_count.value
-    return text.split("1-2: ")[1].split(";")[0]
+    return text.split("1-2: ")[1].split(" evaluable responders")[0]
 
 
 # -- the front-end module ----------------------------------------------------------------------

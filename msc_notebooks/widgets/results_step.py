@@ -10,6 +10,7 @@ import ipywidgets as w
 
 from ..analysis import OUTCOME_NOTE, outcome_summaries
 from ..report import outcomes_html
+from ..summary import display_summary
 from ..table_format import filter_sort
 from .common import Step, note, show_figures, table_html
 from .matched_panel import MatchedPanel
@@ -21,12 +22,16 @@ _SAFETY_FIGURES = ("safety_by_term", "safety_by_injection")
 
 
 def responder_sentence(summary: Any, settings: Any) -> str:
-    """Return the responder counts per period as one line of text (SPEC §6–7).
+    """Return the responder counts per period, with the patients left out, one line each.
+
+    The per-period wording is :func:`msc_notebooks.summary.responder_sentence` (SPEC §7),
+    the same on every face.
 
     Parameters
     ----------
     summary : pandas.DataFrame
-        ``AnalysisResult.summary`` (``period``, ``n_evaluable``, ``n_responders``, ...).
+        ``AnalysisResult.summary`` (``period``, ``n_evaluable``, ``n_responders``,
+        ``n_in_period``, ``n_not_evaluable``, ``not_evaluable_reasons``).
     settings : Settings
         The settings used (threshold and strict/inclusive).
 
@@ -34,20 +39,23 @@ def responder_sentence(summary: Any, settings: Any) -> str:
     --------
     >>> import pandas as pd
     >>> from msc_notebooks.settings import Settings
-    >>> s = pd.DataFrame({"period": ["1-2", "whole"], "n_evaluable": [3, 0],
-    ...                   "n_responders": [2, 0]})
-    >>> responder_sentence(s, Settings())
-    'Responders (improvement > 25%): 1-2: 2/3; whole: 0/0'
+    >>> s = pd.DataFrame({"period": ["1-2", "whole"], "n_evaluable": [4, 0],
+    ...     "n_responders": [4, 0], "n_in_period": [6, 6], "n_not_evaluable": [2, 6],
+    ...     "not_evaluable_reasons": ["2 flat or rising reference", "6 one injection only"]})
+    >>> print(responder_sentence(s, Settings()))
+    Responders (improvement > 25%):
+    1-2: 4/4 evaluable responders; 2 of 6 treated not evaluable (2 flat or rising reference)
+    whole: 0/0 evaluable responders; 6 of 6 treated not evaluable (6 one injection only)
     """
+    from ..summary import responder_sentence as sentence
+
     sign = ">=" if settings.inclusive else ">"
-    parts = [
-        f"{p}: {int(r)}/{int(n)}"
-        for p, r, n in zip(
-            summary["period"], summary["n_responders"], summary["n_evaluable"], strict=True
-        )
-        if p != "reference"
+    lines = [
+        f"{row.period}: {sentence(row)}"
+        for row in summary.itertuples(index=False)
+        if row.period != "reference"
     ]
-    return f"Responders (improvement {sign} {settings.threshold_pct:g}%): " + "; ".join(parts)
+    return "\n".join([f"Responders (improvement {sign} {settings.threshold_pct:g}%):", *lines])
 
 
 class ResultsStep(Step):
@@ -232,11 +240,17 @@ class ResultsStep(Step):
                 self.show("Load data first (step 1).")
             return
         self.show("")
+        lines = responder_sentence(result.summary, result.settings).split("\n")
         self.responder_count.value = (
-            f'<div class="msc-responders"><b>'
-            f"{html.escape(responder_sentence(result.summary, result.settings))}</b></div>"
+            f'<div class="msc-responders"><b>{html.escape(lines[0])}</b><br>'
+            + "<br>".join(html.escape(line) for line in lines[1:])
+            + "</div>"
         )
-        self.summary_table.value = table_html(result.summary)
+        # the patients left out beside every count, the median first, and a Wilcoxon p
+        # only beside the no-effect expectation (SPEC §7)
+        self.summary_table.value = table_html(
+            display_summary(result.summary, getattr(result, "null", None))
+        )
         periods = ["all"] + [str(p) for p in result.summary["period"]]
         current = self.period.value
         self.period.options = periods

@@ -32,7 +32,7 @@ FONT_AWESOME = re.compile(
 @pytest.fixture
 def voila_app(tmp_path):
     """Voila serving a new study's guided.ipynb on 127.0.0.1 (free port)."""
-    study = new_project(tmp_path / "study")
+    study = new_project(tmp_path / "study", context={"demo": True})
     server = start_voila(study / "guided.ipynb", tmp_path / "home")
     try:
         yield server
