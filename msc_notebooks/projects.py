@@ -382,7 +382,7 @@ def load_project_study(
     column_map: Mapping[str, Any] | None = None,
     date_format: str | None = None,
     base_dir: str | os.PathLike[str] | None = None,
-    demo: bool = False,
+    demo: bool | None = None,
 ):
     """Read a study's data files; the bundled demo cohort only when asked for (``demo``).
 
@@ -400,8 +400,10 @@ def load_project_study(
     base_dir : path, optional
         Folder the relative paths start from (default: the current folder, which is the
         notebook's folder in Jupyter and in :func:`run_notebook`).
-    demo : bool, default False
+    demo : bool, optional
         ``demo: true`` in ``study.yaml``: analyse the demo cohort when the files are absent.
+        Default: false in a study folder (``base_dir`` holds ``study.yaml``), true where
+        there is no study at all (a notebook copied from the JupyterLab Launcher).
 
     Returns
     -------
@@ -415,8 +417,8 @@ def load_project_study(
 
     Examples
     --------
-    >>> load_project_study("no/visits.csv", "no/injections.csv", base_dir="/nowhere")
-    ... # doctest: +ELLIPSIS
+    >>> load_project_study("no/visits.csv", "no/injections.csv", base_dir="/nowhere",
+    ...                    demo=False)
     Traceback (most recent call last):
     ...
     msc_notebooks.errors.InputError: study.yaml, ...: data file(s) not found: no/visits.csv, no/injections.csv ...
@@ -424,6 +426,8 @@ def load_project_study(
     import msc_notebooks as msc
 
     base = Path(base_dir) if base_dir is not None else Path.cwd()
+    if demo is None:  # no study here at all: the demo cohort, said so below
+        demo = not (base / CONFIG_FILES["msc-study"]).is_file()
 
     def resolve(name: Any) -> Path | None:
         if name in (None, ""):

@@ -376,3 +376,20 @@ def test_run_on_study_with_missing_data_exits_2_naming_them(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "data file(s) not found: data/visits.csv, data/injections.csv" in err
     assert "demo: true" in err
+
+
+def test_large_period_intervals_by_hand():
+    # above BOOTSTRAP_MAX_N (SPEC §7 leaves the large-n interval open; README Decisions):
+    # values 0..2000, n = 2001. Median: order statistics n/2 -+ 1.96 sqrt(n)/2 =
+    # 1000.5 -+ 43.84 -> positions 956 and 1045 (0-based), values 956 and 1045.
+    # Mean: 1000 -+ 1.959964 x SD / sqrt(n), SD^2 = n (n + 1) / 12 for 0..n-1 (ddof 1).
+    from msc_notebooks.summary import BOOTSTRAP_MAX_N
+
+    n = 2001
+    assert n > BOOTSTRAP_MAX_N
+    got = improvement_intervals(np.arange(n, dtype=float))
+    assert (got["median_ci_low_pct"], got["median_ci_high_pct"]) == (956.0, 1045.0)
+    se = math.sqrt(n * (n + 1) / 12) / math.sqrt(n)
+    assert got["ci_low_pct"] == pytest.approx(1000 - 1.959964 * se)
+    assert got["ci_high_pct"] == pytest.approx(1000 + 1.959964 * se)
+    assert got["ci_method"].startswith("median: order statistics; mean: normal")

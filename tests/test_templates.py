@@ -341,6 +341,7 @@ def test_read_project_config_errors(tmp_path):
 
 def test_load_project_study_missing_files_is_an_error(tmp_path):
     # issue #14: wrong data paths never silently analyse the demo cohort
+    (tmp_path / "study.yaml").write_text("demo: false\n", "utf-8")  # a study folder
     with pytest.raises(InputError) as err:
         load_project_study("data/visits.csv", "data/injections.csv", base_dir=tmp_path)
     text = str(err.value)
