@@ -291,6 +291,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .notebook_runs import run_notebook
 
     params = {key: _parse_value(value) for key, value in args.parameters}
+    study_file = Path(args.notebook).expanduser().absolute().parent / "study.yaml"
+    if study_file.is_file():  # a study notebook: its data files first (exit 2 naming them)
+        from .projects import check_study_data, read_project_config
+
+        config = {**read_project_config(study_file), **params}
+        check_study_data(
+            config.get("visits"), config.get("injections"), study_file.parent, config.get("demo")
+        )
     out = run_notebook(args.notebook, params, output=args.output, html=args.html)
     print(f"Executed notebook: {out}")
     if args.html:

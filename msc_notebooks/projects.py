@@ -32,6 +32,7 @@ __all__ = [
     "CONFIG_FILES",
     "join_surrogate_escapes",
     "load_project_study",
+    "check_study_data",
     "new_project",
     "read_project_config",
     "template_defaults",
@@ -374,6 +375,55 @@ def _yes(value: Any) -> bool:
     raise SettingsError(f"demo must be true or false, not {value!r}")
 
 
+def check_study_data(
+    visits: Any, injections: Any, base_dir: str | os.PathLike[str], demo: bool | None
+) -> list[str]:
+    """The required data files that are missing; an error naming them unless ``demo``.
+
+    Parameters
+    ----------
+    visits, injections : path
+        As in ``study.yaml`` (relative to ``base_dir``).
+    base_dir : path
+        The study folder.
+    demo : bool
+        ``demo: true``: missing files are allowed (the demo cohort is analysed).
+
+    Returns
+    -------
+    list of str
+        The missing files (empty when both exist).
+
+    Raises
+    ------
+    InputError
+        A file is missing and ``demo`` is false.
+
+    Examples
+    --------
+    >>> check_study_data("v.csv", "i.csv", "/nowhere", demo=True)
+    ['v.csv', 'i.csv']
+    """
+    base = Path(base_dir)
+
+    def absent(name: Any) -> bool:
+        if name in (None, ""):
+            return True
+        p = Path(name).expanduser()
+        return not (p if p.is_absolute() else base / p).is_file()
+
+    missing = [str(v) for v in (visits, injections) if absent(v)]
+    if missing and not demo:
+        raise InputError(
+            f"data file(s) not found: {', '.join(missing)} (looked in {base})",
+            source="study.yaml",
+            column="visits" if absent(visits) else "injections",
+            fix="put the files there or correct the paths in study.yaml; to analyse the "
+            "bundled synthetic demo cohort instead, set demo: true in study.yaml",
+        )
+    return missing
+
+
 def load_project_study(
     visits: str | os.PathLike[str] | None,
     injections: str | os.PathLike[str] | None,
@@ -435,16 +485,7 @@ def load_project_study(
         p = Path(name).expanduser()
         return p if p.is_absolute() else base / p
 
-    required = {"visits": visits, "injections": injections}
-    missing = [str(v) for v in required.values() if resolve(v) is None or not resolve(v).is_file()]
-    if missing and not demo:
-        raise InputError(
-            f"data file(s) not found: {', '.join(missing)} (looked in {base})",
-            source="study.yaml",
-            column="visits" if str(visits) in missing else "injections",
-            fix="put the files there or correct the paths in study.yaml; to analyse the "
-            "bundled synthetic demo cohort instead, set demo: true in study.yaml",
-        )
+    missing = check_study_data(visits, injections, base, demo)
     if missing:
         print(
             f"Data files not found ({', '.join(missing)}) and demo: true in study.yaml: "

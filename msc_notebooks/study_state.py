@@ -140,6 +140,7 @@ def write_state(folder: str | os.PathLike[str], state: dict[str, Any]) -> Path:
     >>> p = write_state(d, {"visits": "data/v.csv", "settings": {"threshold_pct": 40}})
     >>> read_state(d)["threshold_pct"]
     No study.yaml in this folder: using the template's default settings.
+    No study: the bundled synthetic demo cohort is analysed (demo: true).
     40
     """
     import yaml
