@@ -35,7 +35,7 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> list[str]:
     Examples
     --------
     >>> from msc_notebooks.projects import templates_dir
-    >>> nb = templates_dir() / "msc-teaching" / "{{cookiecutter.folder_name}}" / "lesson.ipynb"
+    >>> nb = templates_dir() / "msc-teaching" / "{{cookiecutter._folder_name}}" / "lesson.ipynb"
     >>> "threshold_pct" in notebook_parameters(nb)
     True
     """

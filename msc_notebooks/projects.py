@@ -46,7 +46,7 @@ TEMPLATES: tuple[str, ...] = ("msc-study", "msc-teaching")
 CONFIG_FILES: dict[str, str] = {"msc-study": "study.yaml", "msc-teaching": "lesson.yaml"}
 
 #: Context keys the generator fills itself (never asked, never written to the yaml).
-_INTERNAL_KEYS = ("folder_name",)
+_INTERNAL_KEYS = ("_folder_name",)
 
 #: Numeric settings in the templates (converted from text given on the command line).
 _NUMERIC_KEYS = ("threshold_pct", "n_simulations")
@@ -219,7 +219,7 @@ def new_project(
     # moved into place (any folder name works; a failure leaves nothing behind).
     scratch = Path(tempfile.mkdtemp(prefix=".msc-new-", dir=dest.parent))
     try:
-        extra = {**cleaned, "folder_name": "project", "_msc_notebooks_version": __version__}
+        extra = {**cleaned, "_folder_name": "project", "_msc_notebooks_version": __version__}
         created = cookiecutter(
             str(template_path),
             no_input=no_input,

@@ -132,7 +132,7 @@ def _default_app_notebook() -> Path:
     here = Path.cwd() / "guided.ipynb"
     if here.is_file():
         return here
-    return templates_dir() / "msc-study" / "{{cookiecutter.folder_name}}" / "guided.ipynb"
+    return templates_dir() / "msc-study" / "{{cookiecutter._folder_name}}" / "guided.ipynb"
 
 
 def app_command(notebook: str | os.PathLike[str] | None = None) -> list[str]:
@@ -151,7 +151,7 @@ def app_command(notebook: str | os.PathLike[str] | None = None) -> list[str]:
 
     Examples
     --------
-    >>> cmd = app_command(templates_dir() / "msc-teaching" / "{{cookiecutter.folder_name}}" / "lesson.ipynb")
+    >>> cmd = app_command(templates_dir() / "msc-teaching" / "{{cookiecutter._folder_name}}" / "lesson.ipynb")
     >>> cmd[1:3], cmd[3].endswith("lesson.ipynb"), "--Voila.ip=127.0.0.1" in cmd
     (['-m', 'msc_notebooks.voila_app'], True, True)
     """

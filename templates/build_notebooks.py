@@ -15,8 +15,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
-STUDY = HERE / "msc-study" / "{{cookiecutter.folder_name}}"
-TEACHING = HERE / "msc-teaching" / "{{cookiecutter.folder_name}}"
+STUDY = HERE / "msc-study" / "{{cookiecutter._folder_name}}"
+TEACHING = HERE / "msc-teaching" / "{{cookiecutter._folder_name}}"
 
 md = new_markdown_cell
 

@@ -446,7 +446,7 @@ def test_report_and_lesson_show_the_expectation_in_words():
     assert "Observed count above the range of both models." in page
     lesson = (
         Path(__file__).resolve().parents[1]
-        / "templates/msc-teaching/{{cookiecutter.folder_name}}/lesson.ipynb"
+        / "templates/msc-teaching/{{cookiecutter._folder_name}}/lesson.ipynb"
     ).read_text()
     # the real natural-history figure (SPEC §13: 773 of 1,463 at 3-monthly virtual
     # injections), described in words, not as a SPEC section number

@@ -328,7 +328,7 @@ def test_app_command_default_and_errors(tmp_path, monkeypatch, capsys):
         cmd[:3] == [sys.executable, "-m", "msc_notebooks.voila_app"]
         and "--Voila.ip=127.0.0.1" in cmd
     )
-    template = templates_dir() / "msc-study" / "{{cookiecutter.folder_name}}" / "guided.ipynb"
+    template = templates_dir() / "msc-study" / "{{cookiecutter._folder_name}}" / "guided.ipynb"
     assert Path(cmd[3]) == template  # no guided.ipynb here: the template (demo cohort)
     project = new_project(tmp_path / "s")
     monkeypatch.chdir(project)

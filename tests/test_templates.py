@@ -71,7 +71,7 @@ HOSTILE = [
 
 
 def template_folder(template: str) -> Path:
-    return TEMPLATE_ROOT / template / "{{cookiecutter.folder_name}}"
+    return TEMPLATE_ROOT / template / "{{cookiecutter._folder_name}}"
 
 
 def text_files(folder: Path):
@@ -498,7 +498,7 @@ def test_wheel_ships_templates_and_launcher(tmp_path):
         assert f"msc_notebooks/templates/{template}/cookiecutter.json" in names
         for nb in NOTEBOOKS[template]:
             assert (
-                f"msc_notebooks/templates/{template}/{{{{cookiecutter.folder_name}}}}/{nb}" in names
+                f"msc_notebooks/templates/{template}/{{{{cookiecutter._folder_name}}}}/{nb}" in names
             )
     # the unpacked wheel finds its own templates and renders a project
     unpacked = tmp_path / "site"
