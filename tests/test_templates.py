@@ -498,7 +498,8 @@ def test_wheel_ships_templates_and_launcher(tmp_path):
         assert f"msc_notebooks/templates/{template}/cookiecutter.json" in names
         for nb in NOTEBOOKS[template]:
             assert (
-                f"msc_notebooks/templates/{template}/{{{{cookiecutter._folder_name}}}}/{nb}" in names
+                f"msc_notebooks/templates/{template}/{{{{cookiecutter._folder_name}}}}/{nb}"
+                in names
             )
     # the unpacked wheel finds its own templates and renders a project
     unpacked = tmp_path / "site"
