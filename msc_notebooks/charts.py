@@ -354,8 +354,9 @@ def _score_at(visits: pd.DataFrame, points: pd.DataFrame) -> pd.Series:
 
     if points.empty:
         return pd.Series(dtype=float)
-    left = points[["patient_id", "day"]].reset_index().sort_values("day")
-    right = visits[["patient_id", "day", "score"]].sort_values("day")
+    # days may be integers in a StudyData built by hand: one dtype for merge_asof's key
+    left = points[["patient_id", "day"]].astype({"day": float}).reset_index().sort_values("day")
+    right = visits[["patient_id", "day", "score"]].astype({"day": float}).sort_values("day")
     right = right.assign(vday=right["day"])
     before = pd.merge_asof(left, right, on="day", by="patient_id", direction="backward")
     after = pd.merge_asof(left, right, on="day", by="patient_id", direction="forward")

@@ -859,3 +859,32 @@ def test_every_figure_of_a_large_cohort_stays_small(tmp_path):
         spec = figures[name].to_dict()
         title = spec.get("title") or spec["vconcat"][0]["title"]
         assert any("to show one by one" in line for line in title["subtitle"]), name
+
+
+def test_trajectories_accept_integer_days_in_a_hand_built_study():
+    """A StudyData built by hand may carry integer days in one table and float days in the
+    other; the injection markers still sit on the interpolated score (36 is halfway
+    between 40 on day -90 and 32 on day 90, so the marker at day 0 is at 36; the one at
+    day 90 sits on the assessment, 32)."""
+    from msc_notebooks.analysis import analyze
+
+    visits = pd.DataFrame(
+        {"patient_id": ["A"] * 4, "day": [-90, 0, 90, 180], "alsfrs_r_total": [40, 36, 32, 30]}
+    )
+    visits.loc[1, "alsfrs_r_total"] = np.nan  # no assessment on the injection day itself
+    visits = visits.dropna()
+    injections = pd.DataFrame(
+        {"patient_id": ["A", "A"], "day": [0.0, 90.0], "injection_number": [1, 2]}
+    )
+    study = StudyData(
+        visits=visits,
+        injections=injections,
+        patients=pd.DataFrame({"patient_id": ["A"]}),
+        time_kind="day",
+    )
+    spec = charts.trajectories(analyze(study)).to_dict()
+    values = [row for data in spec.get("datasets", {}).values() for row in data]
+    marker_scores = sorted(
+        row["score"] for row in values if "injection_number" in row and "score" in row
+    )
+    assert marker_scores == [pytest.approx(32.0), pytest.approx(36.0)]
