@@ -581,13 +581,15 @@ def outcome_line(row: Any) -> str:
     outcome = str(get("outcome"))
     head = f"{OUTCOME_LABELS.get(outcome, outcome)}, {get('period')}: {responder_sentence(row)}"
     low = get("expected_low")
+    note = get("no_effect_note")
+    note = note if isinstance(note, str) else ""
     if low is None or pd.isna(low):
-        note = get("no_effect_note")
         return head + (f"; no no-effect expectation: {note}" if note else "")
     return head + (
         f"; with no treatment effect {int(low)}–{int(get('expected_high'))} expected "
         f"(p = {float(get('no_effect_p_value')):.2g}; constant rate "
         f"{int(get('expected_low_constant'))}–{int(get('expected_high_constant'))})"
+        + (f"; note: {note}" if note else "")
     )
 
 
@@ -619,5 +621,16 @@ def _outcome_no_effect(
             null = simulate_null(result, n_simulations, seed=seed, whole_points=whole)
     except InputError as exc:
         return pd.DataFrame({"period": list(result.summary["period"]), "no_effect_note": str(exc)})
+    if len(null) and float(null["sigma"].iloc[0]) == 0.0 and null["sigma_source"].iloc[0] != "user":
+        note = "; ".join(
+            x
+            for x in (
+                note,
+                "sigma estimated as 0 (the run-in scatter is below the rounding variance "
+                "1/12): the expectation holds no visit-to-visit noise beyond whole-point "
+                "rounding and may be too narrow",
+            )
+            if x
+        )
     drop = ["n_evaluable", "outcome", "observed_responders", "observed_absolute_responders"]
     return null.drop(columns=drop).rename(columns=NO_EFFECT_RENAMES).assign(no_effect_note=note)

@@ -125,6 +125,15 @@ def test_outcome_summaries_with_expectation_per_outcome_demo():
     assert (rows["n_evaluable"] + rows["n_not_evaluable"] == rows["n_in_period"]).all()
     line = outcome_line(next(t[t.period == "1-2"].itertuples()))
     assert "evaluable responders" in line and "with no treatment effect" in line
+    # a run-in scatter below the rounding variance 1/12 gives sigma 0 (Sheppard's
+    # correction, SPEC §13); every such outcome says so, and only those
+    zero = rows["sigma"] == 0.0
+    assert zero.any()  # the demo's respiratory domain: pooled residual variance 0.016
+    said = rows["no_effect_note"].str.contains("sigma estimated as 0")
+    assert (said == zero).all()
+    first = rows.index[zero][0]
+    line = outcome_line(next(t[(t.period == "1-2") & (t.outcome == first)].itertuples()))
+    assert "note: sigma estimated as 0" in line
 
 
 def test_outcome_rate_change_from_natural_history_per_outcome():
