@@ -316,7 +316,7 @@ def require_columns(table: Any, columns: Sequence[str], source: str) -> None:
     >>> require_columns(pd.DataFrame({"day": [1]}), ("patient_id", "day"), "visits")
     Traceback (most recent call last):
     ...
-    msc_notebooks.errors.InputError: visits, column 'patient_id': missing column(s) patient_id. Fix: ... (SPEC §11)
+    msc_notebooks.errors.InputError: visits, column 'patient_id': missing column(s) patient_id. Fix: ... (methods §11)
     """
     missing = [c for c in columns if c not in table.columns]
     if missing:

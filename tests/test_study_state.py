@@ -92,7 +92,8 @@ def test_report_title_is_the_study_title(tmp_path):
 
     write_results(analyze(load_demo()), tmp_path, report=True, title='ALS-MSC "2022" <site>')
     text = (tmp_path / "report.html").read_text("utf-8")
-    assert "<h1>ALS-MSC &quot;2022&quot; &lt;site&gt;</h1>" in text
+    # the title, escaped, opens the heading (the demo's data are then said to be synthetic)
+    assert "<h1>ALS-MSC &quot;2022&quot; &lt;site&gt; (synthetic demo data)</h1>" in text
 
 
 def test_lab_command_as_root_needs_no_extra_option(monkeypatch):
