@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .demo import DEMO_LABEL, is_demo
-from .summary import WILCOXON_CAVEAT, period_lines
+from .summary import WILCOXON_CAVEAT, period_lines, summary_with_expectation
 
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
@@ -172,7 +172,8 @@ def write_results(
     study = result.study
     tables: dict[str, pd.DataFrame] = {
         "periods.csv": result.periods,
-        "summary.csv": result.summary,
+        # the Wilcoxon p with the no-effect expectation and the caveat beside it (SPEC §7)
+        "summary.csv": summary_with_expectation(result.summary, result.null),
         "not_evaluable.csv": result.not_evaluable,
         "exclusions.csv": study.exclusions,
         "ledger.csv": study.ledger if study.ledger is not None else pd.DataFrame(),

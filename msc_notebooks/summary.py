@@ -36,9 +36,11 @@ __all__ = [
     "responder_sentence",
     "STATISTICS_COLUMNS",
     "WILCOXON_CAVEAT",
+    "WILCOXON_WITHOUT_EXPECTATION",
     "wilcoxon_text",
     "display_summary",
     "period_lines",
+    "summary_with_expectation",
 ]
 
 #: Above this many evaluable patients in a period, the 95 % CI of the mean improvement is
@@ -663,6 +665,70 @@ def period_lines(summary: pd.DataFrame, null: pd.DataFrame | None = None) -> lis
     if shown:
         lines.append(WILCOXON_CAVEAT)
     return lines
+
+
+#: What ``wilcoxon_note`` says in ``summary.csv`` when no no-effect simulation was run.
+WILCOXON_WITHOUT_EXPECTATION = (
+    "No no-effect expectation was computed for this run (0 simulations), so this p has "
+    "nothing to stand beside: it does not test the treatment. Run with "
+    "--null-simulations 2000 (null_simulations=2000) to see the responders expected with "
+    "no treatment effect."
+)
+
+
+def summary_with_expectation(
+    summary: pd.DataFrame, null: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The per-period summary as exported: the Wilcoxon p never travels alone (SPEC §7, §13).
+
+    ``summary.csv`` keeps the SPEC §11 columns, ``wilcoxon_p`` among them; this adds, per
+    period, the responders expected with no treatment effect beside it and a note.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The per-period summary (:func:`summarize`).
+    null : pandas.DataFrame, optional
+        :func:`msc_notebooks.null_model.simulate_null` for the same result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``summary`` plus ``no_effect_expected_responders`` (mean count),
+        ``no_effect_expected_low`` and ``no_effect_expected_high`` (2.5 and 97.5 %
+        quantiles, whole counts), ``no_effect_p_value`` (share of no-effect cohorts with at
+        least the observed responders) — empty without a simulation — and
+        ``wilcoxon_note``: the caveat (:data:`WILCOXON_CAVEAT`), or
+        :data:`WILCOXON_WITHOUT_EXPECTATION` when no simulation was run.
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> out = summary_with_expectation(analyze(load_demo()).summary)
+    >>> out[["period", "wilcoxon_p", "no_effect_expected_low"]].head(1)
+      period  wilcoxon_p  no_effect_expected_low
+    0    1-2    0.000645                     NaN
+    >>> out["wilcoxon_note"].iloc[0][:45]
+    'No no-effect expectation was computed for thi'
+    """
+    columns = {
+        "no_effect_expected_responders": "expected_responders",
+        "no_effect_expected_low": "expected_low",
+        "no_effect_expected_high": "expected_high",
+        "no_effect_p_value": "p_value",
+    }
+    out = summary.copy()
+    if null is not None and len(null):
+        by_period = null.set_index("period")
+        for name, source in columns.items():
+            out[name] = out["period"].map(by_period[source]).astype(float)
+        note = WILCOXON_CAVEAT
+    else:
+        for name in columns:
+            out[name] = float("nan")
+        note = WILCOXON_WITHOUT_EXPECTATION
+    out["wilcoxon_note"] = note
+    return out
 
 
 def display_summary(summary: pd.DataFrame, null: pd.DataFrame | None = None) -> pd.DataFrame:

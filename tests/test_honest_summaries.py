@@ -292,7 +292,13 @@ def test_six_patients_every_face(tmp_path, capsys):
     assert "Wilcoxon p" not in printed and "synthetic demo data" not in printed
     # exported files: summary.csv with the new columns, not_evaluable.csv beside it
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    # SPEC §11's columns, then the no-effect expectation and the note beside wilcoxon_p
+    # (no simulation in this run: empty expectation, a note saying the p stands alone)
+    beside = ["no_effect_expected_responders", "no_effect_expected_low"]
+    beside += ["no_effect_expected_high", "no_effect_p_value", "wilcoxon_note"]
+    assert list(summary.columns) == [*SUMMARY_COLUMNS, *beside]
+    assert summary["no_effect_expected_low"].isna().all()
+    assert summary["wilcoxon_note"].str.contains("does not test the treatment").all()
     row = summary.set_index("period").loc["1-2"]
     assert (row.n_in_period, row.n_not_evaluable) == (6, 2)
     # four equal differences (3 / (90 / M) each): ties -> the normal approximation (SPEC §7);
@@ -397,3 +403,25 @@ def test_large_period_intervals_by_hand():
     assert got["ci_low_pct"] == pytest.approx(1000 - 1.959964 * se)
     assert got["ci_high_pct"] == pytest.approx(1000 + 1.959964 * se)
     assert got["ci_method"].startswith("median: order statistics; mean: normal")
+
+
+def test_summary_csv_carries_the_no_effect_expectation_beside_wilcoxon_p(tmp_path):
+    """With a no-effect simulation, every period's row of summary.csv holds the expected
+    range and the simulation's p beside the Wilcoxon p, and the caveat (SPEC §7, §13)."""
+    from msc_notebooks.cli import main
+    from msc_notebooks.summary import WILCOXON_CAVEAT
+
+    out = tmp_path / "out"
+    args = ["analyze", "--demo", "--null-simulations", "200", "--no-slopes", "--out", str(out)]
+    assert main(args) == 0
+    summary = pd.read_csv(out / "summary.csv").set_index("period")
+    null = pd.read_csv(out / "null_summary.csv").set_index("period")
+    for period in null.index:
+        row = summary.loc[period]
+        assert pd.notna(row.wilcoxon_p)
+        assert row.no_effect_expected_low == null.loc[period, "expected_low"]
+        assert row.no_effect_expected_high == null.loc[period, "expected_high"]
+        assert row.no_effect_p_value == null.loc[period, "p_value"]
+        # p = (b + 1) / (m + 1) with m = 200 simulations: never below 1/201 (SPEC §13)
+        assert row.no_effect_p_value >= 1 / 201
+        assert row.wilcoxon_note == WILCOXON_CAVEAT
