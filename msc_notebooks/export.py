@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .demo import DEMO_LABEL, is_demo
+from .strata import stage_and_strata_tables
 from .summary import WILCOXON_CAVEAT, period_lines, summary_with_expectation
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ __all__ = [
     "write_csv",
     "write_results",
     "read_results",
-    "stage_and_strata_tables",
     "RESULT_FILES",
 ]
 
@@ -249,41 +249,6 @@ def write_results(
         extra = {"title": title} if title else {}
         written.append(write_report(result, out / "report.html", **extra))
     return written
-
-
-def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
-    """The clinical-stage and progression-strata tables of a result, by file name (SPEC §16).
-
-    ``stages.csv``, ``stage_injections.csv``, ``stage_periods.csv``,
-    ``stage_transitions.csv``, ``stage_progression.csv`` (:class:`msc_notebooks.stages.
-    StageResult`), ``strata.csv`` (:func:`msc_notebooks.strata.progression_strata`) and
-    ``strata_summary.csv`` (:func:`msc_notebooks.strata.strata_summary`; with the no-effect
-    expectation per stratum when the result carries a no-effect simulation: as many
-    simulated cohorts, the same noise and rate-change parameters).
-
-    Examples
-    --------
-    >>> from msc_notebooks import analyze, load_demo
-    >>> sorted(stage_and_strata_tables(analyze(load_demo())))[:3]
-    ['stage_injections.csv', 'stage_periods.csv', 'stage_progression.csv']
-    """
-    from .stages import stage_tables
-    from .strata import progression_strata, strata_summary
-
-    tables = stage_tables(result).tables()
-    strata = progression_strata(result.study, result.settings)
-    n_sim, model = 0, {}
-    null = result.null
-    if null is not None and "n_simulations" in null and len(null):
-        # the whole cohort's no-effect model (noise and rate-change parameters) per stratum
-        n_sim = int(null["n_simulations"].iloc[0])
-        names = ("sigma", "rate_change_sd", "rate_change_diffusion", "rate_trend")
-        model = {
-            k: float(null[k].iloc[0]) for k in names if k in null and pd.notna(null[k].iloc[0])
-        }
-    tables["strata.csv"] = strata
-    tables["strata_summary.csv"] = strata_summary(result, strata, n_simulations=n_sim, **model)
-    return tables
 
 
 def _with_dates(table: pd.DataFrame, time_kind: str) -> pd.DataFrame:

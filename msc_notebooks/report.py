@@ -255,7 +255,7 @@ def _outcomes_section(result: AnalysisResult) -> list[str]:
 
 def _stages_and_strata(result: AnalysisResult) -> list[str]:
     """Report sections: stage progression per period and responders by ΔFS stratum (SPEC §16)."""
-    from .export import stage_and_strata_tables
+    from .strata import stage_and_strata_tables
 
     t = stage_and_strata_tables(result)
     s = result.settings

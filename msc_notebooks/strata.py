@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .study import StudyData
 
 __all__ = [
+    "stage_and_strata_tables",
     "STRATA",
     "STRATA_COLUMNS",
     "STRATA_SUMMARY_COLUMNS",
@@ -264,3 +265,37 @@ def strata_summary(
     if not blocks:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STRATA_SUMMARY_COLUMNS})
     return pd.concat(blocks, ignore_index=True)[list(STRATA_SUMMARY_COLUMNS)]
+
+
+def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
+    """The clinical-stage and progression-strata tables of a result, by file name (SPEC §16).
+
+    ``stages.csv``, ``stage_injections.csv``, ``stage_periods.csv``,
+    ``stage_transitions.csv``, ``stage_progression.csv`` (:class:`msc_notebooks.stages.
+    StageResult`), ``strata.csv`` (:func:`progression_strata`) and
+    ``strata_summary.csv`` (:func:`strata_summary`; with the no-effect
+    expectation per stratum when the result carries a no-effect simulation: as many
+    simulated cohorts, the same noise and rate-change parameters).
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> sorted(stage_and_strata_tables(analyze(load_demo())))[:3]
+    ['stage_injections.csv', 'stage_periods.csv', 'stage_progression.csv']
+    """
+    from .stages import stage_tables
+
+    tables = stage_tables(result).tables()
+    strata = progression_strata(result.study, result.settings)
+    n_sim, model = 0, {}
+    null = result.null
+    if null is not None and "n_simulations" in null and len(null):
+        # the whole cohort's no-effect model (noise and rate-change parameters) per stratum
+        n_sim = int(null["n_simulations"].iloc[0])
+        names = ("sigma", "rate_change_sd", "rate_change_diffusion", "rate_trend")
+        model = {
+            k: float(null[k].iloc[0]) for k in names if k in null and pd.notna(null[k].iloc[0])
+        }
+    tables["strata.csv"] = strata
+    tables["strata_summary.csv"] = strata_summary(result, strata, n_simulations=n_sim, **model)
+    return tables

@@ -266,7 +266,7 @@ class ResultsStep(Step):
         )
         self._slopes()
         self._outcomes()
-        from ..export import stage_and_strata_tables
+        from ..strata import stage_and_strata_tables
 
         staged = stage_and_strata_tables(result)
         self.stages_table.value = table_html(staged["stage_progression.csv"])
