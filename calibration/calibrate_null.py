@@ -34,6 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from coverage import coverage_flags, coverage_rates  # noqa: E402
 from generators import trial_cohort  # noqa: E402
 
 from msc_notebooks import analyze, read_study  # noqa: E402
@@ -145,12 +146,15 @@ def run(n_cohorts: int, n_simulations: int, seed: int, scenarios: list[str]) -> 
                         "mean_simulated_evaluable": r.mean_simulated_evaluable,
                         "observed": r.observed_responders,
                         "expected": r.expected_responders,
-                        "inside": r.expected_low <= r.observed_responders <= r.expected_high,
-                        "p05": r.p_value <= 0.05,
-                        "inside_constant": r.expected_low_constant
-                        <= r.observed_responders
-                        <= r.expected_high_constant,
-                        "p05_constant": r.p_value_constant <= 0.05,
+                        **coverage_flags(
+                            r.observed_responders,
+                            r.expected_low,
+                            r.expected_high,
+                            r.p_value,
+                            r.expected_low_constant,
+                            r.expected_high_constant,
+                            r.p_value_constant,
+                        ),
                         "sigma_hat": r.sigma,
                     }
                 )
@@ -159,20 +163,12 @@ def run(n_cohorts: int, n_simulations: int, seed: int, scenarios: list[str]) -> 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Coverage and p <= 0.05 rates per scenario and period, with the targets."""
-    g = table.groupby(["scenario", "period"], sort=False)
-    out = g.agg(
-        cohorts=("cohort", "size"),
-        mean_evaluable=("n_evaluable", "mean"),
+    out = coverage_rates(
+        table,
+        ["scenario", "period"],
         mean_simulated_evaluable=("mean_simulated_evaluable", "mean"),
-        mean_observed=("observed", "mean"),
         mean_expected=("expected", "mean"),
-        coverage_pct=("inside", "mean"),
-        p05_pct=("p05", "mean"),
-        coverage_constant_pct=("inside_constant", "mean"),
-        p05_constant_pct=("p05_constant", "mean"),
-    ).reset_index()
-    for col in ("coverage_pct", "p05_pct", "coverage_constant_pct", "p05_constant_pct"):
-        out[col] = 100 * out[col]
+    )
     out["period"] = pd.Categorical(out["period"], PERIODS, ordered=True)
     out = out.sort_values(["scenario", "period"], key=_scenario_order).reset_index(drop=True)
     correct = out["scenario"] == "correctly specified"

@@ -26,7 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from coverage import coverage_flags, coverage_rates  # noqa: E402
 from outcome_cohorts import KINDS, no_effect_cohort  # noqa: E402
 
 from msc_notebooks.analysis import outcome_summaries  # noqa: E402
@@ -71,31 +73,24 @@ def run(cohorts: int, simulations: int, scenarios: list[str]) -> pd.DataFrame:
                             "period": r.period,
                             "n_evaluable": r.n_evaluable,
                             "observed": r.n_responders,
-                            "inside": r.expected_low <= r.n_responders <= r.expected_high,
-                            "p_le_05": r.no_effect_p_value <= 0.05,
-                            "inside_constant": r.expected_low_constant
-                            <= r.n_responders
-                            <= r.expected_high_constant,
-                            "p_le_05_constant": r.no_effect_p_value_constant <= 0.05,
+                            **coverage_flags(
+                                r.n_responders,
+                                r.expected_low,
+                                r.expected_high,
+                                r.no_effect_p_value,
+                                r.expected_low_constant,
+                                r.expected_high_constant,
+                                r.no_effect_p_value_constant,
+                            ),
                         }
                     )
     return pd.DataFrame(rows)
 
 
 def table(raw: pd.DataFrame) -> pd.DataFrame:
-    g = raw.groupby(["outcome_type", "generator", "period"], sort=False)
-    out = g.agg(
-        cohorts=("inside", "size"),
-        mean_evaluable=("n_evaluable", "mean"),
-        mean_responders=("observed", "mean"),
-        coverage_pct=("inside", "mean"),
-        p_le_05_pct=("p_le_05", "mean"),
-        coverage_constant_pct=("inside_constant", "mean"),
-        p_le_05_constant_pct=("p_le_05_constant", "mean"),
-    ).reset_index()
-    for c in ("coverage_pct", "p_le_05_pct", "coverage_constant_pct", "p_le_05_constant_pct"):
-        out[c] = (100 * out[c]).round(1)
-    return out.round({"mean_evaluable": 1, "mean_responders": 1})
+    out = coverage_rates(raw, ["outcome_type", "generator", "period"])
+    pct = ["coverage_pct", "p05_pct", "coverage_constant_pct", "p05_constant_pct"]
+    return out.round({c: 1 for c in ["mean_evaluable", "mean_observed", *pct]})
 
 
 def markdown(t: pd.DataFrame) -> str:

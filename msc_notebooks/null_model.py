@@ -86,6 +86,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_RATE_CHANGE",
     "NULL_COLUMNS",
+    "NullModelChoices",
     "NullParameters",
     "attach_null",
     "estimate_rate_change",
@@ -526,25 +527,18 @@ def estimate_rate_change(
     )
 
 
-def null_parameters(
-    result: AnalysisResult,
-    *,
-    sigma: float | None = None,
-    natural_history: Any = None,
-    rate_change_sd: float | None = None,
-    rate_change_diffusion: float | None = None,
-    rate_trend: float = 0.0,
-    outcome_range: tuple[float, float] | None = None,
-    whole_points: bool | None = None,
-) -> NullParameters:
-    """The no-effect model's parameters for a trial, each with its source (SPEC §13).
+@dataclasses.dataclass(frozen=True)
+class NullModelChoices:
+    """What the user chooses of the no-effect model; ``None`` = the default (SPEC §13).
 
-    Parameters
+    :func:`null_parameters` turns these into :class:`NullParameters` (values with their
+    sources). Every function that runs the model takes the fields as keywords.
+
+    Attributes
     ----------
-    result : AnalysisResult
-        The trial's analysis (its outcome is ``result.settings.outcome``).
     sigma : float, optional
-        Noise SD before rounding, outcome points (default: the trial's run-in).
+        Noise SD before rounding, outcome points (default: the trial's run-in,
+        :func:`estimate_sigma`).
     natural_history : path, pandas.DataFrame or StudyData, optional
         An untreated cohort: the rate change is estimated there
         (:func:`estimate_rate_change`) at the trial's own schedule.
@@ -561,6 +555,41 @@ def null_parameters(
         Round simulated scores to whole points; default when 90 % of the observed scores
         are whole numbers.
 
+    Examples
+    --------
+    >>> NullModelChoices(sigma=1.5).replace(rate_trend=0.3)
+    NullModelChoices(sigma=1.5, natural_history=None, rate_change_sd=None, rate_change_diffusion=None, rate_trend=0.3, outcome_range=None, whole_points=None)
+    """
+
+    sigma: float | None = None
+    natural_history: Any = None
+    rate_change_sd: float | None = None
+    rate_change_diffusion: float | None = None
+    rate_trend: float = 0.0
+    outcome_range: tuple[float, float] | None = None
+    whole_points: bool | None = None
+
+    def replace(self, **changes: Any) -> NullModelChoices:
+        """A copy with some fields changed (an unknown name raises ``TypeError``)."""
+        return dataclasses.replace(self, **changes)
+
+
+def null_parameters(
+    result: AnalysisResult, choices: NullModelChoices | None = None, **keywords: Any
+) -> NullParameters:
+    """The no-effect model's parameters for a trial, each with its source (SPEC §13).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The trial's analysis (its outcome is ``result.settings.outcome``).
+    choices : NullModelChoices, optional
+        The user's choices (default: every default).
+    **keywords
+        Fields of :class:`NullModelChoices` (``sigma``, ``natural_history``,
+        ``rate_change_sd``, ``rate_change_diffusion``, ``rate_trend``, ``outcome_range``,
+        ``whole_points``), overriding ``choices``.
+
     Returns
     -------
     NullParameters
@@ -574,28 +603,30 @@ def null_parameters(
     >>> null_parameters(analyze(load_demo()), rate_change_sd=0.0).rate_change_source
     'default (fitted to real natural history, ALSFRS-R total); user: rate_change_sd'
     """
+    m = (choices or NullModelChoices()).replace(**keywords)
     s = result.settings
     study = result.study
-    if sigma is None:
+    if m.sigma is None:
         sigma_value, sigma_n = estimate_sigma(study.visits, study.injections, s.outcome)
         sigma_source = f"run-in of {sigma_n} patients"
     else:
-        sigma_value, sigma_n = float(sigma), 0
+        sigma_value, sigma_n = float(m.sigma), 0
         sigma_source = "user"
         if not sigma_value >= 0:
             raise InputError(
-                f"sigma must be zero or more, not {sigma!r}", fix=Fix("e.g. ", Option("sigma", 1.5))
+                f"sigma must be zero or more, not {m.sigma!r}",
+                fix=Fix("e.g. ", Option("sigma", 1.5)),
             )
     for name, value in (
-        ("rate_change_sd", rate_change_sd),
-        ("rate_change_diffusion", rate_change_diffusion),
+        ("rate_change_sd", m.rate_change_sd),
+        ("rate_change_diffusion", m.rate_change_diffusion),
     ):
         if value is not None and not float(value) >= 0:
             raise InputError(
                 f"{name} must be zero or more, not {value!r}", fix=Fix("e.g. ", Option(name, 0))
             )
-    if natural_history is not None:
-        est = estimate_rate_change(natural_history, result, settings=s).iloc[0]
+    if m.natural_history is not None:
+        est = estimate_rate_change(m.natural_history, result, settings=s).iloc[0]
         a, c = float(est["rate_change_sd"]) ** 2, float(est["rate_change_diffusion"])
         source = (
             f"natural history: {int(est['n_patients'])} patients, {int(est['n_pairs'])} "
@@ -611,13 +642,13 @@ def null_parameters(
             "or rate_change_sd)"
         )
     user = []
-    if rate_change_sd is not None:
-        a = float(rate_change_sd) ** 2
+    if m.rate_change_sd is not None:
+        a = float(m.rate_change_sd) ** 2
         user.append("rate_change_sd")
-    if rate_change_diffusion is not None:
-        c = float(rate_change_diffusion)
+    if m.rate_change_diffusion is not None:
+        c = float(m.rate_change_diffusion)
         user.append("rate_change_diffusion")
-    if rate_trend:
+    if m.rate_trend:
         user.append("rate_trend")
     if user:
         source += "; user: " + ", ".join(user)
@@ -628,13 +659,14 @@ def null_parameters(
         sigma_value,
         s,
         rate_change=(a, c),
-        rate_trend=float(rate_trend),
+        rate_trend=float(m.rate_trend),
     )
     low, high = (
         (0.0, float(OUTCOME_MAX.get(s.outcome, np.inf)))
-        if outcome_range is None
-        else (float(outcome_range[0]), float(outcome_range[1]))
+        if m.outcome_range is None
+        else (float(m.outcome_range[0]), float(m.outcome_range[1]))
     )
+    whole_points = m.whole_points
     if whole_points is None:
         score = study.visits[s.outcome].dropna().to_numpy(dtype=float)
         whole_points = _whole_numbers(score)
@@ -646,7 +678,7 @@ def null_parameters(
         true_rate_sd=tau,
         rate_change_sd=float(np.sqrt(a)),
         rate_change_diffusion=float(c),
-        rate_trend=float(rate_trend),
+        rate_trend=float(m.rate_trend),
         rate_change_source=source,
         outcome=s.outcome,
         outcome_low=low,
@@ -904,14 +936,9 @@ def simulate_null(
     result: AnalysisResult,
     n_simulations: int = 2000,
     *,
-    sigma: float | None = None,
     seed: int | None = None,
-    natural_history: Any = None,
-    rate_change_sd: float | None = None,
-    rate_change_diffusion: float | None = None,
-    rate_trend: float = 0.0,
-    outcome_range: tuple[float, float] | None = None,
-    whole_points: bool | None = None,
+    choices: NullModelChoices | None = None,
+    **keywords: Any,
 ) -> pd.DataFrame:
     """Responders expected with no treatment effect, per period (SPEC §13).
 
@@ -922,13 +949,15 @@ def simulate_null(
         assessment days are reused.
     n_simulations : int, default 2000
         Number of simulated no-effect cohorts (for each of the two models).
-    sigma : float, optional
-        Visit-to-visit noise SD before rounding (outcome points). Default: estimated from
-        the run-in (:func:`estimate_sigma`).
     seed : int, optional
         Random seed (default ``result.settings.seed``): same seed, same numbers.
-    natural_history, rate_change_sd, rate_change_diffusion, rate_trend, outcome_range, whole_points
-        See :func:`null_parameters`.
+    choices : NullModelChoices, optional
+        The model's choices (default: every default).
+    **keywords
+        Fields of :class:`NullModelChoices`, overriding ``choices``: ``sigma`` (noise SD
+        before rounding, outcome points; default from the run-in), ``natural_history``,
+        ``rate_change_sd``, ``rate_change_diffusion``, ``rate_trend``, ``outcome_range``,
+        ``whole_points``.
 
     Returns
     -------
@@ -967,16 +996,7 @@ def simulate_null(
         raise InputError(
             "n_simulations must be at least 1", fix=Fix("use e.g. ", Option("n_simulations", 2000))
         )
-    params = null_parameters(
-        result,
-        sigma=sigma,
-        natural_history=natural_history,
-        rate_change_sd=rate_change_sd,
-        rate_change_diffusion=rate_change_diffusion,
-        rate_trend=rate_trend,
-        outcome_range=outcome_range,
-        whole_points=whole_points,
-    )
+    params = null_parameters(result, choices, **keywords)
     return _null_table(
         result, params, n_simulations, result.settings.seed if seed is None else seed
     )
