@@ -599,7 +599,7 @@ def _outcome_no_effect(
     """The no-effect table of one outcome for :func:`outcome_summaries` (one row a period),
     or rows saying why there is none (e.g. no run-in to estimate its noise from)."""
     from .errors import InputError
-    from .null_model import simulate_null
+    from .null_model import SIGMA_FLOOR_NOTE, simulate_null
 
     outcome = result.settings.outcome
     # ALSFRS-R scores are whole points by definition; other outcomes: as their values are
@@ -621,16 +621,7 @@ def _outcome_no_effect(
             null = simulate_null(result, n_simulations, seed=seed, whole_points=whole)
     except InputError as exc:
         return pd.DataFrame({"period": list(result.summary["period"]), "no_effect_note": str(exc)})
-    if len(null) and float(null["sigma"].iloc[0]) == 0.0 and null["sigma_source"].iloc[0] != "user":
-        note = "; ".join(
-            x
-            for x in (
-                note,
-                "sigma estimated as 0 (the run-in scatter is below the rounding variance "
-                "1/12): the expectation holds no visit-to-visit noise beyond whole-point "
-                "rounding and may be too narrow",
-            )
-            if x
-        )
+    if len(null) and SIGMA_FLOOR_NOTE in str(null["sigma_source"].iloc[0]):
+        note = "; ".join(x for x in (note, f"sigma {SIGMA_FLOOR_NOTE}") if x)
     drop = ["n_evaluable", "outcome", "observed_responders", "observed_absolute_responders"]
     return null.drop(columns=drop).rename(columns=NO_EFFECT_RENAMES).assign(no_effect_note=note)

@@ -27,7 +27,8 @@ points when the outcome is scored in whole points and kept within the outcome's 
 - ``sigma``: the pooled residual SD of per-patient least-squares lines over the run-in
   (assessments up to the first injection day; patients with at least 3 such assessments),
   ``sqrt(sum RSS / sum (n_i - 2))``, less the rounding variance 1/12 for whole-point
-  scores (Sheppard's correction); or given by the user.
+  scores (Sheppard's correction), floored at 1/12 (sigma 0.29) where that correction
+  leaves less; or given by the user.
 - ``a``, ``c``: in this order, estimated from a natural-history cohort the user gives
   (:func:`estimate_rate_change`: virtual injections at the trial's schedule, then the
   variance of consecutive rate differences minus its noise part, regressed on
@@ -150,6 +151,12 @@ DEFAULT_RATE_CHANGE = (0.40, 1.30)
 #: Variance of rounding a continuous score to whole points (Sheppard's correction).
 ROUNDING_VARIANCE = 1.0 / 12.0
 
+#: Said in ``sigma_source`` when the run-in sigma is floored (see :func:`estimate_sigma`).
+SIGMA_FLOOR_NOTE = (
+    "floored at the rounding SD 0.29 (the run-in scatter is within whole-point rounding, "
+    "where Sheppard's correction does not hold)"
+)
+
 #: Simulated scores held in memory at once (simulations x assessments).
 _CHUNK_CELLS = 4_000_000
 
@@ -201,8 +208,14 @@ def estimate_sigma(
 
     Run-in: the assessments on or before the patient's first injection day. Patients with
     at least 3 run-in assessments contribute: ``sqrt(sum RSS_i / sum (n_i - 2))``. When the
-    scores are whole numbers, the rounding variance 1/12 is removed (Sheppard's
-    correction), so the value is the noise SD before rounding.
+    scores are whole numbers, the rounding variance h^2/12 = 1/12 is removed (Sheppard's
+    correction), so the value is the noise SD before rounding. Sheppard's correction holds
+    when the noise is wide against the rounding step; when the corrected variance falls
+    below h^2/12 (run-in scatter under 1/6 point^2, e.g. a 0-12 domain that hardly moves)
+    whole-point data cannot tell a noise SD of 0 from one of 0.29, and 0 would make every
+    simulated flat patient flat in every simulation: the variance is then floored at
+    h^2/12 (sigma = 1/sqrt(12) = 0.289 points), the smallest noise whole points resolve,
+    and :func:`null_parameters` says so in ``sigma_source``.
 
     Parameters
     ----------
@@ -232,7 +245,19 @@ def estimate_sigma(
     >>> s, n = estimate_sigma(v, i)
     >>> round(s, 4), n
     (0.2887, 1)
+
+    A flat run-in (10, 10, 10: RSS 0) is floored at the rounding SD, not 0:
+
+    >>> v["alsfrs_r_total"] = [10.0, 10.0, 10.0, 9.0]
+    >>> round(estimate_sigma(v, i)[0], 4)
+    0.2887
     """
+    sigma, n, _ = _runin_sigma(visits, injections, outcome)
+    return sigma, n
+
+
+def _runin_sigma(visits: pd.DataFrame, injections: pd.DataFrame, outcome: str):
+    """:func:`estimate_sigma` and whether the rounding floor was applied."""
     t1 = injections.groupby("patient_id")["day"].min()
     a = _assessments(visits, outcome, t1.index)
     fits = _runin_fits(a, t1)
@@ -246,9 +271,12 @@ def estimate_sigma(
             fix=Fix("give sigma yourself, e.g. ", Option("sigma", 1.5)),
         )
     var = float(use["rss"].sum() / (use["n"] - 2).sum())
+    floored = False
     if _whole_numbers(a["score"].to_numpy(dtype=float)):
-        var = max(var - ROUNDING_VARIANCE, 0.0)
-    return float(np.sqrt(var)), int(len(use))
+        var -= ROUNDING_VARIANCE  # Sheppard's correction
+        floored = var < ROUNDING_VARIANCE
+        var = max(var, ROUNDING_VARIANCE)
+    return float(np.sqrt(var)), int(len(use)), floored
 
 
 def true_rate_distribution(
@@ -607,8 +635,10 @@ def null_parameters(
     s = result.settings
     study = result.study
     if m.sigma is None:
-        sigma_value, sigma_n = estimate_sigma(study.visits, study.injections, s.outcome)
+        sigma_value, sigma_n, floored = _runin_sigma(study.visits, study.injections, s.outcome)
         sigma_source = f"run-in of {sigma_n} patients"
+        if floored:
+            sigma_source += f"; {SIGMA_FLOOR_NOTE}"
     else:
         sigma_value, sigma_n = float(m.sigma), 0
         sigma_source = "user"

@@ -25,6 +25,7 @@ from msc_notebooks.null_model import (
 )
 from msc_notebooks.progression import compute_periods
 from msc_notebooks.responders import classify
+from msc_notebooks.settings import Settings
 from msc_notebooks.synthetic import natural_history_cohort
 
 MONTH = 365.25 / 12  # 30.4375 days, exact in binary (SPEC §2)
@@ -139,6 +140,53 @@ def test_sigma_recovered_from_a_cohort_with_known_sigma():
     est, n_used = estimate_sigma(visits, injections)
     assert n_used == 200
     assert est == pytest.approx(1.5, rel=0.10)
+
+
+def test_sigma_floored_at_rounding_sd_by_hand():
+    # README Decisions (SPEC §13): Sheppard's correction subtracts h^2/12 = 1/12; when
+    # what is left is below 1/12 the variance is floored at 1/12 (sigma 0.2887).
+    # Run-in 10, 10, 10, 9 at days 0, 30, 60, 90 (first injection day 90): x - mean =
+    # -45, -15, 15, 45 (Sxx 4500), y - mean (9.75) = .25, .25, .25, -.75 (Syy 0.75),
+    # Sxy = -11.25 - 3.75 + 3.75 - 33.75 = -45; RSS = 0.75 - 45^2/4500 = 0.3, 2 degrees of
+    # freedom: 0.15; corrected 0.15 - 1/12 = 0.0667 < 1/12: floored, sqrt(1/12)
+    v = pd.DataFrame(
+        {"patient_id": ["a"] * 5, "day": [0.0, 30, 60, 90, 120], "bulbar": [10, 10, 10, 9, 5.0]}
+    )
+    i = pd.DataFrame({"patient_id": ["a"], "day": [90.0]})
+    assert estimate_sigma(v, i, "bulbar") == (pytest.approx(np.sqrt(1 / 12)), 1)
+    # all flat (RSS 0): floored too, never 0
+    flat = v.assign(bulbar=[10, 10, 10, 10, 5.0])
+    assert estimate_sigma(flat, i, "bulbar")[0] == pytest.approx(np.sqrt(1 / 12))
+    # 40, 37, 37, 34: y - mean (37) = 3, 0, 0, -3, Syy 18, Sxy = -135 - 135 = -270,
+    # RSS = 18 - 270^2/4500 = 1.8, /2 = 0.9; corrected 0.9 - 1/12 = 0.8167: unchanged
+    wide = v.assign(bulbar=[40, 37, 37, 34, 30.0])
+    assert estimate_sigma(wide, i, "bulbar")[0] == pytest.approx(np.sqrt(0.9 - 1 / 12))
+    # continuous scores (not whole numbers): no correction, no floor; an exact line is 0
+    line = v.assign(bulbar=[10.5, 10.0, 9.5, 9.0, 5.0])
+    assert estimate_sigma(line, i, "bulbar")[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_floored_sigma_is_reported_as_its_source():
+    # the demo's respiratory domain: its run-in residual variance (independent
+    # np.polyfit per patient, >= 3 run-in assessments) is below 1/6, so the corrected
+    # value is below 1/12 and the model says it floored sigma
+    study = load_demo()
+    t1 = study.injections.groupby("patient_id")["day"].min()
+    rss = df = 0.0
+    visits = study.visits.dropna(subset=["respiratory"])
+    for pid, g in visits[visits["patient_id"].isin(t1.index)].groupby("patient_id"):
+        g = g[g["day"] <= t1[pid]]
+        if len(g) >= 3:
+            coef = np.polyfit(g["day"], g["respiratory"], 1)
+            rss += float(((g["respiratory"] - np.polyval(coef, g["day"])) ** 2).sum())
+            df += len(g) - 2
+    assert rss / df < 1 / 6
+    result = analyze(study, Settings(outcome="respiratory"))
+    p = null_parameters(result)
+    assert p.sigma == pytest.approx(np.sqrt(1 / 12))
+    assert "floored at the rounding SD 0.29" in p.sigma_source
+    # a user's sigma is the user's: no floor
+    assert null_parameters(result, sigma=0.0).sigma == 0.0
 
 
 def test_sigma_by_hand():

@@ -125,15 +125,17 @@ def test_outcome_summaries_with_expectation_per_outcome_demo():
     assert (rows["n_evaluable"] + rows["n_not_evaluable"] == rows["n_in_period"]).all()
     line = outcome_line(next(t[t.period == "1-2"].itertuples()))
     assert "evaluable responders" in line and "with no treatment effect" in line
-    # a run-in scatter below the rounding variance 1/12 gives sigma 0 (Sheppard's
-    # correction, SPEC §13); every such outcome says so, and only those
-    zero = rows["sigma"] == 0.0
-    assert zero.any()  # the demo's respiratory domain: pooled residual variance 0.016
-    said = rows["no_effect_note"].str.contains("sigma estimated as 0")
-    assert (said == zero).all()
-    first = rows.index[zero][0]
+    # a run-in scatter within whole-point rounding (corrected variance below 1/12) is
+    # floored at the rounding SD 1/sqrt(12) (README Decisions, SPEC §13), never 0; every
+    # such outcome says so, and only those
+    floored = np.isclose(rows["sigma"], np.sqrt(1 / 12))
+    assert floored.any()  # the demo's respiratory domain: pooled residual variance 0.016
+    assert (rows["sigma"] > 0).all()
+    said = rows["no_effect_note"].str.contains("floored at the rounding SD")
+    assert (said == floored).all()
+    first = rows.index[floored][0]
     line = outcome_line(next(t[(t.period == "1-2") & (t.outcome == first)].itertuples()))
-    assert "note: sigma estimated as 0" in line
+    assert "note: sigma floored at the rounding SD 0.29" in line
 
 
 def test_outcome_rate_change_from_natural_history_per_outcome():
@@ -148,7 +150,12 @@ def test_outcome_rate_change_from_natural_history_per_outcome():
     )
     rows = t[t.period == "1-2"].set_index("outcome")
     assert rows.loc["bulbar", "rate_change_source"].startswith("natural history")
-    assert rows.loc["bulbar", "no_effect_note"] == ""
+    # the natural history was used for bulbar (its note only says its run-in sigma,
+    # 0.127 after Sheppard's correction, is floored at 1/sqrt(12))
+    assert rows.loc["bulbar", "no_effect_note"] == (
+        "sigma floored at the rounding SD 0.29 (the run-in scatter is within whole-point "
+        "rounding, where Sheppard's correction does not hold)"
+    )
     assert rows.loc["fvc_pct", "rate_change_source"].startswith("no default for fvc_pct")
     assert "natural history not used" in rows.loc["fvc_pct", "no_effect_note"]
     assert rows["expected_high"].notna().all()
