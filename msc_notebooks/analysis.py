@@ -508,6 +508,7 @@ OUTCOME_VIEW_COLUMNS = (
     *SUMMARY_COLUMNS[: SUMMARY_COLUMNS.index("n_responders") + 1],  # period ... n_responders
     "expected_low",
     "expected_high",
+    "mean_simulated_evaluable",
     "no_effect_p_value",
     "expected_low_constant",
     "expected_high_constant",
@@ -566,11 +567,12 @@ def outcome_line(row: Any) -> str:
     ...     "n_in_period": 6, "n_not_evaluable": 2,
     ...     "not_evaluable_reasons": "2 flat or rising reference", "expected_low": 1,
     ...     "expected_high": 4, "no_effect_p_value": 0.31, "expected_low_constant": 1,
-    ...     "expected_high_constant": 4, "no_effect_note": ""}
+    ...     "expected_high_constant": 4, "mean_simulated_evaluable": 4.6,
+    ...     "no_effect_note": ""}
     >>> print(outcome_line(row))  # doctest: +NORMALIZE_WHITESPACE
     ALSFRS-R bulbar domain (points, 0–12), 1-2: 3/4 evaluable responders; 2 of 6 treated not
     evaluable (2 flat or rising reference); with no treatment effect 1–4 expected
-    (p = 0.31; constant rate 1–4)
+    (of 4.6 evaluable on average in the simulated cohorts; p = 0.31; constant rate 1–4)
     """
 
     def get(name: str) -> Any:
@@ -585,9 +587,15 @@ def outcome_line(row: Any) -> str:
     note = note if isinstance(note, str) else ""
     if low is None or pd.isna(low):
         return head + (f"; no no-effect expectation: {note}" if note else "")
+    simulated = get("mean_simulated_evaluable")
+    among = (
+        ""
+        if simulated is None or pd.isna(simulated)
+        else f"of {float(simulated):.1f} evaluable on average in the simulated cohorts; "
+    )
     return head + (
         f"; with no treatment effect {int(low)}–{int(get('expected_high'))} expected "
-        f"(p = {float(get('no_effect_p_value')):.2g}; constant rate "
+        f"({among}p = {float(get('no_effect_p_value')):.2g}; constant rate "
         f"{int(get('expected_low_constant'))}–{int(get('expected_high_constant'))})"
         + (f"; note: {note}" if note else "")
     )

@@ -163,11 +163,12 @@ def _analyze(args: argparse.Namespace) -> int:
         # first; a Wilcoxon p only beside the no-effect expectation (SPEC §7)
         for line in period_lines(result.summary, result.null):
             print(line)
-        if result.null is not None:
-            from .null_model import no_effect_sentences
+        if result.null is not None:  # what the period lines do not already say
+            from .null_model import no_effect_lines
 
-            print("responders expected with no treatment effect:")
-            for text in no_effect_sentences(result.null):
+            first, *rest = no_effect_lines(result.summary, result.null)
+            print(first)
+            for text in rest:
                 print("  " + text)
         if result.matched is not None:
             print("matched natural-history controls: " + result.matched.sentence())
@@ -182,7 +183,10 @@ def _analyze(args: argparse.Namespace) -> int:
         if result.outcomes is not None:
             from .analysis import outcome_line, outcome_view
 
-            for row in outcome_view(result.outcomes).itertuples():
+            view = outcome_view(result.outcomes)
+            if result.null is not None:  # the primary outcome is printed above
+                view = view[view["outcome"] != result.settings.outcome]
+            for row in view.itertuples():
                 print(outcome_line(row))
         if result.fitted_slopes is not None:
             print(result.fitted_slopes.sentence)

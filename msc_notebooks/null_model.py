@@ -92,6 +92,7 @@ __all__ = [
     "attach_null",
     "estimate_rate_change",
     "estimate_sigma",
+    "no_effect_lines",
     "no_effect_parameters",
     "no_effect_sentence",
     "no_effect_sentences",
@@ -1099,8 +1100,42 @@ def _source_words(source: str) -> str:
     return "as set by the user"
 
 
+def _assumptions(row: pd.Series) -> str:
+    """What a no-effect table assumes, in words (the same for every period)."""
+    trend = float(row.get("rate_trend", 0.0))
+    trend_words = (
+        "no overall speeding up or slowing down of decline"
+        if trend == 0
+        else f"decline {'speeding up' if trend > 0 else 'slowing down'} by {abs(trend):.2g} "
+        "points/month per year"
+    )
+    return (
+        f"scores that vary by about {float(row['sigma']):.1f} points between visits "
+        f"({row['sigma_source']}), decline rates that change between periods "
+        f"{_source_words(str(row['rate_change_source']))}, and {trend_words}"
+    )
+
+
+#: Why a simulated cohort has its own number of evaluable patients (SPEC §13: the same
+#: rules on every simulated cohort).
+SIMULATED_EVALUABLE = "each simulated cohort's own reference rates decide who is evaluable"
+
+
+def _denominator(row: pd.Series, why: bool = True) -> str:
+    """Observed evaluable patients beside the simulated ones (SPEC §7, §13): a simulated
+    count is out of that cohort's own evaluable patients, not the observed ones."""
+    n = int(row["n_evaluable"])
+    if "mean_simulated_evaluable" not in row.index:
+        return f"{n} evaluable"
+    text = f"{n} evaluable here, {float(row['mean_simulated_evaluable']):.1f} on average in the simulated cohorts"
+    return f"{text} ({SIMULATED_EVALUABLE})" if why else text
+
+
 def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
     """The no-effect expectation of one period with its assumptions, for a clinician.
+
+    The simulated range is a count of responders among each simulated cohort's own
+    evaluable patients, so the sentence gives both denominators.
 
     Parameters
     ----------
@@ -1116,38 +1151,29 @@ def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
     --------
     >>> t = pd.DataFrame({"period": ["1-2"], "n_evaluable": [19], "observed_responders": [15],
     ...     "expected_low": [9], "expected_high": [15], "p_value": [0.04],
+    ...     "mean_simulated_evaluable": [16.7],
     ...     "expected_low_constant": [3], "expected_high_constant": [9],
     ...     "sensitivity": ["above the constant-rate model's range only: ..."],
     ...     "sigma": [1.21], "sigma_source": ["run-in of 19 patients"],
     ...     "rate_change_source": ["default (fitted to real natural history, ...)"],
     ...     "rate_trend": [0.0]})
     >>> print(no_effect_sentence(t))  # doctest: +NORMALIZE_WHITESPACE
-    With no treatment effect and the natural variation of ALS decline, 9–15 of 19
-    patients would be counted as responders here (period 1-2; observed 15, p = 0.04).
-    This assumes scores that vary by about 1.2 points between visits (run-in of 19
-    patients), decline rates that change between periods as much as in real untreated
-    patients, and no overall speeding up or slowing down of decline; if every patient
-    declined at one constant rate, 3–9.
+    With no treatment effect and the natural variation of ALS decline, 9–15 patients
+    would be counted as responders here (period 1-2: 19 evaluable here, 16.7 on average in
+    the simulated cohorts (each simulated cohort's own reference rates decide who is
+    evaluable); observed 15, p = 0.04). This assumes scores that vary by about 1.2 points between visits (run-in
+    of 19 patients), decline rates that change between periods as much as in real
+    untreated patients, and no overall speeding up or slowing down of decline; if every
+    patient declined at one constant rate, 3–9.
     """
     row = null.set_index("period").loc[period]
-    n = int(row["n_evaluable"])
-    trend = float(row.get("rate_trend", 0.0))
-    trend_words = (
-        "no overall speeding up or slowing down of decline"
-        if trend == 0
-        else f"decline {'speeding up' if trend > 0 else 'slowing down'} by {abs(trend):.2g} "
-        "points/month per year"
-    )
     return (
         f"With no treatment effect and the natural variation of ALS decline, "
-        f"{int(row['expected_low'])}–{int(row['expected_high'])} of {n} patients would be "
-        f"counted as responders here (period {period}; observed "
+        f"{int(row['expected_low'])}–{int(row['expected_high'])} patients would be "
+        f"counted as responders here (period {period}: {_denominator(row)}; observed "
         f"{int(row['observed_responders'])}, p = {float(row['p_value']):.2g}). This assumes "
-        f"scores that vary by about {float(row['sigma']):.1f} points between visits "
-        f"({row['sigma_source']}), decline rates that change between periods "
-        f"{_source_words(str(row['rate_change_source']))}, and {trend_words}; if every "
-        f"patient declined at one constant rate, {int(row['expected_low_constant'])}–"
-        f"{int(row['expected_high_constant'])}."
+        f"{_assumptions(row)}; if every patient declined at one constant rate, "
+        f"{int(row['expected_low_constant'])}–{int(row['expected_high_constant'])}."
     )
 
 
@@ -1167,6 +1193,71 @@ def no_effect_sentences(null: pd.DataFrame) -> list[str]:
         for p, v, n in zip(null["period"], null["sensitivity"], null["n_evaluable"], strict=True)
         if n
     ]
+
+
+def no_effect_lines(summary: pd.DataFrame, null: pd.DataFrame) -> list[str]:
+    """The no-effect block printed under :func:`msc_notebooks.summary.period_lines`
+    (CLI, report): each number once (SPEC §7, §13).
+
+    The period lines already give, beside each Wilcoxon p, the responders expected with no
+    treatment effect; this block adds what they do not: the model's assumptions (once),
+    and per period both denominators, the constant-rate line and which range the observed
+    count exceeds. A period whose line shows no expectation (no Wilcoxon p) gets its range
+    here.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The per-period summary the period lines come from.
+    null : pandas.DataFrame
+        :func:`simulate_null` for the same result.
+
+    Returns
+    -------
+    list of str
+        The assumptions, then one line per period with evaluable patients.
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> r = analyze(load_demo())
+    >>> lines = no_effect_lines(r.summary, simulate_null(r, 20, seed=1))
+    >>> print(lines[0])  # doctest: +NORMALIZE_WHITESPACE
+    Responders expected with no treatment effect (simulated cohorts at the patients' own
+    visit and injection times) assume scores that vary by about 1.2 points between visits
+    (run-in of 19 patients), decline rates that change between periods as much as in real
+    untreated patients, and no overall speeding up or slowing down of decline; each
+    simulated cohort's own reference rates decide who is evaluable.
+    >>> lines[1].startswith("1-2: 19 evaluable here, ")
+    True
+    """
+    from .summary import wilcoxon_text
+
+    if null is None or not len(null):
+        return []
+    by_period = summary.set_index("period")
+    lines = [
+        "Responders expected with no treatment effect (simulated cohorts at the patients' "
+        f"own visit and injection times) assume {_assumptions(null.iloc[0])}; "
+        f"{SIMULATED_EVALUABLE}."
+    ]
+    for _, row in null.iterrows():
+        if not row["n_evaluable"]:
+            continue
+        period = row["period"]
+        shown = period in by_period.index and wilcoxon_text(by_period.loc[period], row)
+        head = (
+            ""
+            if shown
+            else f"{int(row['expected_low'])}–{int(row['expected_high'])} responders expected "
+            f"(observed {int(row['observed_responders'])}, p = {float(row['p_value']):.2g}); "
+        )
+        lines.append(
+            f"{period}: {head}{_denominator(row, why=False)}; if every patient declined at one "
+            f"constant rate, {int(row['expected_low_constant'])}–"
+            f"{int(row['expected_high_constant'])}; observed count {row['sensitivity']}."
+        )
+    return lines
 
 
 def no_effect_parameters(null: pd.DataFrame) -> dict[str, Any]:

@@ -130,7 +130,7 @@ def html_report(
         table_html(result.summary.drop(columns=["wilcoxon_statistic", "wilcoxon_p"])),
     ]
     if result.null is not None:
-        from .null_model import no_effect_sentences
+        from .null_model import no_effect_lines
 
         parts += [
             "<h2>Responders expected with no treatment effect</h2>",
@@ -138,7 +138,7 @@ def html_report(
             "injection times (methods §13), under the default model (decline rates change "
             "between periods) and, as a sensitivity line, a constant rate.</p>",
             "<ul class='no-effect'>",
-            *(f"<li>{html.escape(t)}</li>" for t in no_effect_sentences(result.null)),
+            *(f"<li>{html.escape(t)}</li>" for t in no_effect_lines(result.summary, result.null)),
             "</ul>",
             table_html(result.null),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -188,9 +189,27 @@ def test_null_simulations_and_natural_history_files(tmp_path):
 def test_analyze_prints_the_no_effect_sentence(capsys):
     assert main(["analyze", "--demo", "--null-simulations", "100"]) == 0
     text = capsys.readouterr().out
-    assert "With no treatment effect and the natural variation of ALS decline, " in text
-    assert "of 19 patients would be counted as responders here (period 1-2; observed 15" in text
-    assert "if every patient declined at one constant rate" in text
+    # each number once (issue #17): the expectation beside the Wilcoxon p in the period
+    # line, then the assumptions once and per period what the line does not say
+    row = "with no treatment effect "
+    period_12 = next(line for line in text.splitlines() if line.startswith("1-2: "))
+    assert row in period_12 and "15 observed" in period_12
+    assert text.count("scores that vary by about") == 1
+    # the expected range itself ("... effect 7.5 [3-11] responders expected"): once per
+    # period line, nowhere else
+    assert len(re.findall(row + r"\d", text)) == 5
+    detail = next(line for line in text.splitlines() if line.startswith("  1-2: "))
+    assert detail.startswith("  1-2: 19 evaluable here, ")
+    assert "if every patient declined at one constant rate" in detail
+
+
+def test_analyze_outcomes_prints_the_primary_outcome_once(capsys):
+    argv = ["analyze", "--demo", "--null-simulations", "50", "--outcomes", "--quiet"]
+    assert main(argv[:-1]) == 0
+    text = capsys.readouterr().out
+    assert "ALSFRS-R total (points" not in text  # its lines are the period lines
+    assert text.count("FVC (% predicted), 1-2: ") == 1
+    assert "evaluable on average in the simulated cohorts" in text
 
 
 def test_analyze_no_effect_model_options(tmp_path):

@@ -480,7 +480,46 @@ def test_no_effect_sentence_reads_the_table():
     row = null.set_index("period").loc["1-2"]
     text = no_effect_sentence(null, "1-2")
     assert text.startswith("With no treatment effect and the natural variation of ALS decline, ")
-    assert f"{row.expected_low}–{row.expected_high} of 19 patients" in text
+    assert f"{row.expected_low}–{row.expected_high} patients would be counted" in text
+    assert f"19 evaluable here, {row.mean_simulated_evaluable:.1f} on average" in text
+
+
+def test_simulated_evaluable_denominator_by_hand():
+    # SPEC §13: each simulated cohort applies the evaluability rule to its own reference
+    # rates, so its responder count is out of its own evaluable patients, and every face
+    # states both denominators. Four patients, continuous scores, visits at months 0, 3,
+    # 6, 9, injections at months 3 and 6; observed run-in rates 1, 3, 0, 0 points/month:
+    # 2 evaluable (SPEC §7: a reference rate <= 0 is not). With sigma 0 and no rate change
+    # the true-rate SD is the observed one (SPEC §13, noise and change parts 0):
+    # mean 1, var = (0 + 4 + 1 + 1) / 3 = 2. A simulated patient is evaluable when its
+    # drawn rate b ~ N(1, 2) is > 0: E[evaluable] = 4 * Phi(1 / sqrt(2)) = 3.041.
+    from scipy.stats import norm
+
+    days = np.round(np.array([0, 3, 6, 9]) * MONTH)  # whole days; scores on exact lines
+    rates = {"A": 1.0, "B": 3.0, "C": 0.0, "D": 0.0}
+    visits = pd.concat(
+        pd.DataFrame({"patient_id": p, "day": days, "alsfrs_r_total": 30.25 - r * days / MONTH})
+        for p, r in rates.items()
+    ).reset_index(drop=True)
+    inj = pd.DataFrame({"patient_id": list("AABBCCDD"), "day": [days[1], days[2]] * 4})
+    result = analyze(read_study(visits, inj))
+    null = simulate_null(
+        result,
+        4000,
+        seed=3,
+        sigma=0.0,
+        rate_change_sd=0.0,
+        rate_change_diffusion=0.0,
+        whole_points=False,
+        outcome_range=(-1000.0, 1000.0),
+    ).set_index("period")
+    assert null.loc["1-2", "true_rate_mean"] == pytest.approx(1.0)
+    assert null.loc["1-2", "true_rate_sd"] == pytest.approx(np.sqrt(2.0))
+    assert null.loc["1-2", "n_evaluable"] == 2
+    expected = 4 * norm.cdf(1 / np.sqrt(2))  # 3.041; SD of the mean 0.014
+    assert null.loc["1-2", "mean_simulated_evaluable"] == pytest.approx(expected, abs=0.06)
+    text = no_effect_sentence(null.reset_index(), "1-2")
+    assert "2 evaluable here, 3.0 on average in the simulated cohorts" in text
 
 
 def test_report_and_lesson_show_the_expectation_in_words():
@@ -490,8 +529,8 @@ def test_report_and_lesson_show_the_expectation_in_words():
 
     result = attach_null(analyze(load_demo()), 100)
     page = html_report(result, figures=False)
-    assert "With no treatment effect and the natural variation of ALS decline" in page
-    assert "Observed count above the range of both models." in page
+    assert "Responders expected with no treatment effect (simulated cohorts" in page
+    assert "observed count above the range of both models." in page
     lesson = (
         Path(__file__).resolve().parents[1]
         / "templates/msc-teaching/{{cookiecutter._folder_name}}/lesson.ipynb"
