@@ -10,12 +10,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from .columns import OUTCOME_LABELS, OUTCOME_MAX, OUTCOMES, SUMMARY_COLUMNS
 from .progression import coded_periods, patient_codes
 from .responders import classify, flag_responders
-from .schedule import coded_interval_table
+from .schedule import coded_interval_table, edited_patients
 from .settings import Settings
 from .study import StudyData
 from .summary import (
@@ -23,6 +24,7 @@ from .summary import (
     clinical_summary,
     interval_correlation,
     not_evaluable_table,
+    period_order,
     period_statistics,
     responder_sentence,
     summarize,
@@ -39,6 +41,7 @@ __all__ = [
     "reclassify",
     "update",
     "update_kind",
+    "INCREMENTAL_MAX_SHARE",
     "THRESHOLD_SETTINGS",
     "outcome_summaries",
     "DEFAULT_OUTCOMES",
@@ -99,7 +102,8 @@ class AnalysisResult:
         The study analysed.
     rates : pandas.DataFrame
         The rate table before classification (for :func:`reclassify` and the null model);
-        its columns are the same arrays as those of ``periods`` (copy-on-write), not copies.
+        after :func:`analyze` its columns are the same arrays as those of ``periods``
+        (copy-on-write), not copies; after an incremental :func:`update`, equal values.
     """
 
     periods: pd.DataFrame
@@ -329,12 +333,16 @@ def reclassify(
 
 def update_kind(
     result: AnalysisResult | None, settings: Settings, study: StudyData | None = None
-) -> Literal["nothing", "reclassify", "analyze"]:
+) -> Literal["nothing", "reclassify", "patients", "analyze"]:
     """What bringing a result up to date with new settings (or a new study) takes.
 
     ``'nothing'`` when nothing changed; ``'reclassify'`` when only the responder
     thresholds changed (:data:`THRESHOLD_SETTINGS`: flags and counts are recomputed, no
-    rate); ``'analyze'`` for anything else (a new study or another rate setting).
+    rate); ``'patients'`` when the new study is the result's with some patients' injections
+    edited (:func:`msc_notebooks.schedule.edited_patients`: the visits, patients and
+    adverse events are the same tables) and at most :data:`INCREMENTAL_MAX_SHARE` of the
+    patients changed (only they are re-analysed, see :func:`update`; the thresholds may
+    change too); ``'analyze'`` for anything else (another study, another rate setting).
 
     Parameters
     ----------
@@ -343,27 +351,48 @@ def update_kind(
     settings : Settings
         The settings wanted.
     study : StudyData, optional
-        The study wanted (default: the result's). A different object is a new study.
+        The study wanted (default: the result's).
 
     Returns
     -------
-    {'nothing', 'reclassify', 'analyze'}
+    {'nothing', 'reclassify', 'patients', 'analyze'}
 
     Examples
     --------
     >>> from msc_notebooks import analyze, load_demo
+    >>> from msc_notebooks.schedule import set_injections
     >>> r = analyze(load_demo())
     >>> [update_kind(r, r.settings.replace(**c)) for c in ({}, {"threshold_pct": 30},
     ...                                                     {"method": "ols"})]
     ['nothing', 'reclassify', 'analyze']
+    >>> edited = set_injections(r.study, "001", [16962.0, 17100.0])
+    >>> update_kind(r, r.settings, edited), update_kind(r, r.settings, load_demo())
+    ('patients', 'analyze')
     """
-    if result is None or (study is not None and study is not result.study):
-        return "analyze"
+    return _plan(result, settings, study)[0]
+
+
+#: Above this share of the study's patients edited at once (e.g. a protocol applied to
+#: everyone), :func:`update` analyses the whole study again instead of only them.
+INCREMENTAL_MAX_SHARE = 0.5
+
+
+def _plan(
+    result: AnalysisResult | None, settings: Settings, study: StudyData | None
+) -> tuple[str, frozenset | None]:
+    """:func:`update_kind` and, for ``'patients'``, the ids of the patients to re-analyse."""
+    if result is None:
+        return "analyze", None
     old, new = result.settings.to_dict(), settings.to_dict()
     changed = {k for k in new if new[k] != old.get(k)}
-    if not changed:
-        return "nothing"
-    return "reclassify" if changed <= THRESHOLD_SETTINGS else "analyze"
+    if not changed <= THRESHOLD_SETTINGS:
+        return "analyze", None
+    if study is None or study is result.study:
+        return ("reclassify" if changed else "nothing"), None
+    ids = edited_patients(result.study, study)
+    if ids is None or len(ids) > INCREMENTAL_MAX_SHARE * max(len(study.patients), 1):
+        return "analyze", None
+    return "patients", ids
 
 
 def update(
@@ -372,7 +401,18 @@ def update(
     """Bring a result up to date with new settings (or a new study), doing only what is needed.
 
     The faces (the Wizard) call this and decide nothing themselves: see
-    :func:`update_kind` for what is recomputed.
+    :func:`update_kind` for what is recomputed. After an injection edit (``'patients'``)
+    only the edited patients are analysed again, by :func:`analyze` itself run on a study
+    holding only them (the same rules, no second copy); their rows replace theirs in the
+    per-patient tables (``periods``, ``rates``, ``clinical_patients``,
+    ``interval_lengths``, patients kept in id order), and the cohort tables are recomputed
+    from the spliced tables: ``summary``, ``clinical``, ``intervals`` in full, and
+    ``statistics`` for the periods whose rows changed (a period's statistics depend on its
+    own rows only: the others are kept). Safety is analysed again in full (it depends on
+    every injection; about 0.4 s at 10,000 patients, see BENCHMARKS.md). The result equals
+    a full :func:`analyze` of the new study, table by table (``tests/test_incremental.py``).
+    The no-effect simulation, the matched controls, the outcome table and the fitted
+    slopes are not carried over (they depend on every patient): attach them again.
 
     Parameters
     ----------
@@ -391,17 +431,163 @@ def update(
     Examples
     --------
     >>> from msc_notebooks import analyze, load_demo
+    >>> from msc_notebooks.schedule import set_injections
     >>> r = analyze(load_demo())
     >>> update(r, r.settings) is r, update(r, r.settings.replace(threshold_pct=1000)).responders("1-2")
     (True, '0/19')
+    >>> edited = set_injections(r.study, "001", [16962.0, 17100.0])
+    >>> new = update(r, r.settings, edited)
+    >>> new.summary.equals(analyze(edited).summary)
+    True
     """
-    kind = update_kind(result, settings, study)
+    kind, ids = _plan(result, settings, study)
     if kind == "nothing":
         return result
     if kind == "reclassify":
         return reclassify(result, settings)
+    if kind == "patients":
+        return _reanalyse_patients(result, settings, study, ids)
     target = study if study is not None else result.study
     return analyze(target, settings, safety=result is None or result.safety is not None)
+
+
+#: The columns of the period table that :func:`msc_notebooks.summary.period_statistics`
+#: reads: a period whose edited rows agree on these keeps its statistics.
+_STATISTICS_INPUTS = [
+    "patient_id",
+    "period",
+    "evaluable",
+    "improvement_pct",
+    "reference_rate",
+    "rate",
+    "reason",
+]
+
+
+def _reanalyse_patients(
+    result: AnalysisResult, settings: Settings, study: StudyData, ids: frozenset
+) -> AnalysisResult:
+    """:func:`update` after the injections of the patients ``ids`` were edited."""
+    if not ids:  # another study object, the same injections: every table stands
+        kept = reclassify(result, settings) if settings != result.settings else result
+        return dataclasses.replace(kept, study=study)
+    wanted = list(ids)
+
+    def only(table: pd.DataFrame) -> pd.DataFrame:
+        return table[table["patient_id"].isin(wanted).to_numpy()]
+
+    sub = dataclasses.replace(
+        study,
+        visits=only(study.visits),
+        injections=only(study.injections),
+        patients=only(study.patients),
+        adverse_events=None,
+    )
+    if not len(sub.visits):  # no assessment at all: analyze needs one (the whole study has)
+        return analyze(study, settings, safety=result.safety is not None)
+    part = analyze(sub, settings, safety=False)
+    kept, order = _splice_order(result.periods["patient_id"], part.periods["patient_id"], wanted)
+    periods = _splice(result.periods, part.periods, kept, order)
+    rates = _splice(result.rates, part.rates, kept, order)
+    if settings != result.settings:  # thresholds only (_plan): the kept rows' flags
+        periods = flag_responders(periods, settings)
+    clinical_patients = _splice(
+        result.clinical_patients,
+        part.clinical_patients,
+        *_splice_order(
+            result.clinical_patients["patient_id"], part.clinical_patients["patient_id"], wanted
+        ),
+    )
+    lengths = _splice(
+        result.interval_lengths,
+        part.interval_lengths,
+        *_splice_order(
+            result.interval_lengths["patient_id"], part.interval_lengths["patient_id"], wanted
+        ),
+    )
+    statistics = _restate_statistics(result, periods, part.periods, wanted, settings)
+    safety_result = None
+    if result.safety is not None:
+        from .safety import analyze_safety
+
+        safety_result = analyze_safety(study, settings)
+    return AnalysisResult(
+        periods=periods,
+        summary=summarize(periods, settings, statistics),
+        clinical=clinical_summary(clinical_patients),
+        clinical_patients=clinical_patients,
+        intervals=interval_correlation(
+            periods,
+            lengths,
+            n_permutations=int(settings.bootstrap_samples),
+            seed=int(settings.seed),
+        ),
+        interval_lengths=lengths,
+        settings=settings,
+        study=study,
+        rates=rates,
+        statistics=statistics,
+        safety=safety_result,
+    )
+
+
+def _splice_order(
+    old_ids: pd.Series, new_ids: pd.Series, wanted: list
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows of an old per-patient table to keep, and the order of (kept rows, new rows).
+
+    Both tables are sorted by patient id (the engine's order) and the new rows are those
+    of the patients ``wanted`` only: each new patient's block goes where its id sorts among
+    the kept ids (``searchsorted``), kept and new rows each staying in their own order.
+    The order is None when there are no new rows (the kept rows are already in order).
+    """
+    kept = np.flatnonzero(~old_ids.isin(wanted).to_numpy())
+    if not len(new_ids):
+        return kept, None
+    kept_ids = old_ids.to_numpy()[kept]
+    at = np.searchsorted(kept_ids, new_ids.to_numpy(), side="left")
+    key = np.concatenate([2 * np.arange(len(kept)) + 1, 2 * at])  # a new block before row `at`
+    return kept, np.argsort(key, kind="stable")
+
+
+def _splice(
+    old: pd.DataFrame, new: pd.DataFrame, kept: np.ndarray, order: np.ndarray | None
+) -> pd.DataFrame:
+    """The rows ``kept`` of ``old`` and all of ``new``, in ``order`` (:func:`_splice_order`)."""
+    frames = [f for f in (old.take(kept), new) if len(f)]
+    if not frames:
+        return old.iloc[:0]
+    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if order is not None and len(frames) > 1:
+        table = table.take(order)
+    return table.reset_index(drop=True)
+
+
+def _restate_statistics(
+    result: AnalysisResult,
+    periods: pd.DataFrame,
+    new_rows: pd.DataFrame,
+    wanted: list,
+    settings: Settings,
+) -> pd.DataFrame:
+    """The period statistics of the spliced ``periods``: recomputed for the periods where
+    the edited patients' rows changed (or appeared, or went), kept for the others."""
+    cols = _STATISTICS_INPUTS
+    before = result.periods.loc[result.periods["patient_id"].isin(wanted).to_numpy(), cols]
+    after = new_rows[cols]
+    changed = []
+    for name in set(before["period"]) | set(after["period"]):
+        a = before[before["period"] == name].reset_index(drop=True)
+        b = after[after["period"] == name].reset_index(drop=True)
+        if name != "reference" and not a.equals(b):
+            changed.append(name)
+    old = result.statistics
+    kept = old[~old["period"].isin(changed).to_numpy()]
+    if changed:
+        fresh = period_statistics(periods[periods["period"].isin(changed).to_numpy()], settings)
+        kept = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
+    at = {name: i for i, name in enumerate(kept["period"])}
+    return kept.take([at[name] for name in period_order(periods["period"])]).reset_index(drop=True)
 
 
 #: Outcomes analysed by :func:`outcome_summaries` when present (SPEC §7: FVC first, then
