@@ -308,3 +308,91 @@ def test_edited_patients_is_exact():
     same = update(base, base.settings, copy)
     assert same.study is copy
     assert_same_result(same, base)
+
+
+# -- the Wizard's state and the Injections step ----------------------------------------------
+def test_the_state_reattaches_the_null_and_the_matched_controls_after_an_edit():
+    from msc_notebooks.matched_controls import attach_matched
+    from msc_notebooks.null_model import attach_null
+    from msc_notebooks.widgets.state import WizardState
+
+    nh = natural_history_cohort(60, seed=4)
+    state = WizardState()
+    state.study = load_demo()
+    state.null_simulations = 60
+    state.natural_history = nh
+    before = state.result
+    assert before.null is not None and before.matched is not None
+    days = state.study.injections.loc[state.study.injections.patient_id == "001", "day"]
+    moved = sorted(days)
+    moved[1] += 45.0  # injection 2 far from any assessment: 001's 1-2 and 2-3 change
+    state.study = set_injections(state.study, "001", moved)
+    assert state.last_run == "patients"
+    full = analyze(state.study)
+    assert_same_result(state.result, full)
+    assert not state.result.summary.equals(before.summary)
+    # both attached again, to the new result: equal to attaching them to a full analysis
+    pd.testing.assert_frame_equal(state.result.null, attach_null(full, 60).null)
+    want = attach_matched(full, nh, k=state.match_k, caliper=state.caliper).matched
+    pd.testing.assert_frame_equal(state.result.matched.summary, want.summary)
+    pd.testing.assert_frame_equal(state.result.matched.pairs, want.pairs)
+
+
+@pytest.fixture
+def step():
+    from msc_notebooks.widgets import InjectionsStep
+    from msc_notebooks.widgets.state import WizardState
+
+    tables = synth_cohort(120, seed=8, time="day")
+    state = WizardState()
+    state.study = read_study(tables["visits"], tables["injections"], tables["patients"])
+    return InjectionsStep(state)
+
+
+def _rows(html: str) -> list[str]:
+    """The patient ids of the rows of a schedule table page."""
+    import re
+
+    return re.findall(r"<tr><td>(\d{3})</td>", html)
+
+
+def test_the_schedule_table_is_paged(step):
+    from msc_notebooks.widgets.injections_step import PAGE_ROWS
+
+    assert PAGE_ROWS == 50
+    ids = sorted(set(step.state.study.patients.patient_id))
+    assert _rows(step.injection_table.value) == ids[:50]
+    assert step.page_label.value == "rows 1–50 of 120 (page 1 of 3)"
+    assert step.previous_page.disabled and not step.next_page.disabled
+    step.next_page.click()
+    assert _rows(step.injection_table.value) == ids[50:100]
+    assert step.page_label.value == "rows 51–100 of 120 (page 2 of 3)"
+    step.page.value = 3
+    assert _rows(step.injection_table.value) == ids[100:]
+    assert step.page_label.value == "rows 101–120 of 120 (page 3 of 3)" and step.next_page.disabled
+
+
+def test_an_edit_redraws_only_the_page_that_shows_it(step):
+    drawn = []
+    step.injection_table.observe(lambda ch: drawn.append(ch["new"]), names="value")
+    step.page.value = 3
+    assert len(drawn) == 1
+    # patient 002 is on page 1: the page shown (101-120) is not redrawn
+    step.patient.value = "002"
+    step.timeline.injections = [0.0, 100.0]  # a marker move
+    assert len(drawn) == 1
+    assert "<td>100</td><td>3.3</td>" in step.interval_table.value  # 100 / 30.4375 months
+    assert step.state.last_run == "patients"
+    # patient 110 is on page 3: its row changes, with the intervals of SPEC §8
+    step.patient.value = "110"
+    step.timeline.injections = [0.0, 91.3125, 200.0]
+    assert len(drawn) == 2
+    row = drawn[-1].split("<td>110</td>")[1].split("</tr>")[0]
+    assert "<td>3</td>" in row and "1-2: 3.00, 2-3: 3.57" in row and "yes" in row
+    # page 1 shows 002's edit when opened
+    step.page.value = 1
+    row = step.injection_table.value.split("<td>002</td>")[1].split("</tr>")[0]
+    assert "1-2: 3.29" in row and "yes" in row
+    inj = step.state.study.injections
+    assert inj.loc[inj.patient_id == "002", "day"].tolist() == [0.0, 100.0]
+    assert_same_result(step.state.result, analyze(step.state.study))

@@ -1,11 +1,22 @@
 """Step 2, Injections: the schedule per patient, a protocol generator, interval lengths and
-the interactive timeline, kept in sync both ways."""
+the interactive timeline, kept in sync both ways.
+
+A marker move at registry scale (issue #20): the study's assessments and injection days
+are grouped by patient once per study (:class:`PatientSchedules`), an edit replaces one
+patient's days there, the selected patient's intervals are shown before the analysis is
+brought up to date (:func:`msc_notebooks.analysis.update`, which re-analyses only that
+patient), and the all-patients table shows :data:`PAGE_ROWS` rows at a time, redrawn only
+when the page shown holds an edited patient.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as w
+import numpy as np
+import pandas as pd
 
 from ..charts import outcome_label
 from ..columns import date_to_day, day_text
@@ -14,7 +25,10 @@ from .common import Step, note, table_html
 from .state import WizardState
 from .timeline import InjectionTimeline
 
-__all__ = ["InjectionsStep", "parse_days", "format_day"]
+__all__ = ["InjectionsStep", "PatientSchedules", "PAGE_ROWS", "parse_days", "format_day"]
+
+#: Rows per page of the all-patients schedule table.
+PAGE_ROWS = 50
 
 
 #: A day as the user reads it (an ISO date for calendar data): the schema's rule.
@@ -89,6 +103,134 @@ def check_schedule(days: list[float], first_assessment: float | None, time_kind:
     return out
 
 
+class PatientSchedules:
+    """A study's assessments and injection days grouped by patient, once per study.
+
+    What the Injections step reads for one patient (the timeline, the edit box, the
+    intervals, a page of the all-patients table) without filtering the whole visits or
+    injection table; an edit replaces one patient's days (:meth:`set_days`), and a study
+    whose injections changed elsewhere (a protocol, a restored state) is followed with
+    :meth:`follow`, which regroups only the patients whose injections differ
+    (:func:`msc_notebooks.schedule.edited_patients`).
+
+    Parameters
+    ----------
+    study : StudyData
+        The study.
+
+    Attributes
+    ----------
+    study : StudyData
+        The study described (after :meth:`set_days` or :meth:`follow`, the new one).
+    ids : list of str
+        Every patient of the patients, injections and visits tables, sorted.
+    days : dict of str to list of float
+        Each treated patient's injection days (study time base), sorted.
+
+    Examples
+    --------
+    >>> from msc_notebooks import load_demo
+    >>> from msc_notebooks.schedule import set_injections
+    >>> study = load_demo()
+    >>> p = PatientSchedules(study)
+    >>> len(p.ids), p.days["001"][:2], p.first_assessment("001")
+    (20, [16962.0, 17062.0], 16808.0)
+    >>> p.assessments("001", "alsfrs_r_total")[0]
+    {'day': 16808.0, 'score': 42.0}
+    >>> sorted(p.follow(set_injections(study, "002", [16990.0])))
+    ['002']
+    >>> p.days["002"]
+    [16990.0]
+    """
+
+    def __init__(self, study: Any) -> None:
+        self.study = study
+        visits = study.visits
+        codes, uniques = pd.factorize(visits["patient_id"])  # missing ids: -1, left out
+        day = visits["day"].to_numpy(dtype=float)
+        known = np.flatnonzero(codes >= 0)
+        # each patient's rows together, in day order (canonical tables already are)
+        self._visit_rows = known[np.lexsort((day[known], codes[known]))]
+        ends = np.cumsum(np.bincount(codes[known], minlength=len(uniques)))
+        starts = ends - np.bincount(codes[known], minlength=len(uniques))
+        self._visit_slice = {
+            str(u): (int(a), int(b)) for u, a, b in zip(uniques, starts, ends, strict=True)
+        }
+        self.days = self._group(study.injections)
+        pats = study.patients
+        self._base_ids = set(self._visit_slice)
+        if pats is not None and "patient_id" in pats:
+            self._base_ids.update(str(p) for p in pats["patient_id"].dropna())
+        self.ids = sorted(self._base_ids | set(self.days))
+
+    @staticmethod
+    def _group(injections: pd.DataFrame) -> dict[str, list[float]]:
+        """Injection days per patient (sorted), from one sort of the table."""
+        if not len(injections):
+            return {}
+        pid = injections["patient_id"].astype(str).to_numpy()
+        day = injections["day"].to_numpy(dtype=float)
+        order = np.lexsort((day, pid))
+        pid, day = pid[order], day[order]
+        cut = np.flatnonzero(pid[1:] != pid[:-1]) + 1
+        return {
+            str(p): d.tolist() for p, d in zip(pid[np.r_[0, cut]], np.split(day, cut), strict=True)
+        }
+
+    def assessments(self, patient_id: str, outcome: str) -> list[dict[str, float | None]]:
+        """The patient's assessments in day order: ``{"day": day, "score": value or None}``."""
+        a, b = self._visit_slice.get(str(patient_id), (0, 0))
+        rows = self._visit_rows[a:b]
+        visits = self.study.visits
+        day = visits["day"].to_numpy(dtype=float)[rows]
+        if outcome in visits:
+            score = visits[outcome].to_numpy(dtype=float, na_value=np.nan)[rows]
+        else:
+            score = np.full(len(rows), np.nan)
+        return [
+            {"day": float(d), "score": (float(s) if s == s else None)}
+            for d, s in zip(day, score, strict=True)
+        ]
+
+    def first_assessment(self, patient_id: str) -> float | None:
+        """Day of the patient's first visit (None without any)."""
+        a, b = self._visit_slice.get(str(patient_id), (0, 0))
+        if b <= a:
+            return None
+        return float(self.study.visits["day"].to_numpy(dtype=float)[self._visit_rows[a]])
+
+    def set_days(self, study: Any, patient_id: str, days: Iterable[float]) -> None:
+        """Describe ``study``: this one's with ``patient_id``'s injections set to ``days``."""
+        pid = str(patient_id)
+        days = sorted(float(d) for d in days)
+        if days:
+            self.days[pid] = days
+        else:
+            self.days.pop(pid, None)
+        if pid not in self._base_ids and pid not in self.ids:
+            self.ids = sorted(self._base_ids | set(self.days))
+        self.study = study
+
+    def follow(self, study: Any) -> frozenset[str] | None:
+        """Describe ``study`` if only injections changed: the patients regrouped, else None.
+
+        None (nothing changed here) means another study: make a new
+        :class:`PatientSchedules`.
+        """
+        from ..schedule import edited_patients
+
+        changed = edited_patients(self.study, study)
+        if changed is None:
+            return None
+        if changed:
+            inj = study.injections
+            fresh = self._group(inj[inj["patient_id"].astype(str).isin(list(changed))])
+            for pid in changed:
+                self.set_days(study, pid, fresh.get(str(pid), []))
+        self.study = study
+        return frozenset(str(p) for p in changed)
+
+
 class InjectionsStep(Step):
     """Edit the injection schedule: per patient, by protocol, or on the timeline.
 
@@ -104,7 +246,13 @@ class InjectionsStep(Step):
         The protocol generator (first date or day, interval in months, count) for the
         selected patients (none selected: every patient not withdrawn).
     injection_table, interval_table : ipywidgets.HTML
-        The schedule of every patient; the selected patient's interval lengths.
+        The schedule of every patient, :data:`PAGE_ROWS` rows a page; the selected
+        patient's interval lengths.
+    page, previous_page, next_page, page_label
+        The page of the schedule table shown (1 = first), its arrows, and which rows it
+        holds ("rows 1–50 of 10,000").
+    schedules : PatientSchedules or None
+        The study's schedules grouped by patient (None before data are loaded).
     """
 
     title = "Injections"
@@ -112,6 +260,7 @@ class InjectionsStep(Step):
     def __init__(self, state: WizardState | None = None, **kwargs: Any) -> None:
         super().__init__(state, **kwargs)
         self._syncing = False
+        self.schedules: PatientSchedules | None = None
         self.patient = w.Dropdown(options=[], description="patient")
         self.timeline = InjectionTimeline()
         self.timeline_message = w.HTML("")
@@ -124,6 +273,12 @@ class InjectionsStep(Step):
         self.interval_table.add_class("msc-interval-table")
         self.injection_table = w.HTML("")
         self.injection_table.add_class("msc-injection-table")
+        self.page = w.BoundedIntText(value=1, min=1, max=1, description="page")
+        self.page.layout.width = "170px"
+        self.previous_page = w.Button(description="< rows", layout=w.Layout(width="90px"))
+        self.next_page = w.Button(description="rows >", layout=w.Layout(width="90px"))
+        self.page_label = w.HTML("")
+        self.page_label.add_class("msc-page-label")
 
         self.protocol_first = w.Text(description="first", placeholder="date or day of injection 1")
         self.protocol_interval = w.BoundedFloatText(
@@ -154,7 +309,11 @@ class InjectionsStep(Step):
         self.timeline.observe(self.guarded(self._on_timeline), names="injections")
         self.apply_days.on_click(self.guarded(lambda _: self.set_patient_days_from_text()))
         self.apply_protocol.on_click(self.guarded(lambda _: self.run_protocol()))
-        self.state.observe(self.guarded(lambda _: self.refresh()), names="study")
+        self.page.observe(self.guarded(lambda _: self._show_page()), names="value")
+        self.previous_page.on_click(self.guarded(lambda _: self._turn(-1)))
+        self.next_page.on_click(self.guarded(lambda _: self._turn(1)))
+        self.state.observe(self.guarded(self._on_study), names="study")
+        self.state.observe(self.guarded(self._on_settings), names="settings")
 
         self.children = [
             w.HTML("<h3>2. Injections</h3>"),
@@ -168,6 +327,7 @@ class InjectionsStep(Step):
             protocol_box,
             w.HTML("<b>All patients</b>"),
             self.injection_table,
+            w.HBox([self.previous_page, self.page, self.next_page, self.page_label]),
         ]
         self.refresh()
 
@@ -177,23 +337,53 @@ class InjectionsStep(Step):
         study = self.state.study
         return getattr(study, "time_kind", "day") if study is not None else "day"
 
-    def _patient_ids(self) -> list[str]:
-        study = self.state.study
-        ids: set[str] = set()
-        for table in (study.patients, study.injections, study.visits):
-            if table is not None and "patient_id" in table:
-                ids.update(str(p) for p in table["patient_id"].dropna().unique())
-        return sorted(ids)
-
     def refresh(self) -> None:
-        """Redraw everything from the shared study."""
+        """Redraw everything from the shared study (its schedules grouped anew)."""
         study = self.state.study
         if study is None:
+            self.schedules = None
             self.patient.options = []
             self.injection_table.value = note("Load data first (step 1).")
             self.interval_table.value = ""
+            self.page_label.value = ""
             return
-        ids = self._patient_ids()
+        self.schedules = PatientSchedules(study)
+        self._show_patients()
+
+    def _on_study(self, change: dict[str, Any]) -> None:
+        """A new study in the state: only what changed is redrawn."""
+        study = self.state.study
+        if study is None or self.schedules is None:
+            self.refresh()
+            return
+        if study is self.schedules.study:  # this step's own edit: already shown
+            return
+        ids = self.schedules.ids
+        changed = self.schedules.follow(study)
+        if changed is None:  # another study
+            self.refresh()
+            return
+        if self.schedules.ids != ids:
+            self._show_patients()
+            return
+        self._fill_protocol_first()
+        if self._on_page(changed):
+            self._show_page()
+        if self.patient.value in changed:
+            self._show_patient()
+
+    def _on_settings(self, change: dict[str, Any]) -> None:
+        old, new = change["old"], change["new"]
+        if self.schedules is None or (
+            old.month_days == new.month_days and old.outcome == new.outcome
+        ):
+            return
+        self._show_page()
+        self._show_patient()
+
+    def _show_patients(self) -> None:
+        """The patient lists, the first protocol day, the table page and the patient."""
+        ids = self.schedules.ids
         current = self.patient.value
         if list(self.patient.options) != ids:
             self.patient.options = ids
@@ -201,74 +391,105 @@ class InjectionsStep(Step):
         if self.patient.value != wanted:
             self.patient.value = wanted
         selected = [p for p in self.protocol_patients.value if p in ids]
-        self.protocol_patients.options = ids
+        if list(self.protocol_patients.options) != ids:
+            self.protocol_patients.options = ids
         self.protocol_patients.value = tuple(selected)
+        self._fill_protocol_first()
+        pages = max(1, -(-len(ids) // PAGE_ROWS))
+        self.page.max = pages
+        self._show_page()
+        self._show_patient()
+
+    def _fill_protocol_first(self) -> None:
         # the generator starts at this cohort's first injection, unless the user typed one
         # (a value left from another cohort, e.g. the demo's 2016, is replaced)
-        inj = study.injections
+        inj = self.state.study.injections
         first = format_day(float(inj["day"].min()), self.time_kind) if len(inj) else ""
         if not self.protocol_first.value or self.protocol_first.value == getattr(
             self, "_first_filled", None
         ):
             self.protocol_first.value = first
             self._first_filled = first
-        self.injection_table.value = self._schedule_html()
-        self._show_patient()
+
+    def _page_ids(self) -> list[str]:
+        start = (self.page.value - 1) * PAGE_ROWS
+        return self.schedules.ids[start : start + PAGE_ROWS] if self.schedules else []
+
+    def _on_page(self, patient_ids: Iterable[str]) -> bool:
+        shown = set(self._page_ids())
+        return any(str(p) in shown for p in patient_ids)
+
+    def _turn(self, step: int) -> None:
+        self.page.value = max(1, min(self.page.max, self.page.value + step))
+
+    def _intervals(self, patient_ids: list[str]) -> pd.DataFrame:
+        """The interval table (:func:`msc_notebooks.schedule.interval_table`) of a few patients."""
+        from ..schedule import interval_table
+
+        days = self.schedules.days
+        counts = [len(days.get(p, ())) for p in patient_ids]
+        inj = pd.DataFrame(
+            {
+                "patient_id": np.repeat(np.array(patient_ids, dtype=object), counts),
+                "day": np.array([d for p in patient_ids for d in days.get(p, ())], dtype=float),
+            }
+        )
+        return interval_table(inj, month_days=self.state.settings.month_days)
+
+    def _show_page(self) -> None:
+        """Draw the page of the all-patients table shown (:data:`PAGE_ROWS` patients)."""
+        if self.schedules is None:
+            return
+        ids = self._page_ids()
+        n = len(self.schedules.ids)
+        intervals = self._intervals(ids)
+        by_patient: dict[str, list[str]] = {}
+        for pid, name, months in zip(
+            intervals["patient_id"], intervals["interval"], intervals["months"], strict=True
+        ):
+            by_patient.setdefault(str(pid), []).append(f"{name}: {months:.2f}")
+        edits = self.state.injection_edits
+        rows = [
+            {
+                "patient_id": pid,
+                "injections": len(self.schedules.days.get(pid, ())),
+                "times": ", ".join(
+                    format_day(d, self.time_kind) for d in self.schedules.days.get(pid, ())
+                ),
+                "intervals (months)": ", ".join(by_patient.get(pid, ())),
+                "edited": "yes" if pid in edits else "",
+            }
+            for pid in ids
+        ]
+        self.injection_table.value = table_html(pd.DataFrame(rows), max_rows=PAGE_ROWS)
+        start = (self.page.value - 1) * PAGE_ROWS
+        self.page_label.value = (
+            f"rows {start + 1:,}–{start + len(ids):,} of {n:,} (page {self.page.value} of "
+            f"{self.page.max})"
+            if ids
+            else "no patients"
+        )
+        self.previous_page.disabled = self.page.value <= 1
+        self.next_page.disabled = self.page.value >= self.page.max
 
     def _patient_days(self, patient_id: str) -> list[float]:
-        inj = self.state.study.injections
-        mine = inj[inj["patient_id"].astype(str) == str(patient_id)]
-        return sorted(float(d) for d in mine["day"])
-
-    def _schedule_html(self) -> str:
-        import pandas as pd
-
-        from ..schedule import interval_table
-
-        study = self.state.study
-        month_days = self.state.settings.month_days
-        intervals = interval_table(study.injections, month_days=month_days)
-        rows = []
-        for pid in self._patient_ids():
-            days = self._patient_days(pid)
-            iv = intervals[intervals["patient_id"].astype(str) == pid]
-            rows.append(
-                {
-                    "patient_id": pid,
-                    "injections": len(days),
-                    "times": ", ".join(format_day(d, self.time_kind) for d in days),
-                    "intervals (months)": ", ".join(
-                        f"{a}: {m:.2f}" for a, m in zip(iv["interval"], iv["months"], strict=True)
-                    ),
-                    "edited": "yes" if pid in self.state.injection_edits else "",
-                }
-            )
-        return table_html(pd.DataFrame(rows), max_rows=500)
+        return list(self.schedules.days.get(str(patient_id), [])) if self.schedules else []
 
     def _show_patient(self) -> None:
-        study = self.state.study
+        """The selected patient on the timeline, in the edit box and the interval table."""
         pid = self.patient.value
-        if study is None or pid is None:
+        if self.schedules is None or pid is None:
             return
-        from ..schedule import interval_table
-
         days = self._patient_days(pid)
-        visits = study.visits[study.visits["patient_id"].astype(str) == str(pid)]
         outcome = self.state.settings.outcome
-        col = outcome if outcome in visits else "alsfrs_r_total"
-        assessments = [
-            {"day": float(d), "score": (float(s) if s == s else None)}
-            for d, s in zip(
-                visits["day"], visits[col] if col in visits else [None] * len(visits), strict=True
-            )
-        ]
+        col = outcome if outcome in self.state.study.visits else "alsfrs_r_total"
         self._syncing = True
         try:
             with self.timeline.hold_sync():
                 self.timeline.patient_id = str(pid)
                 self.timeline.time_kind = self.time_kind
                 self.timeline.score_label = outcome_label(col)
-                self.timeline.assessments = assessments
+                self.timeline.assessments = self.schedules.assessments(pid, col)
                 self.timeline.injections = days
                 if self.timeline.selected >= len(days):
                     self.timeline.selected = len(days) - 1
@@ -276,8 +497,11 @@ class InjectionsStep(Step):
         finally:
             self._syncing = False
         self.days_text.value = ", ".join(format_day(d, self.time_kind) for d in days)
-        iv = interval_table(study.injections, month_days=self.state.settings.month_days)
-        iv = iv[iv["patient_id"].astype(str) == str(pid)]
+        self._show_intervals(pid)
+        self.timeline_message.value = ""
+
+    def _show_intervals(self, patient_id: str) -> None:
+        iv = self._intervals([str(patient_id)])
         if len(iv):
             shown = iv[["interval", "start_day", "end_day", "days", "months"]].copy()
             if self.time_kind == "date":
@@ -287,7 +511,6 @@ class InjectionsStep(Step):
             self.interval_table.value = table_html(shown)
         else:
             self.interval_table.value = note("Fewer than two injections: no interval.")
-        self.timeline_message.value = ""
 
     # -- editing ---------------------------------------------------------------------------
     def _on_timeline(self, change: dict[str, Any]) -> None:
@@ -310,24 +533,36 @@ class InjectionsStep(Step):
         """Replace one patient's injections (from the timeline or the edit box).
 
         Two injections on one day are refused with a message; an injection before the
-        first assessment is applied, with a warning.
+        first assessment is applied, with a warning. The patient's intervals, edit box and
+        row of the table (when on the page shown) are updated first; then the study is
+        set, which brings the analysis up to date (re-analysing this patient only).
         """
         from ..schedule import set_injections
 
         study = self.state.study
-        if study is None:
+        if study is None or self.schedules is None:
             raise InputError("no data loaded", fix="load data first (step 1)")
+        pid = str(patient_id)
         days = sorted(float(d) for d in days)
-        visits = study.visits[study.visits["patient_id"].astype(str) == str(patient_id)]
-        first = float(visits["day"].min()) if len(visits) else None
-        warnings = check_schedule(days, first, self.time_kind)
-        new = set_injections(study, str(patient_id), days)
-        self.state.injection_edits = {**self.state.injection_edits, str(patient_id): days}
-        self.state.study = new
+        warnings = check_schedule(days, self.schedules.first_assessment(pid), self.time_kind)
+        new = set_injections(study, pid, days)
+        self.schedules.set_days(new, pid, days)
+        self.state.injection_edits = {**self.state.injection_edits, pid: days}
+        if pid == self.patient.value:
+            self._syncing = True
+            try:
+                self.timeline.injections = days  # already there after a marker move
+            finally:
+                self._syncing = False
+            self.days_text.value = ", ".join(format_day(d, self.time_kind) for d in days)
+            self._show_intervals(pid)
+        if self._on_page([pid]):
+            self._show_page()
         text = "; ".join(warnings)
         self.timeline.error = text
         self.timeline_message.value = note(text, "error") if text else ""
-        self.show(f"Patient {patient_id}: {len(days)} injections set.", "ok")
+        self.state.study = new  # the analysis runs now
+        self.show(f"Patient {pid}: {len(days)} injections set.", "ok")
 
     def run_protocol(self) -> None:
         """Apply the protocol generator to the selected patients (or all)."""
@@ -355,11 +590,13 @@ class InjectionsStep(Step):
             month_days=self.state.settings.month_days,
         )
         edited = ids if ids is not None else sorted(set(new.injections["patient_id"].astype(str)))
-        edits = dict(self.state.injection_edits)
-        for pid in edited:
-            mine = new.injections[new.injections["patient_id"].astype(str) == str(pid)]
-            edits[str(pid)] = sorted(float(d) for d in mine["day"])
-        self.state.injection_edits = edits
+        days = PatientSchedules._group(
+            new.injections[new.injections["patient_id"].astype(str).isin(edited)]
+        )
+        self.state.injection_edits = {
+            **self.state.injection_edits,
+            **{str(pid): days.get(str(pid), []) for pid in edited},
+        }
         self.state.study = new
         self.show(
             f"Protocol applied to {len(edited)} patients: {self.protocol_count.value} injections "

@@ -54,8 +54,11 @@ class WizardState(traitlets.HasTraits):
         the analysis failed: then ``analysis_error`` says why).
     analysis_error : str
         Why the last analysis failed; empty when it worked.
-    last_run : {'', 'analyze', 'reclassify'}
-        How the current result was made (the fast path is ``'reclassify'``).
+    last_run : {'', 'analyze', 'reclassify', 'patients'}
+        How the current result was made (:func:`msc_notebooks.analysis.update_kind`: the
+        fast paths are ``'reclassify'`` for a threshold and ``'patients'`` for an
+        injection edit, which re-analyses the edited patients only). The no-effect
+        simulation and the matched controls are attached again to every new result.
     source : dict
         How the data were loaded, for :meth:`Wizard.save_state`: ``{"kind": "demo"}``,
         ``{"kind": "files", "paths": {...}, "column_map": {...}, "date_format": ...}``,
