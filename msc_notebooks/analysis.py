@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .columns import OUTCOME_LABELS, OUTCOME_MAX, OUTCOMES, SUMMARY_COLUMNS
-from .progression import coded_periods, patient_codes
+from .progression import Cohort
 from .responders import classify, flag_responders
-from .schedule import coded_interval_table, edited_patients
+from .schedule import edited_patients, interval_table
 from .settings import Settings
 from .study import StudyData
 from .summary import (
@@ -248,22 +248,18 @@ def analyze(
     s = settings or Settings()
     if overrides:
         s = s.replace(**overrides)
-    # patients as integer codes (in id order), computed once and passed to every step: no
-    # step groups, joins or sorts on the text ids
-    coded = patient_codes(study.visits, study.injections)
-    rates, codes = coded_periods(study.visits, study.injections, study.patients, s, coded)
-    coded = coded[1:]  # the visits' codes are no longer needed (peak memory)
-    periods = classify(rates, s, patient_codes=codes)
+    # the patients as integer codes, the outcome's assessments and the injections, sorted
+    # once: the period table is computed on these, and the ids are put back in it
+    rates = Cohort.from_tables(
+        study.visits, study.injections, study.patients, s.outcome
+    ).period_table(s)
+    periods = classify(rates, s)
     statistics = period_statistics(periods, s)
     summary = summarize(periods, s, statistics)
-    clinical_patients = clinical_improvement(rates, s, patient_codes=codes)
-    lengths, length_codes = coded_interval_table(study.injections, s.month_days, coded)
+    clinical_patients = clinical_improvement(rates, s)
+    lengths = interval_table(study.injections, s.month_days)
     intervals = interval_correlation(
-        periods,
-        lengths,
-        patient_codes=(codes, length_codes),
-        n_permutations=int(s.bootstrap_samples),
-        seed=int(s.seed),
+        periods, lengths, n_permutations=int(s.bootstrap_samples), seed=int(s.seed)
     )
     safety_result = None
     if safety and study.adverse_events is not None:

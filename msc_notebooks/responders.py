@@ -85,19 +85,13 @@ def absolute_responder(change: np.ndarray, settings: Settings) -> np.ndarray:
         return np.asarray(change, dtype=float) >= settings.absolute_threshold - THRESHOLD_TOLERANCE
 
 
-def improvement_table(
-    rates: pd.DataFrame, *, patient_codes: np.ndarray | None = None
-) -> pd.DataFrame:
+def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
     """Add the reference rate, improvement % and evaluability to every period row (SPEC §6).
 
     Parameters
     ----------
     rates : pandas.DataFrame
         Output of :func:`msc_notebooks.progression.compute_periods`.
-    patient_codes : numpy.ndarray, optional
-        An integer code per row, one per patient (as from
-        :func:`msc_notebooks.progression.patient_codes`); computed from ``patient_id``
-        when omitted.
 
     Returns
     -------
@@ -133,7 +127,7 @@ def improvement_table(
     blank = texts.index("")
     own = np.where(own < 0, blank, own)
     # each row's reference row (the patient's first): integer codes, not a map over text
-    codes = pd.factorize(out["patient_id"])[0] if patient_codes is None else patient_codes
+    codes = pd.factorize(out["patient_id"])[0]
     ref_rows = np.flatnonzero(is_ref & (codes >= 0))
     first_ref = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.int64)
     uniq, first = np.unique(codes[ref_rows], return_index=True)
@@ -199,12 +193,7 @@ def flag_responders(improved: pd.DataFrame, settings: Settings | None = None) ->
     return out
 
 
-def classify(
-    rates: pd.DataFrame,
-    settings: Settings | None = None,
-    *,
-    patient_codes: np.ndarray | None = None,
-) -> pd.DataFrame:
+def classify(rates: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
     """The per-patient period table of SPEC §11 from a rate table.
 
     Parameters
@@ -213,8 +202,6 @@ def classify(
         Output of :func:`msc_notebooks.progression.compute_periods`.
     settings : Settings, optional
         ``threshold_pct``, ``inclusive``, ``absolute_threshold``.
-    patient_codes : numpy.ndarray, optional
-        Integer patient codes of the rows (see :func:`improvement_table`).
 
     Returns
     -------
@@ -231,5 +218,5 @@ def classify(
     >>> classify(r).loc[1, ["improvement_pct", "responder", "absolute_responder"]].tolist()
     [75.0, True, True]
     """
-    table = flag_responders(improvement_table(rates, patient_codes=patient_codes), settings)
+    table = flag_responders(improvement_table(rates), settings)
     return table[list(PERIODS_COLUMNS)]

@@ -25,7 +25,6 @@ __all__ = [
     "INJECTION_COLUMNS",
     "protocol_schedule",
     "interval_table",
-    "coded_interval_table",
     "set_injections",
     "apply_protocol",
     "renumber",
@@ -181,28 +180,6 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
     >>> round(interval_table(inj).months.iloc[0], 4)   # 91 / 30.4375
     2.9897
     """
-    return coded_interval_table(injections, month_days)[0]
-
-
-def coded_interval_table(
-    injections: pd.DataFrame,
-    month_days: float,
-    coded: tuple[np.ndarray, pd.Index] | None = None,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`interval_table` with the patient code of each row (what the analysis uses).
-
-    ``coded`` holds the injections' patient codes in patient_id order and the ids (code
-    -> id), from :func:`msc_notebooks.progression.patient_codes`, when the caller has them;
-    ``injections`` and ``month_days`` are those of :func:`interval_table`. The result is
-    that table and the code of each of its rows.
-
-    Examples
-    --------
-    >>> inj = pd.DataFrame({"patient_id": ["b", "a", "a"], "day": [0.0, 0.0, 91.3125]})
-    >>> table, codes = coded_interval_table(inj, 30.4375)
-    >>> table[["patient_id", "interval", "months"]].values.tolist(), codes.tolist()
-    ([['a', '1-2', 3.0]], [0])
-    """
     if not len(injections):
         out = pd.DataFrame(
             {
@@ -214,13 +191,10 @@ def coded_interval_table(
             }
         )
         out["months"] = out["days"] / month_days
-        return out, np.array([], dtype=np.int64)
+        return out
     # integer patient codes in id order instead of text: the same order as sorting by
     # patient_id then day (stable), without comparing strings
-    if coded is None:
-        codes, uniques = pd.factorize(injections["patient_id"], sort=True)
-    else:
-        codes, uniques = coded
+    codes, uniques = pd.factorize(injections["patient_id"], sort=True)
     missing = len(uniques)
     codes = np.where(codes < 0, missing, codes)  # missing ids last, like sort_values
     day = injections["day"].to_numpy(dtype=float)
@@ -229,16 +203,11 @@ def coded_interval_table(
         order = np.lexsort((day, codes))  # stable; NaN days last
         codes, day = codes[order], day[order]
     same = (codes[1:] == codes[:-1]) & (codes[:-1] != missing)  # a missing id is no patient
-    # injection number within the patient: position minus the patient's first position
-    first = np.ones(len(codes), dtype=bool)
-    first[1:] = ~same
-    at = np.arange(len(codes))
-    k = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
+    k = number_in_time_order(codes)  # the rows are sorted by patient and day
     start, end, kk = day[:-1][same], day[1:][same], k[:-1][same]
     # the few interval labels are built once and indexed (not one f-string per row)
     labels = pd.Index([f"{a}-{a + 1}" for a in range(1, int(k.max()))] or [""])
-    row_codes = codes[:-1][same]
-    ids = pd.Index(uniques).take(row_codes)
+    ids = pd.Index(uniques).take(codes[:-1][same])
     out = pd.DataFrame(
         {
             "patient_id": ids,
@@ -250,7 +219,7 @@ def coded_interval_table(
         copy=False,
     )
     out["months"] = out["days"] / month_days
-    return out, row_codes
+    return out
 
 
 def set_injections(study: StudyData, patient_id: str, days: Iterable[float]) -> StudyData:

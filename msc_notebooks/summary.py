@@ -223,8 +223,8 @@ def wilcoxon_test(reference_rate: np.ndarray, rate: np.ndarray) -> dict[str, flo
     out["wilcoxon_n"] = n
     if n < 2:
         return out
-    ties = len(np.unique(np.abs(nonzero))) < n
-    if n == len(d) and not ties and n <= WILCOXON_EXACT_MAX_N:
+    small = n == len(d) and n <= WILCOXON_EXACT_MAX_N  # no zero differences, n <= 50
+    if small and len(np.unique(np.abs(nonzero))) == n:  # and no ties
         res = stats.wilcoxon(nonzero, method="exact")
         out["wilcoxon_method"] = WILCOXON_EXACT
     else:
@@ -302,17 +302,23 @@ def not_evaluable_table(periods: pd.DataFrame) -> pd.DataFrame:
     >>> not_evaluable_table(p).values.tolist()
     [['reference', 'flat or rising reference', 1], ['1-2', 'flat or rising reference', 1], ['1-2', 'no assessment', 1]]
     """
-    bad = ~periods["evaluable"].to_numpy(dtype=bool, na_value=False)
+    bad = np.flatnonzero(~periods["evaluable"].to_numpy(dtype=bool, na_value=False))
     cols = ["period", "reason", "n"]
-    if not bad.any():
+    if not len(bad):
         return pd.DataFrame({c: pd.Series(dtype=object if c != "n" else "int64") for c in cols})
-    # labels per distinct reason text (few), not per row
-    rcode, rtexts = pd.factorize(periods["reason"].where(pd.Series(bad, index=periods.index)))
-    labels = np.array([reason_label(t) for t in rtexts] + [reason_label("")], dtype=object)
-    frame = pd.DataFrame(
-        {"period": periods["period"].to_numpy()[bad], "reason": labels[rcode[bad]]}, copy=False
+    # count on integer codes: the periods and reasons of the rows not evaluable, and the
+    # short label of each distinct reason text (a missing reason is labelled as "")
+    period, period_names = pd.factorize(periods["period"].take(bad))
+    reason, reason_texts = pd.factorize(periods["reason"].take(bad))
+    label, labels = pd.factorize(pd.Series([*map(reason_label, [*reason_texts, ""])]))
+    pairs = pd.DataFrame({"period": period, "reason": label[reason]}).value_counts(sort=False)
+    t = pd.DataFrame(
+        {
+            "period": np.asarray(period_names, dtype=object)[pairs.index.get_level_values(0)],
+            "reason": np.asarray(labels, dtype=object)[pairs.index.get_level_values(1)],
+            "n": pairs.to_numpy(),
+        }
     )
-    t = frame.groupby(["period", "reason"], sort=False).size().rename("n").reset_index()
     names = pd.unique(periods["period"])
     order = {p: i for i, p in enumerate(["reference", *period_order(pd.Series(names))])}
     t["_o"] = t["period"].map(order)
@@ -795,12 +801,7 @@ def display_summary(summary: pd.DataFrame, null: pd.DataFrame | None = None) -> 
     return pd.DataFrame(rows, dtype=object)
 
 
-def clinical_improvement(
-    rates: pd.DataFrame,
-    settings: Settings | None = None,
-    *,
-    patient_codes: np.ndarray | None = None,
-) -> pd.DataFrame:
+def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
     """Score change since the first injection at the end of each cycle, per patient (SPEC §6).
 
     Cycle k ends where treatment period k ends: at the assessment used for injection k+1
@@ -814,9 +815,6 @@ def clinical_improvement(
         Output of :func:`msc_notebooks.progression.compute_periods`.
     settings : Settings, optional
         ``clinical_points``.
-    patient_codes : numpy.ndarray, optional
-        Integer patient codes of the rows in patient_id order (as
-        :func:`msc_notebooks.progression.patient_codes` gives); computed when omitted.
 
     Returns
     -------
@@ -835,9 +833,7 @@ def clinical_improvement(
     """
     s = settings or Settings()
     # integer patient codes in id order: sorting, numbering and the T1 lookup without text
-    codes = (
-        pd.factorize(rates["patient_id"], sort=True)[0] if patient_codes is None else patient_codes
-    )
+    codes = pd.factorize(rates["patient_id"], sort=True)[0]
     period = rates["period"]
     is_ref = (period == "reference").to_numpy(dtype=bool)
     end_score = rates["end_score"].to_numpy(dtype=float)
@@ -909,10 +905,7 @@ def clinical_summary(clinical: pd.DataFrame) -> pd.DataFrame:
 
 
 def _join_intervals(
-    periods: pd.DataFrame,
-    left: np.ndarray,
-    intervals: pd.DataFrame,
-    patient_codes: tuple[np.ndarray, np.ndarray] | None = None,
+    periods: pd.DataFrame, left: np.ndarray, intervals: pd.DataFrame
 ) -> pd.DataFrame:
     """Rows ``left`` of ``periods`` with the length of their interval (inner join, left order).
 
@@ -929,10 +922,7 @@ def _join_intervals(
         rc = np.where(rc >= 0, to_left[np.maximum(rc, 0)] if len(ru) else -1, -1)
         return lc, rc, len(lu) + 1
 
-    if patient_codes is None:
-        lp, rp, _ = codes(periods["patient_id"].take(left), right["patient_id"])
-    else:  # integer codes given for both tables: no text to compare
-        lp, rp = patient_codes[0][left], patient_codes[1]
+    lp, rp, _ = codes(periods["patient_id"].take(left), right["patient_id"])
     lk, rk, n_k = codes(periods["period"].take(left), right["interval"])
     lkey = np.where((lp >= 0) & (lk >= 0), lp.astype(np.int64) * n_k + lk, -1)
     rkey = np.where((rp >= 0) & (rk >= 0), rp.astype(np.int64) * n_k + rk, -2)
@@ -1060,7 +1050,6 @@ def interval_correlation(
     periods: pd.DataFrame,
     intervals: pd.DataFrame,
     *,
-    patient_codes: tuple[np.ndarray, np.ndarray] | None = None,
     n_permutations: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -1078,9 +1067,6 @@ def interval_correlation(
     intervals : pandas.DataFrame
         :func:`msc_notebooks.schedule.interval_table` (``patient_id``, ``interval``,
         ``months``).
-    patient_codes : (numpy.ndarray, numpy.ndarray), optional
-        Integer patient codes of the rows of ``periods`` and of ``intervals``, in one code
-        space (:func:`msc_notebooks.progression.patient_codes`); computed when omitted.
     n_permutations : int, default 2000
         Permutations of the pooled test.
     seed : int, default 0
@@ -1106,7 +1092,7 @@ def interval_correlation(
 
     ev = periods["evaluable"].to_numpy(dtype=bool, na_value=False)
     left = np.flatnonzero(ev)
-    joined = _join_intervals(periods, left, intervals, patient_codes)
+    joined = _join_intervals(periods, left, intervals)
     rows = []
 
     def usable(x: np.ndarray, y: np.ndarray) -> bool:
@@ -1115,11 +1101,11 @@ def interval_correlation(
     x = joined["interval_months"].to_numpy(float)
     y = joined["improvement_pct"].to_numpy(float)
     pat = joined["patient"].to_numpy()
-    n_pat = len(np.unique(pat))
+    patients, inv = np.unique(pat, return_inverse=True)
+    n_pat = len(patients)
     rho = p = np.nan
     if len(x) > PERMUTATION_MAX_PAIRS:
         method = CORRELATION_MEANS
-        codes, inv = np.unique(pat, return_inverse=True)
         cnt = np.bincount(inv)
         mx, my = np.bincount(inv, x) / cnt, np.bincount(inv, y) / cnt
         if usable(mx, my):
@@ -1147,7 +1133,7 @@ def interval_correlation(
                     "rho": rho,
                     "p": p,
                     "n": len(xs),
-                    "n_patients": len(np.unique(pat[sel])),
+                    "n_patients": len(pd.unique(pat[sel])),
                     "method": CORRELATION_PER_PERIOD,
                 }
             )
