@@ -914,13 +914,9 @@ def _join_intervals(
     right = intervals[["patient_id", "interval", "months"]]
 
     def codes(lvals: pd.Series, rvals: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-        lc, lu = pd.factorize(lvals)
-        rc, ru = pd.factorize(rvals)
-        to_left = (
-            pd.Index(lu).get_indexer(pd.Index(ru)) if len(ru) else np.array([], dtype=np.int64)
-        )
-        rc = np.where(rc >= 0, to_left[np.maximum(rc, 0)] if len(ru) else -1, -1)
-        return lc, rc, len(lu) + 1
+        """Codes of both columns' values in one code space (-1: missing), and how many."""
+        both, uniques = pd.factorize(pd.concat([lvals, rvals], ignore_index=True))
+        return both[: len(lvals)], both[len(lvals) :], len(uniques)
 
     lp, rp, _ = codes(periods["patient_id"].take(left), right["patient_id"])
     lk, rk, n_k = codes(periods["period"].take(left), right["interval"])
