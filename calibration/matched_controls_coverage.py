@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from matched_cohorts import natural_history_study, treated_cohort  # noqa: E402
 
 from msc_notebooks import analyze, read_study  # noqa: E402
-from msc_notebooks.matched_controls import matched_controls  # noqa: E402
+from msc_notebooks.matched_controls import match_controls  # noqa: E402
 
 WANTED = (120, 210, 300, 420)
 
@@ -77,7 +77,7 @@ def run(replicates: int, seed: int, effect: float, generator: str) -> pd.DataFra
             treated = treated_cohort(30, seed=s + 100_000, effect=effect)
         else:
             pool, treated = _synthetic_pair(s, 400, 30, effect)
-        m = matched_controls(analyze(treated, safety=False), pool)
+        m = match_controls(analyze(treated, safety=False), pool)
         for _, r in m.summary.iterrows():
             rows.append(
                 {

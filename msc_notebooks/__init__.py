@@ -43,9 +43,9 @@ _LAZY = {
     "load_ipython_extension": "notebook",
     "simulate_null": "null_model",
     "attach_null": "null_model",
-    "natural_history": "natural_history",
+    "natural_history_responders": "natural_history",
     "natural_history_cohort": "synthetic",
-    "matched_controls": "matched_controls",
+    "match_controls": "matched_controls",
     "MatchedControls": "matched_controls",
     "SafetyResult": "safety",
     "run_analysis": "pipeline",
@@ -61,8 +61,10 @@ _LAZY = {
     "strata_summary": "strata",
 }
 
-# submodules reachable as ``msc.charts`` etc. (imported on first use). ``natural_history``
-# is also a function above: ``msc.natural_history`` is the function.
+# submodules reachable as ``msc.charts`` etc. (imported on first use). No function shares
+# a submodule's name (importing a submodule sets the package attribute to the module, so
+# such a function would come and go): ``msc.natural_history`` and ``msc.matched_controls``
+# are modules; their functions are ``natural_history_responders`` and ``match_controls``.
 _SUBMODULES = (
     "analysis",
     "cells",
@@ -74,6 +76,8 @@ _SUBMODULES = (
     "export",
     "ledger",
     "loading",
+    "matched_controls",
+    "natural_history",
     "notebook",
     "notebook_runs",
     "null_model",

@@ -68,7 +68,7 @@ __all__ = [
     "control_periods",
     "compare_matched",
     "balance_table",
-    "matched_controls",
+    "match_controls",
     "attach_matched",
 ]
 
@@ -760,7 +760,7 @@ def _nh_study(natural_history) -> StudyData:
     return read_natural_history(natural_history)
 
 
-def matched_controls(
+def match_controls(
     result,
     natural_history,
     *,
@@ -793,7 +793,7 @@ def matched_controls(
 
     >>> from msc_notebooks import analyze, load_demo
     >>> r = analyze(load_demo())
-    >>> m = matched_controls(r, r.study, k=2, caliper=None)
+    >>> m = match_controls(r, r.study, k=2, caliper=None)
     >>> list(m.summary.columns) == list(MATCHED_COLUMNS)
     True
     """
@@ -856,7 +856,7 @@ def attach_matched(
     natural_history : StudyData, path, list of paths, folder or pandas.DataFrame
         The untreated cohort (:func:`msc_notebooks.natural_history.read_natural_history`).
     k, caliper
-        See :func:`matched_controls`.
+        See :func:`match_controls`.
 
     Returns
     -------
@@ -874,5 +874,5 @@ def attach_matched(
     import dataclasses
 
     return dataclasses.replace(
-        result, matched=matched_controls(result, natural_history, k=k, caliper=caliper)
+        result, matched=match_controls(result, natural_history, k=k, caliper=caliper)
     )

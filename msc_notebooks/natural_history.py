@@ -39,13 +39,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NATURAL_HISTORY_COLUMNS",
-    "natural_history",
+    "natural_history_responders",
     "natural_history_result",
     "read_natural_history",
     "virtual_injections",
 ]
 
-#: Columns of :func:`natural_history` (the ``trial_*`` ones only with ``schedule_from``).
+#: Columns of :func:`natural_history_responders` (the ``trial_*`` ones only with ``schedule_from``).
 NATURAL_HISTORY_COLUMNS = (
     "period",
     "n_evaluable",
@@ -252,7 +252,7 @@ def natural_history_result(
     return analyze(study.with_injections(inj), s, safety=False)
 
 
-def natural_history(
+def natural_history_responders(
     visits: Any,
     schedule_from: AnalysisResult | None = None,
     *,
@@ -288,7 +288,7 @@ def natural_history(
 
     >>> v = pd.DataFrame({"subject_id": ["1"] * 3, "ALSFRS_Delta": [0, 91, 182],
     ...                   "ALSFRS_R_Total": [40, 37, 35]})
-    >>> natural_history(v, protocol=(91, 3, 2))[["period", "n_responders"]].values.tolist()
+    >>> natural_history_responders(v, protocol=(91, 3, 2))[["period", "n_responders"]].values.tolist()
     [['1-2', 1], ['after-last', 0], ['whole', 1]]
     """
     res = natural_history_result(visits, schedule_from, protocol=protocol, settings=settings)

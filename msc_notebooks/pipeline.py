@@ -179,10 +179,9 @@ def run_analysis(
     nh = nh_slopes = None
     if nh_study is not None:
         from .matched_controls import attach_matched
-        from .natural_history import natural_history as run_nh
-        from .natural_history import natural_history_result
+        from .natural_history import natural_history_responders, natural_history_result
 
-        nh = run_nh(nh_study, schedule_from=result, settings=result.settings)
+        nh = natural_history_responders(nh_study, schedule_from=result, settings=result.settings)
         if slopes and result_slopes is not None:  # the no-effect change at injection, §14
             nh_result = natural_history_result(nh_study, result, settings=result.settings)
             nh_slopes = _fit_slopes_or_warn(nh_result, "natural-history ")

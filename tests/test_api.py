@@ -43,6 +43,22 @@ def test_all_is_complete():
     assert not missing, f"add {sorted(missing)} to msc_notebooks._SUBMODULES"
 
 
+def test_no_function_shares_a_submodule_name():
+    # importing msc_notebooks.natural_history (as the pipeline does) sets the package
+    # attribute to the module, so a function exported under that name was the function
+    # or the module depending on what had been imported before (#17)
+    assert not set(msc_notebooks._LAZY) & (_package_modules() | set(msc_notebooks._SUBMODULES))
+    code = (
+        "import types, msc_notebooks as msc; first = type(msc.natural_history); "
+        "import msc_notebooks.pipeline, msc_notebooks.natural_history, "
+        "msc_notebooks.matched_controls; "
+        "print(first is types.ModuleType, isinstance(msc.natural_history, types.ModuleType), "
+        "callable(msc.natural_history_responders), callable(msc.match_controls))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "True", "True"], out.stderr
+
+
 def test_every_submodule_is_reachable_in_a_fresh_interpreter():
     # msc.charts used to raise AttributeError in a fresh kernel
     names = sorted(set(msc_notebooks._SUBMODULES))

@@ -17,7 +17,7 @@ from msc_notebooks.matched_controls import (
     compare_matched,
     control_periods,
     match_anchors,
-    matched_controls,
+    match_controls,
 )
 
 MD = 365.25 / 12  # SPEC §2
@@ -218,7 +218,7 @@ def test_twin_controls_reproduce_the_treated_exactly():
     p["patient_id"] = "twin-" + p["patient_id"]
     p["onset_day"] += 1000
     result = analyze(tr, safety=False)
-    m = matched_controls(result, read_study(v, None, p), k=1, caliper=0.01)
+    m = match_controls(result, read_study(v, None, p), k=1, caliper=0.01)
     assert (m.pairs.control_id == "twin-" + m.pairs.treated_id).all()
     assert (m.pairs.distance < 1e-9).all()  # 0 up to rounding of the shifted onset
     assert m.unmatched.empty
@@ -340,7 +340,7 @@ def test_balance_by_hand():
 def test_unmatched_are_counted_with_reasons():
     nh = natural_history_study(60, seed=3)
     result = analyze(treated_cohort(10, seed=4), safety=False)
-    m = matched_controls(result, nh, k=3, caliper=0.05)
+    m = match_controls(result, nh, k=3, caliper=0.05)
     n_matched = m.pairs.treated_id.nunique()
     assert n_matched + len(m.unmatched) == 10
     assert len(m.unmatched) > 0
@@ -367,7 +367,7 @@ def test_no_effect_difference_ci_covers_zero(pool):
     covered = 0
     for rep in range(40):
         result = analyze(treated_cohort(30, seed=1000 + rep), safety=False)
-        s = matched_controls(result, pool).summary.set_index("period")
+        s = match_controls(result, pool).summary.set_index("period")
         covered += s.loc["1-2", "difference_ci_low"] <= 0 <= s.loc["1-2", "difference_ci_high"]
     assert covered >= 34
 
@@ -378,7 +378,7 @@ def test_known_effect_is_detected(pool):
     detected = 0
     for rep in range(10):
         result = analyze(treated_cohort(30, seed=2000 + rep, effect=0.2), safety=False)
-        s = matched_controls(result, pool).summary.set_index("period")
+        s = match_controls(result, pool).summary.set_index("period")
         detected += s.loc["whole", "difference_ci_low"] > 0
         assert s.loc["whole", "difference_pct"] > 0
     assert detected >= 8

@@ -8,7 +8,7 @@ import pytest
 from msc_notebooks import SettingsError, analyze, read_study
 from msc_notebooks.natural_history import (
     NATURAL_HISTORY_COLUMNS,
-    natural_history,
+    natural_history_responders,
     natural_history_result,
     virtual_injections,
 )
@@ -72,7 +72,7 @@ def test_protocol_responders_by_hand(tmp_path):
     assert per.loc[("2", "1-2"), "improvement_pct"] == pytest.approx(100 * (ref - p2) / ref)
     assert per.loc[("3", "after-last"), "improvement_pct"] == pytest.approx(100.0)
 
-    summary = natural_history(str(proact_file(tmp_path)), protocol=(90, 3, 2))
+    summary = natural_history_responders(str(proact_file(tmp_path)), protocol=(90, 3, 2))
     assert list(summary.columns) == list(NATURAL_HISTORY_COLUMNS[:5])
     s = summary.set_index("period")
     assert s.loc["1-2", ["n_evaluable", "n_responders"]].tolist() == [2, 1]
@@ -114,7 +114,7 @@ def test_trial_schedules_cycled_over_the_cohort(tmp_path):
 
 def test_summary_beside_the_trial(tmp_path):
     trial = trial_result()
-    summary = natural_history(str(proact_file(tmp_path)), trial)
+    summary = natural_history_responders(str(proact_file(tmp_path)), trial)
     assert list(summary.columns) == list(NATURAL_HISTORY_COLUMNS)
     t = trial.summary.set_index("period")
     s = summary.set_index("period")
@@ -125,6 +125,6 @@ def test_summary_beside_the_trial(tmp_path):
 def test_exactly_one_schedule_source(tmp_path):
     path = str(proact_file(tmp_path))
     with pytest.raises(SettingsError, match="exactly one"):
-        natural_history(path)
+        natural_history_responders(path)
     with pytest.raises(SettingsError, match="exactly one"):
-        natural_history(path, trial_result(), protocol=(90, 3, 2))
+        natural_history_responders(path, trial_result(), protocol=(90, 3, 2))
