@@ -39,9 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .cells import parse_yes_no
-from .columns import ADVERSE_EVENTS_COLUMNS, number_in_time_order
-from .errors import InputError
+from .columns import ADVERSE_EVENTS_COLUMNS
 from .settings import Settings
 from .study import StudyData
 
@@ -315,80 +313,43 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-def _canonical_events(events: pd.DataFrame | None) -> pd.DataFrame:
-    """Return the adverse-event table with every canonical column, severity normalised."""
-    empty = {
-        "patient_id": pd.Series(dtype="object"),
-        "day": pd.Series(dtype="float64"),
-        "date": pd.Series(dtype="datetime64[ns]"),
-        "term": pd.Series(dtype="object"),
-    }
+#: Column types of the adverse-event table of a study without one (SPEC §11).
+_NO_EVENTS = {
+    "patient_id": "str",
+    "day": "float64",
+    "date": "datetime64[ns]",
+    "term": object,
+    "severity": object,
+    "serious": bool,
+    "related": object,
+    "outcome": object,
+    "injection_number": "Int64",
+    "row": "int64",
+}
+
+
+def _events_table(events: pd.DataFrame | None) -> pd.DataFrame:
+    """The study's adverse events, canonical columns only (an empty table when it has none).
+
+    The study is validated (:func:`msc_notebooks.read_study`): every event has a patient, a
+    day and a term, ``severity`` is lower case ('not recorded' when missing), ``serious``
+    is a flag read with the schema's yes/no words. Nothing is checked again here.
+    """
     if events is None:
-        events = pd.DataFrame(empty)
-    missing = [c for c in ("patient_id", "day", "term") if c not in events.columns]
-    if missing:
-        raise InputError(
-            f"the adverse-event table has no {', '.join(repr(c) for c in missing)} column",
-            source="adverse_events",
-            column=missing[0],
-            fix="read the table with msc_notebooks.read_study(), which validates it to the "
-            "canonical columns patient_id, day, term (methods §11)",
-        )
-    ev = events.copy()
-    if "row" not in ev.columns:
-        ev["row"] = ev.index
-    for col in ("date", "related", "outcome"):
-        if col not in ev.columns:
-            ev[col] = pd.NaT if col == "date" else pd.NA
-    if "injection_number" not in ev.columns:
-        ev["injection_number"] = pd.NA
-    ev["injection_number"] = pd.to_numeric(ev["injection_number"], errors="coerce").astype("Int64")
-    ev["day"] = pd.to_numeric(ev["day"], errors="coerce").astype("float64")
-    bad_day = ev["day"].isna()
-    if bad_day.any():
-        raise InputError(
-            "adverse events without a time cannot be attributed to an injection",
-            source="adverse_events",
-            column="day",
-            rows=ev.loc[bad_day, "row"].tolist(),
-            fix="give each event a date (or day), or remove the rows",
-        )
-    # Severity: canonical levels, a missing one is 'not recorded' and is never dropped.
-    if "severity" in ev.columns:
-        sev = ev["severity"].astype("string").str.strip().str.lower()
-        sev = sev.mask(sev.isna() | (sev == ""), "not recorded")
-    else:
-        sev = pd.Series("not recorded", index=ev.index, dtype="string")
-    ev["severity"] = sev.astype(object)
-    ev["serious"] = _serious_flag(ev) if "serious" in ev.columns else False
-    term = ev["term"].astype("string").str.strip()
-    ev["term"] = term.mask(term.isna() | (term == ""), "not recorded").astype(object)
-    ev["patient_id"] = ev["patient_id"].astype(str)
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _NO_EVENTS.items()})
+    ev = events[list(ADVERSE_EVENTS_COLUMNS)].copy()
+    ev[["term", "severity"]] = ev[["term", "severity"]].astype(object)  # as in every table
+    ev["patient_id"] = ev["patient_id"].astype(str)  # one id type with the injections
     return ev
 
 
-def _serious_flag(ev: pd.DataFrame) -> pd.Series:
-    """Return ``serious`` as bool, read with the schema's yes/no words (missing: not serious)."""
-    flag = parse_yes_no(ev["serious"], False, "adverse_events", "serious", ev["row"])
-    return pd.Series(flag, index=ev.index)
-
-
-def _numbered_injections(injections: pd.DataFrame) -> pd.DataFrame:
-    """Return ``patient_id``, ``day``, ``injection_number`` (numbered by time when absent)."""
-    inj = injections[["patient_id", "day"]].copy()
-    inj["patient_id"] = inj["patient_id"].astype(str)
-    inj["day"] = pd.to_numeric(inj["day"], errors="coerce").astype("float64")
-    if "injection_number" in injections.columns:
-        inj["injection_number"] = pd.to_numeric(
-            injections["injection_number"], errors="coerce"
-        ).astype("Int64")
-    else:
-        inj["injection_number"] = pd.NA
-    if inj["injection_number"].isna().any():
-        # Injection numbers follow time order (SPEC §12).
-        numbers = number_in_time_order(inj["patient_id"].to_numpy(), inj["day"].to_numpy())
-        inj["injection_number"] = pd.array(numbers, dtype="Int64")
-    return inj.dropna(subset=["day"])
+def _injections_table(injections: pd.DataFrame) -> pd.DataFrame:
+    """``patient_id``, ``day``, ``injection_number`` of the validated injections (numbered
+    in time order, SPEC §12)."""
+    inj = injections[["patient_id", "day", "injection_number"]].copy()
+    inj["patient_id"] = inj["patient_id"].astype(str)  # one id type with the events
+    inj["injection_number"] = inj["injection_number"].astype("Int64")
+    return inj
 
 
 def _attribute(events: pd.DataFrame, injections: pd.DataFrame, window: float) -> pd.DataFrame:
@@ -641,9 +602,10 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     Parameters
     ----------
     study : StudyData
-        The validated study. ``study.adverse_events`` may be None or empty: the result then
-        has empty tables and says that no adverse events were recorded. ``day`` is in days
-        (the same time axis as ``study.injections``).
+        The validated study (:func:`msc_notebooks.read_study`, :func:`msc_notebooks.load_demo`;
+        its checks are not repeated here). ``study.adverse_events`` may be None or empty: the
+        result then has empty tables and says that no adverse events were recorded. ``day``
+        is in days (the same time axis as ``study.injections``).
     settings : Settings, optional
         ``settings.ae_window_days`` (days, default 30) is the attribution window after each
         injection.
@@ -653,12 +615,6 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     SafetyResult
         ``by_term``, ``serious``, ``by_injection``, ``incidence``, ``events``, ``sentence``
         and ``settings``; see :class:`SafetyResult` for every column.
-
-    Raises
-    ------
-    InputError
-        When the adverse-event table lacks ``patient_id``, ``day`` or ``term``, or an event
-        has no time.
 
     Notes
     -----
@@ -676,18 +632,16 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     Patient B: injections on days 0 and 90, no event.
 
     >>> import pandas as pd
-    >>> from msc_notebooks.study import StudyData
+    >>> from msc_notebooks import read_study
+    >>> visits = pd.DataFrame({"patient_id": ["A", "B"], "day": [0.0, 0.0],
+    ...                        "alsfrs_r_total": [40, 41]})
     >>> injections = pd.DataFrame({"patient_id": ["A", "A", "B", "B"],
-    ...                            "day": [0.0, 90.0, 0.0, 90.0],
-    ...                            "injection_number": [1, 2, 1, 2]})
+    ...                            "day": [0.0, 90.0, 0.0, 90.0]})
     >>> events = pd.DataFrame({"patient_id": ["A", "A", "A"], "day": [-5.0, 2.0, 200.0],
     ...                        "term": ["Headache", "Headache", "Back pain"],
     ...                        "severity": ["mild", "mild", None],
-    ...                        "serious": [False, False, False]})
-    >>> study = StudyData(visits=pd.DataFrame(), injections=injections,
-    ...                   patients=pd.DataFrame({"patient_id": ["A", "B"]}),
-    ...                   adverse_events=events, time_kind="day")
-    >>> result = analyze_safety(study)
+    ...                        "serious": ["no", "no", "no"]})
+    >>> result = analyze_safety(read_study(visits, injections, None, events))
     >>> result.by_term
             term      severity  n_events  n_patients
     0  Back pain  not recorded         1           1
@@ -707,8 +661,8 @@ def analyze_safety(study: StudyData, settings: Settings | None = None) -> Safety
     settings = settings if settings is not None else Settings()
     window = float(settings.ae_window_days)
 
-    injections = _numbered_injections(study.injections)
-    events = _canonical_events(study.adverse_events)
+    injections = _injections_table(study.injections)
+    events = _events_table(study.adverse_events)
     events = _attribute(events, injections, window)
 
     ids = [study.patients["patient_id"]] if "patient_id" in study.patients.columns else []

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from msc_notebooks.columns import ADVERSE_EVENTS_COLUMNS
 from msc_notebooks.errors import InputError
+from msc_notebooks.loading import read_study
 from msc_notebooks.safety import (
     BY_INJECTION_COLUMNS,
     BY_TERM_COLUMNS,
@@ -37,57 +37,43 @@ def make_study(
     patients: list[str],
     time_kind: str = "day",
 ) -> StudyData:
-    """Build a StudyData from canonical rows.
+    """Read and validate a study from rows, as every face does (``read_study``).
 
-    ``injections``: (patient_id, day); numbered 1, 2, ... in time order per patient.
+    ``injections``: (patient_id, day), numbered by validation in time order per patient.
     ``events``: (patient_id, day, term, severity, serious[, outcome, injection_number]);
     ``None`` means no adverse-event table at all. With ``time_kind='date'`` the days count
-    from 1970-01-01 and ``date`` is filled in.
+    from 1970-01-01 and the tables give dates. Every patient has one assessment on day 0.
     """
-    inj = pd.DataFrame(injections, columns=["patient_id", "day"]).astype({"day": float})
-    inj = inj.sort_values(["patient_id", "day"]).reset_index(drop=True)
-    inj["injection_number"] = inj.groupby("patient_id").cumcount() + 1
-    inj["date"] = pd.to_datetime(inj["day"], unit="D") if time_kind == "date" else pd.Series(pd.NaT)
-    inj["dose_million_cells"] = 1.0
-    inj["route"] = "intrathecal"
-    inj["row"] = np.arange(2, len(inj) + 2)
 
+    def timed(frame: pd.DataFrame) -> pd.DataFrame:
+        if time_kind == "date":
+            frame = frame.assign(day=pd.to_datetime(frame["day"], unit="D"))
+            frame = frame.rename(columns={"day": "date"})
+        return frame
+
+    visits = pd.DataFrame({"patient_id": patients, "day": 0.0, "alsfrs_r_total": 40.0})
+    inj = pd.DataFrame(injections, columns=["patient_id", "day"]).astype({"day": float})
+    inj = inj.assign(dose_million_cells=1.0, route="intrathecal")
+    pts = pd.DataFrame({"patient_id": patients, "withdrawn": False})
     ae = None
     if events is not None:
         rows = []
-        for i, ev in enumerate(events):
+        for ev in events:
             pid, day, term, severity, serious, *rest = ev
-            outcome = rest[0] if rest else "recovered"
-            number = rest[1] if len(rest) > 1 else pd.NA
             rows.append(
                 {
                     "patient_id": pid,
                     "day": float(day),
-                    "date": pd.to_datetime(day, unit="D") if time_kind == "date" else pd.NaT,
                     "term": term,
                     "severity": severity,
                     "serious": serious,
                     "related": "possibly",
-                    "outcome": outcome,
-                    "injection_number": number,
-                    "row": i + 2,
+                    "outcome": rest[0] if rest else "recovered",
+                    "injection_number": rest[1] if len(rest) > 1 else None,
                 }
             )
-        ae = pd.DataFrame(rows, columns=list(ADVERSE_EVENTS_COLUMNS))
-        ae["injection_number"] = ae["injection_number"].astype("Int64")
-        ae["day"] = ae["day"].astype(float)
-        ae["serious"] = ae["serious"].astype(bool)
-        ae["date"] = pd.to_datetime(ae["date"])
-    pts = pd.DataFrame(
-        {"patient_id": patients, "withdrawn": False, "row": range(2, 2 + len(patients))}
-    )
-    return StudyData(
-        visits=pd.DataFrame({"patient_id": pd.Series(dtype=str), "day": pd.Series(dtype=float)}),
-        injections=inj,
-        patients=pts,
-        adverse_events=ae,
-        time_kind=time_kind,
-    )
+        ae = timed(pd.DataFrame(rows))
+    return read_study(timed(visits), timed(inj), pts, ae)
 
 
 # The hand-worked cohort used by most tests (SPEC §9, window 30 days).
@@ -228,7 +214,7 @@ def test_event_attribution_per_event(cohort):
     assert pd.isna(events["attributed_injection"].iloc[2])
     # days after the latest earlier injection: e2 30-0, e3 131-100, e6 130-100, e7 400-200.
     assert events["days_after_injection"].iloc[[1, 2, 5, 6]].tolist() == [30, 31, 30, 200]
-    assert events["row"].tolist() == list(range(2, 10))
+    assert events["row"].tolist() == list(range(len(COHORT_EVENTS)))  # the rows read
 
 
 def test_window_is_a_setting(cohort):
@@ -512,26 +498,44 @@ def test_tables_for_the_exporter(cohort):
     assert len(tables["serious_events.csv"]) == 1
 
 
-def test_missing_required_column_is_an_input_error(cohort):
-    ae = cohort.adverse_events.drop(columns=["term"])
+# The input checks live in validation (read_study): analyze_safety trusts the validated
+# study and checks nothing again (#17). These tests read raw tables as every face does.
+def read_with_events(
+    ae: pd.DataFrame,
+    injections: list[tuple[str, float]] = COHORT_INJECTIONS,
+    patients: list[str] = COHORT_PATIENTS,
+) -> StudyData:
+    visits = pd.DataFrame({"patient_id": patients, "day": 0.0, "alsfrs_r_total": 40.0})
+    inj = pd.DataFrame(injections, columns=["patient_id", "day"]).astype({"day": float})
+    return read_study(visits, inj, pd.DataFrame({"patient_id": patients}), ae)
+
+
+def raw_cohort_events() -> pd.DataFrame:
+    columns = ["patient_id", "day", "term", "severity", "serious"]
+    return pd.DataFrame([e[:5] for e in COHORT_EVENTS], columns=columns)
+
+
+def test_missing_required_column_is_an_input_error():
     with pytest.raises(InputError, match="column 'term'") as err:
-        analyze_safety(replace(cohort, adverse_events=ae))
+        read_with_events(raw_cohort_events().drop(columns=["term"]))
     assert "Fix:" in str(err.value)
 
 
-def test_event_without_time_names_its_row(cohort):
-    ae = cohort.adverse_events.copy()
-    ae.loc[3, "day"] = np.nan  # e4, spreadsheet row 5
-    with pytest.raises(InputError, match="row 5"):
-        analyze_safety(replace(cohort, adverse_events=ae))
+def test_event_without_time_is_excluded_with_its_row():
+    ae = raw_cohort_events()
+    ae.loc[3, "day"] = np.nan  # e4, row 3 of the table
+    study = read_with_events(ae)
+    excluded = study.exclusions[study.exclusions["table"] == "adverse_events"]
+    assert excluded[["row", "column", "reason"]].values.tolist() == [[3, "day", "missing day"]]
+    # the other seven events are analysed: injection 1 keeps e2 and e5
+    assert analyze_safety(study).by_injection["n_events"].tolist()[:3] == [2, 1, 0]
 
 
 def test_optional_columns_may_be_absent():
     # SPEC §1: only patient_id, time and term are required. Without severity every event is
     # 'not recorded'; without serious none is serious.
     ae = pd.DataFrame({"patient_id": ["A", "A"], "day": [1.0, 2.0], "term": ["Rash", "Rash"]})
-    study = make_study([("A", 0)], None, ["A"])
-    result = analyze_safety(replace(study, adverse_events=ae))
+    result = analyze_safety(read_with_events(ae, [("A", 0)], ["A"]))
     assert result.by_term.values.tolist() == [["Rash", "not recorded", 2, 1]]
     assert result.serious.empty
     assert result.sentence == (
@@ -571,12 +575,12 @@ def test_demo_cohort_has_no_serious_events():
     assert inc.loc["treated patients with a serious event", "numerator"] == 0
 
 
-def test_serious_flag_as_text_and_bad_flag(cohort):
+def test_serious_flag_as_text_and_bad_flag():
     # yes/no text is read as the flag; a missing flag is not serious (e7 is the only 'Yes').
-    ae = cohort.adverse_events.copy()
+    ae = raw_cohort_events()
     ae["serious"] = ["no", "No", None, "n", "false", "0", "Yes", ""]
-    result = analyze_safety(replace(cohort, adverse_events=ae))
+    result = analyze_safety(read_with_events(ae))
     assert result.serious["patient_id"].tolist() == ["P02"]
-    ae.loc[1, "serious"] = "maybe"  # e2, spreadsheet row 3
-    with pytest.raises(InputError, match="column 'serious', row 3"):
-        analyze_safety(replace(cohort, adverse_events=ae))
+    ae.loc[1, "serious"] = "maybe"  # e2, row 1 of the table
+    with pytest.raises(InputError, match="column 'serious', row 1"):
+        read_with_events(ae)
