@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -61,6 +61,8 @@ __all__ = [
     "rate_comparison",
     "improvement_waterfall",
     "not_evaluable_footnote",
+    "not_evaluable_rows",
+    "not_evaluable_counts",
     "responders_by_period",
     "interval_vs_improvement",
     "safety_by_term",
@@ -69,6 +71,8 @@ __all__ = [
     "matched_comparison",
     "stage_transitions",
     "all_figures",
+    "RESPONDER_FIGURES",
+    "responder_figure",
     "save_figures",
 ]
 
@@ -930,7 +934,7 @@ def improvement_waterfall(
         f"Improvement in progression rate, period {period} vs pre-treatment",
         subtitle,
     )
-    missing = rows[~evaluable | rows["improvement_pct"].isna()]
+    missing = not_evaluable_rows(rows, period)
     if missing.empty:
         return chart
     return alt.vconcat(chart, not_evaluable_footnote(missing, period))
@@ -1062,19 +1066,20 @@ def not_evaluable_footnote(
     import pandas as pd
 
     alt = _alt()
-    reasons = rows["reason"].fillna("").astype(str).replace("", "not evaluable")
     n = len(rows)
     note = size_switch(n, max_lines, "counts per reason", unit="patients not evaluable")
     if note is None:
         text = [
             f"{pid}: {reason}"
-            for pid, reason in zip(rows["patient_id"].astype(str), reasons, strict=True)
+            for pid, reason in zip(rows["patient_id"].astype(str), _reasons(rows), strict=True)
         ]
         title = f"Not evaluable for period {period} (n = {n})"
     else:
-        counts = reasons.value_counts(sort=False)
-        counts = counts.sort_values(ascending=False, kind="stable")
-        text = [f"{k:,} {reason}" for reason, k in counts.items()]
+        counts = not_evaluable_counts(rows)
+        text = [
+            f"{k:,} {reason}"
+            for reason, k in zip(counts["reason"], counts["patients"], strict=True)
+        ]
         title = note.removesuffix(".").replace(" (more", f" for period {period} (more")
     lines = pd.DataFrame({"line": text, "order": range(len(text))})
     return (
@@ -1088,6 +1093,93 @@ def not_evaluable_footnote(
             view=alt.ViewBackground(stroke=None),
         )
     )
+
+
+def _reasons(rows: pd.DataFrame) -> pd.Series:
+    """The reason of each row not evaluable, ``'not evaluable'`` where none is given."""
+    return rows["reason"].fillna("").astype(str).replace("", "not evaluable")
+
+
+def not_evaluable_rows(
+    periods: pd.DataFrame, period: str | None = None, reason: str | None = None
+) -> pd.DataFrame:
+    """The rows of ``result.periods`` left out of the responder counts (SPEC §7).
+
+    A patient-period is left out when it is not evaluable or has no improvement %: the
+    rows the waterfall's footnote and the Wizard's "not evaluable" panel count.
+
+    Parameters
+    ----------
+    periods : pandas.DataFrame
+        ``result.periods`` (``period``, ``evaluable``, ``improvement_pct``, ``reason``).
+    period : str, optional
+        Keep this period only (default: every period but ``reference``).
+    reason : str, optional
+        Keep this reason only (as :func:`not_evaluable_counts` writes it: ``'not
+        evaluable'`` for rows without one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Those rows, every column, in the table's order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"patient_id": ["a", "b", "c"], "period": ["1-2"] * 3,
+    ...     "evaluable": [True, False, True], "improvement_pct": [10.0, None, None],
+    ...     "reason": ["", "no visit", ""]})
+    >>> not_evaluable_rows(p, "1-2")["patient_id"].tolist()
+    ['b', 'c']
+    >>> not_evaluable_rows(p, "1-2", "not evaluable")["patient_id"].tolist()
+    ['c']
+    """
+    rows = periods[periods["period"] == period] if period is not None else periods
+    if period is None:
+        rows = rows[rows["period"].astype(str) != "reference"]
+    evaluable = rows["evaluable"].fillna(False).astype(bool)
+    rows = rows[~evaluable | rows["improvement_pct"].isna()]
+    return rows if reason is None else rows[_reasons(rows) == reason]
+
+
+def not_evaluable_counts(rows: pd.DataFrame, by_period: bool = False) -> pd.DataFrame:
+    """Patients per reason among rows left out (:func:`not_evaluable_rows`).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        ``reason`` (and ``period`` with ``by_period``) of the rows left out.
+    by_period : bool, default False
+        One count per period and reason (periods in their order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reason`` (``'not evaluable'`` when none is given) and ``patients``, most
+        frequent first; with ``by_period``, ``period`` first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"period": ["1-2", "1-2", "2-3"],
+    ...                      "reason": ["no visit", "", "no visit"]})
+    >>> not_evaluable_counts(rows).values.tolist()
+    [['no visit', 2], ['not evaluable', 1]]
+    >>> not_evaluable_counts(rows, by_period=True).values.tolist()
+    [['1-2', 'no visit', 1], ['1-2', 'not evaluable', 1], ['2-3', 'no visit', 1]]
+    """
+    import pandas as pd
+
+    keys = {"reason": _reasons(rows)}
+    if by_period:
+        keys = {"period": rows["period"].astype(str), **keys}
+    table = pd.DataFrame(keys)
+    counts = table.value_counts(sort=False).rename("patients").reset_index()
+    counts = counts.sort_values("patients", ascending=False, kind="stable")
+    if by_period:
+        order = {p: i for i, p in enumerate(_period_order(counts["period"]))}
+        counts = counts.sort_values("period", key=lambda c: c.map(order), kind="stable")
+    return counts.reset_index(drop=True)
 
 
 def responders_by_period(result: Any) -> alt.LayerChart:
@@ -1817,7 +1909,35 @@ def stage_transitions(stages: Any) -> alt.HConcatChart:
     return alt.hconcat(*panels).resolve_scale(color="independent")
 
 
-def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
+#: Figures drawn from the responder flags and counts, the thresholds, or the no-effect and
+#: matched-control comparisons attached to a result (names, or name prefixes ending in
+#: ``_``): the only ones a threshold change can alter (``analysis.update_kind`` is
+#: ``'reclassify'``), so the faces redraw only these then. Every other figure is drawn from
+#: the study and the rates alone. tests/test_widgets.py checks the split on a real
+#: threshold change (every other figure identical).
+RESPONDER_FIGURES = (
+    "improvement_",
+    "responders_by_period",
+    "interval_vs_improvement",
+    "null_comparison",
+    "matched_controls",
+)
+
+
+def responder_figure(name: str) -> bool:
+    """Whether the figure ``name`` of :func:`all_figures` is in :data:`RESPONDER_FIGURES`.
+
+    Examples
+    --------
+    >>> responder_figure("improvement_1-2"), responder_figure("trajectories")
+    (True, False)
+    """
+    return any(name.startswith(r) if r.endswith("_") else name == r for r in RESPONDER_FIGURES)
+
+
+def all_figures(
+    result: Any, only: Callable[[str], bool] | None = None
+) -> dict[str, alt.TopLevelMixin]:
     """Every figure the result has data for, by file-friendly name.
 
     Names: ``trajectories``, ``cohort_mean``, ``rate_comparison``,
@@ -1830,6 +1950,9 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     Parameters
     ----------
     result : AnalysisResult
+    only : callable, optional
+        Draw only the figures whose name it accepts (e.g. :func:`responder_figure` after
+        a threshold change); the others are not computed.
 
     Returns
     -------
@@ -1838,41 +1961,57 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     Examples
     --------
     >>> import msc_notebooks as msc
-    >>> list(all_figures(msc.analyze(msc.load_demo())))[:4]
+    >>> result = msc.analyze(msc.load_demo())
+    >>> list(all_figures(result))[:4]
     ['trajectories', 'cohort_mean', 'rate_comparison', 'improvement_1-2']
+    >>> list(all_figures(result, only=responder_figure))[:2]
+    ['improvement_1-2', 'improvement_2-3']
     """
+
+    def want(name: str) -> bool:
+        return only is None or bool(only(name))
+
     figures: dict[str, Any] = {}
     settings = _settings_of(result)
     study = _study_of(result)
-    figures["trajectories"] = trajectories(result)
-    figures["cohort_mean"] = cohort_mean(result)
+    if want("trajectories"):
+        figures["trajectories"] = trajectories(result)
+    if want("cohort_mean"):
+        figures["cohort_mean"] = cohort_mean(result)
     periods = getattr(result, "periods", None)
     if periods is not None and not periods.empty:
-        figures["rate_comparison"] = rate_comparison(result)
+        if want("rate_comparison"):
+            figures["rate_comparison"] = rate_comparison(result)
         ok = periods[periods["evaluable"].fillna(False).astype(bool)]
         for period in _period_order(ok["period"]):
-            if period != "reference":
+            if period != "reference" and want(f"improvement_{period}"):
                 figures[f"improvement_{period}"] = improvement_waterfall(result, period)
     summary = getattr(result, "summary", None)
-    if summary is not None and (summary["n_evaluable"].fillna(0) > 0).any():
+    if (
+        want("responders_by_period")
+        and summary is not None
+        and (summary["n_evaluable"].fillna(0) > 0).any()
+    ):
         figures["responders_by_period"] = responders_by_period(result)
-    if periods is not None and not periods.empty:
+    if want("interval_vs_improvement") and periods is not None and not periods.empty:
         chart = interval_vs_improvement(result)
         if chart.layer[0].data.shape[0] > 0:
             figures["interval_vs_improvement"] = chart
     safety = getattr(result, "safety", None)
     if safety is not None:
-        if getattr(safety, "by_term", None) is not None and len(safety.by_term):
+        by_term = getattr(safety, "by_term", None)
+        by_injection = getattr(safety, "by_injection", None)
+        if want("safety_by_term") and by_term is not None and len(by_term):
             figures["safety_by_term"] = safety_by_term(result)
-        if getattr(safety, "by_injection", None) is not None and len(safety.by_injection):
+        if want("safety_by_injection") and by_injection is not None and len(by_injection):
             figures["safety_by_injection"] = safety_by_injection(result)
     null = getattr(result, "null", None)
-    if null is not None and len(null):
+    if want("null_comparison") and null is not None and len(null):
         figures["null_comparison"] = null_comparison(result)
     matched = getattr(result, "matched", None)
-    if matched is not None and len(matched.summary):
+    if want("matched_controls") and matched is not None and len(matched.summary):
         figures["matched_controls"] = matched_comparison(result)
-    if hasattr(result, "rates") and "q1" in study.visits.columns:
+    if want("stage_transitions") and hasattr(result, "rates") and "q1" in study.visits.columns:
         # clinical stages need the ALSFRS-R items and a full AnalysisResult (SPEC §16)
         from .stages import stage_tables
 
@@ -1882,7 +2021,7 @@ def all_figures(result: Any) -> dict[str, alt.TopLevelMixin]:
     for outcome in _EXTRA_OUTCOMES:
         if outcome == settings.outcome or outcome not in study.visits.columns:
             continue
-        if study.visits[outcome].notna().any():
+        if want(f"trajectories_{outcome}") and study.visits[outcome].notna().any():
             figures[f"trajectories_{outcome}"] = trajectories(result, outcome)
     from .demo import DEMO_LABEL, is_demo
 

@@ -35,7 +35,14 @@ from typing import Any, Literal
 
 from .errors import SettingsError
 
-__all__ = ["RENDERERS", "setup_notebook", "load_ipython_extension", "jupyter_chart"]
+__all__ = [
+    "RENDERERS",
+    "setup_notebook",
+    "load_ipython_extension",
+    "jupyter_chart",
+    "chart_spec",
+    "update_jupyter_chart",
+]
 
 #: Renderers ``setup_notebook`` accepts: interactive offline widget, or static pictures.
 RENDERERS = ("jupyter", "svg", "png")
@@ -131,6 +138,23 @@ _KEPT_CHART_CLASS: Any = None
 #: no time limit applies, and hands over to Altair's own ``render``.
 _LOADER_ESM = """
 const CACHE = (globalThis.__mscAltairBundles ??= {});
+// Altair's render adds a 'change:_params' and a 'change:_py_to_js_updates' listener each
+// time it draws a new spec and never removes the old ones, which keep every earlier Vega
+// view (and its data) alive: the model handed over keeps only the latest of each.
+const REPLACED = new Set(["change:_params", "change:_py_to_js_updates"]);
+function latestListeners(model) {
+  const latest = {};
+  return {
+    ...model,
+    on(name, callback) {
+      if (REPLACED.has(name)) {
+        if (latest[name]) model.off(name, latest[name]);
+        latest[name] = callback;
+      }
+      return model.on(name, callback);
+    },
+  };
+}
 function bundle(model) {
   const key = model.get("_msc_bundle_id");
   if (!CACHE[key]) {
@@ -150,7 +174,7 @@ export default {
       el.textContent = "The chart's code could not be loaded: " + error;
       throw error;
     }
-    return mod.default.render({ model, el });
+    return mod.default.render({ model: latestListeners(model), el });
   },
 };
 """
@@ -204,6 +228,18 @@ def _kept_chart_class() -> Any:
                 bundle_id = f"altair-{alt.__version__}-{len(bundle)}-{hash(bundle)}"
                 super().__init__(*args, _msc_bundle=bundle, _msc_bundle_id=bundle_id, **kw)
 
+            def _set_chart(self, chart: Any, kept_tables: dict) -> None:
+                """Show ``chart`` (its tables in ``kept_tables``) in this widget."""
+                # Altair's chart observer adds a 'local_tz' (not drawn yet) or a
+                # '_js_to_py_updates' observer for each chart and never removes the old
+                # ones (nothing else observes these two): drop them, so that the new
+                # chart is compiled once and answers the browser once.
+                for name in ("local_tz", "_js_to_py_updates"):
+                    for handler in list(self._trait_notifiers.get(name, {}).get("change", [])):
+                        self.unobserve(handler, names=name)
+                self._kept_tables = dict(kept_tables)
+                self.chart = chart
+
             def _init_with_vegafusion(self, local_tz: str) -> None:
                 # Altair pops the tables when it compiles; a second time zone (another
                 # browser) compiles again, so put them back every time.
@@ -249,17 +285,104 @@ def jupyter_chart(chart: Any, *, offline: bool = True, embed_options: dict | Non
     >>> widget.close(); _ = alt.data_transformers.enable("default")
     """
     import altair as alt
-    from altair.utils._vegafusion_data import extracted_inline_tables
 
     cls = _kept_chart_class()
     alt.JupyterChart.enable_offline(offline=offline)
-    spec = chart if isinstance(chart, dict) else chart.to_dict(context={"pre_transform": False})
+    chart, kept = _chart_and_tables(chart)
+    return cls(chart=chart, embed_options=embed_options, kept_tables=kept)
+
+
+def _chart_and_tables(chart: Any) -> tuple[Any, dict]:
+    """The chart a widget draws and the tables it must keep.
+
+    A chart object holds its own DataFrames (nothing to keep, no spec round trip, which
+    would validate the spec twice); a spec dict names tables that only a weak dictionary
+    holds, so they are kept by the widget.
+    """
+    import altair as alt
+
+    if not isinstance(chart, dict):
+        return chart, {}
+    spec, kept = chart_spec(chart)
+    return alt.Chart.from_dict(spec), kept
+
+
+def chart_spec(chart: Any, *, validate: bool = True) -> tuple[dict, dict]:
+    """A chart's Vega-Lite spec, as :func:`jupyter_chart` sends it, and the data it refers to.
+
+    With the VegaFusion transformer the spec names its DataFrames
+    (``vegafusion+dataset://table_…``) instead of holding them; they are returned by name
+    (strong references, taken while the chart is alive). With other transformers the data
+    are in the spec and the dict is empty.
+
+    Parameters
+    ----------
+    chart : altair chart or dict
+        A chart, or a spec made by ``chart.to_dict(context={"pre_transform": False})``.
+    validate : bool, default True
+        Check the spec against the Vega-Lite schema (off for a fingerprint of a chart
+        the kit built: the schema check costs more than the rest).
+
+    Returns
+    -------
+    (dict, dict)
+        The spec, and table name to DataFrame.
+
+    Examples
+    --------
+    >>> import altair as alt, pandas as pd
+    >>> _ = alt.data_transformers.enable("vegafusion")
+    >>> chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:Q")
+    >>> spec, tables = chart_spec(chart)
+    >>> [len(t) for t in tables.values()], spec["data"]["url"][:21]
+    ([2], 'vegafusion+dataset://')
+    >>> _ = alt.data_transformers.enable("default")
+    """
+    from altair.utils._vegafusion_data import extracted_inline_tables
+
+    spec = (
+        chart
+        if isinstance(chart, dict)
+        else chart.to_dict(context={"pre_transform": False}, validate=validate)
+    )
     kept = {
         name: extracted_inline_tables[name]
         for name in _inline_table_names(spec)
         if name in extracted_inline_tables
     }
-    return cls(chart=alt.Chart.from_dict(spec), embed_options=embed_options, kept_tables=kept)
+    return spec, kept
+
+
+def update_jupyter_chart(widget: Any, chart: Any) -> None:
+    """Draw another chart in a widget made by :func:`jupyter_chart`, in place.
+
+    The widget stays the same object (and so does its view in the browser, which draws
+    the new spec where the old one was): no new widget model, no second copy of the
+    JavaScript bundle, nothing left for the browser to collect but the old Vega view.
+    The data the new spec names are kept by the widget from now on (the old ones are
+    released).
+
+    Parameters
+    ----------
+    widget : altair.JupyterChart
+        Made by :func:`jupyter_chart`.
+    chart : altair chart or dict
+        The new chart, or its spec (:func:`chart_spec`, while the chart is alive).
+
+    Examples
+    --------
+    >>> import altair as alt, pandas as pd
+    >>> _ = alt.data_transformers.enable("vegafusion")
+    >>> def bars(n):
+    ...     return alt.Chart(pd.DataFrame({"x": range(n)})).mark_bar().encode(x="x:Q")
+    >>> widget = jupyter_chart(bars(2), offline=False)
+    >>> widget.local_tz = "UTC"   # drawn once in a browser
+    >>> update_jupyter_chart(widget, bars(3))
+    >>> len(widget.spec["data"][0]["values"])  # the same widget, the new data
+    3
+    >>> widget.close(); _ = alt.data_transformers.enable("default")
+    """
+    widget._set_chart(*_chart_and_tables(chart))
 
 
 def _jupyter_renderer(spec: dict, **metadata: Any) -> Any:

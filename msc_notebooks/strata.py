@@ -21,6 +21,7 @@ from .summary import period_order, responder_counts
 
 if TYPE_CHECKING:
     from .analysis import AnalysisResult
+    from .stages import StageResult
     from .study import StudyData
 
 __all__ = [
@@ -267,7 +268,9 @@ def strata_summary(
     return pd.concat(blocks, ignore_index=True)[list(STRATA_SUMMARY_COLUMNS)]
 
 
-def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
+def stage_and_strata_tables(
+    result: AnalysisResult, stages: StageResult | None = None
+) -> dict[str, pd.DataFrame]:
     """The clinical-stage and progression-strata tables of a result, by file name (SPEC §16).
 
     ``stages.csv``, ``stage_injections.csv``, ``stage_periods.csv``,
@@ -277,6 +280,14 @@ def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     expectation per stratum when the result carries a no-effect simulation: as many
     simulated cohorts, the same noise and rate-change parameters).
 
+    Parameters
+    ----------
+    result : AnalysisResult
+    stages : StageResult, optional
+        :func:`msc_notebooks.stages.stage_tables` of this result, when already computed
+        (the Wizard keeps it across threshold changes: stages depend on the study, the
+        rates and the window, never on the responder thresholds).
+
     Examples
     --------
     >>> from msc_notebooks import analyze, load_demo
@@ -285,7 +296,7 @@ def stage_and_strata_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     """
     from .stages import stage_tables
 
-    tables = stage_tables(result).tables()
+    tables = (stages if stages is not None else stage_tables(result)).tables()
     strata = progression_strata(result.study, result.settings)
     n_sim, model = 0, {}
     null = result.null

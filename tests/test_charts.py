@@ -726,7 +726,16 @@ def many_periods(n: int, improvement, *, not_evaluable: dict[str, int] | None = 
 def test_detail_limits_name_every_chart_kind():
     import inspect
 
-    helpers = {"outcome_label", "rate_label", "size_switch", "all_figures", "save_figures"}
+    helpers = {
+        "outcome_label",
+        "rate_label",
+        "size_switch",
+        "all_figures",
+        "save_figures",
+        "responder_figure",
+        "not_evaluable_rows",
+        "not_evaluable_counts",
+    }
     builders = {
         name
         for name in charts.__all__

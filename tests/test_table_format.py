@@ -103,6 +103,7 @@ def test_wizard_per_patient_table_filters_and_sorts():
     v = t["visits"]
     t["visits"] = v[(v.patient_id != "001") | (v.date <= first)]
     wiz = Wizard(msc.read_study(t["visits"], t["injections"], t["patients"]), figures=False)
+    wiz.go("Results")  # built when opened
     step = wiz.results
     periods = wiz.state.result.periods
     step.period.value = "1-2"

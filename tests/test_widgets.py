@@ -72,6 +72,7 @@ def wizard(study):
 
 
 def responders_1_2(wizard: Wizard) -> str:
+    wizard.go("Results")  # a hidden step does not follow the state: opened, it catches up
     text = wizard.results.responder_count.value
     return text.split("1-2: ")[1].split(" evaluable responders")[0]
 
@@ -194,6 +195,7 @@ def test_analysis_error_is_shown(wizard):
     wizard.state.settings = Settings(outcome="fvc_pct")  # the tiny cohort has no FVC
     assert wizard.state.result is None
     for step in (wizard.results, wizard.safety, wizard.settings):
+        wizard.go(step.title)
         assert "Analysis failed" in step.message.value
         assert "fvc_pct" in step.message.value
     wizard.settings.controls["outcome"].value = "alsfrs_r_total"
@@ -418,6 +420,7 @@ def test_safety_step(tmp_path):
         }
     )
     wiz = Wizard(read_study(visits, injections, adverse_events=events), figures=False)
+    wiz.go("Safety")
     tables = wiz.safety.tables.value
     assert "Headache" in tables and "safety by term" in tables
     # 2 mild headache events in 2 patients (SPEC §9): one by_term row with 2 and 2
@@ -427,12 +430,14 @@ def test_safety_step(tmp_path):
 
 
 def test_safety_without_events(wizard):
+    wizard.go("Safety")
     assert "No adverse-event table" in wizard.safety.message.value
 
 
 @pytest.mark.slow
 def test_results_and_safety_figures_are_drawn(study):
     wiz = Wizard(study, figures=True)
+    wiz.go("Results")
     assert "rate_comparison" in wiz.results.figure_names
     assert "safety_by_term" not in wiz.results.figure_names
     svg = [o for o in wiz.results.figures.outputs if "image/svg+xml" in o["data"]]
@@ -508,6 +513,8 @@ def test_figures_draw_when_first_viewed_after_their_charts_are_gone(jupyter_rend
     from msc_notebooks.demo import load_demo
 
     wiz = Wizard(load_demo())
+    wiz.go("Results")
+    wiz.go("Safety")
     gc.collect()
     drawn = []
     for step in (wiz.results, wiz.safety):
@@ -522,10 +529,10 @@ def test_figures_draw_when_first_viewed_after_their_charts_are_gone(jupyter_rend
     # a second browser in another time zone computes again from the same data
     drawn[-1].local_tz = "America/New_York"
     assert drawn[-1].spec.get("data")
-    # refreshing a step closes the widgets it replaces (their data are freed)
+    # figures taken off the page close their widgets (their data are freed)
     old = wiz.safety.figures._msc_chart_widgets
-    wiz.safety.refresh()
-    assert all(w.comm is None for w in old)
+    wiz.safety.show_figures.value = False
+    assert old and all(w.comm is None for w in old)
 
     # the root cause, with Altair's own renderer: the same chart, drawn late, fails
     spec = charts.safety_by_term(wiz.state.result).to_dict(context={"pre_transform": False})
@@ -561,3 +568,214 @@ def test_protocol_generator_starts_at_the_loaded_cohort():
     wiz.injections.protocol_first.value = "2022-02-01"  # typed by the user: kept
     wiz.state.study = later
     assert wiz.injections.protocol_first.value == "2022-02-01"
+
+
+# -- work only for what is visible (issue #20) --------------------------------------------------
+def test_hidden_steps_are_built_when_opened_and_catch_up(wizard):
+    """The Wizard opens on Injections: Results and Safety are built empty and stale, follow
+    no change while hidden, and show the current result when opened (issue #20)."""
+    assert wizard.stack.selected_index == 1
+    for step in (wizard.results, wizard.safety):
+        assert step.stale and not step.shown
+    assert wizard.results.responder_count.value == ""
+    assert wizard.results.periods_table.value == ""
+    assert wizard.safety.message.value == ""
+    # A 66.67 %, B 33.33 %, C 0 % (module docstring): 2 of 3 above 25 %
+    assert responders_1_2(wizard) == "2/3"
+    assert not wizard.results.stale
+    wizard.go("Settings")
+    wizard.state.settings = wizard.state.settings.replace(threshold_pct=50)
+    assert wizard.state.last_run == "reclassify"
+    # hidden: marked stale, still showing the 25 % counts
+    assert wizard.results.stale
+    assert "1-2: 2/3" in wizard.results.responder_count.value
+    assert responders_1_2(wizard) == "1/3"  # only A above 50 %, once opened
+
+
+def not_evaluable_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tiny cohort plus three patients left out by construction (SPEC §3, §5):
+
+    * D: 40, 40, 39 on days 0, 90, 180: run-in rate 0 (no decline before treatment);
+    * E: 40, 37 on days 0 and 90 only: no assessment at injection 2 (day 180);
+    * F: 40, 41, 39: run-in rate negative (rising score, no decline before treatment).
+
+    Every patient's last assessment is on day 180 or before, the day of injection 2, so
+    no one has an assessment 28 days after the last injection (period after-last).
+    """
+    visits = pd.DataFrame(
+        {
+            "patient_id": [p for p in "ABCDF" for _ in range(3)] + ["E", "E"],
+            "day": [0, 90, 180] * 5 + [0, 90],
+            "alsfrs_r_total": [40, 37, 36, 40, 37, 35, 40, 37, 34, 40, 40, 39, 40, 41, 39]
+            + [40, 37],
+        }
+    )
+    injections = pd.DataFrame({"patient_id": [p for p in "ABCDEF" for _ in (0, 1)]})
+    injections["day"] = [90, 180] * 6
+    return visits, injections
+
+
+def test_not_evaluable_counts_per_reason_and_rows_on_demand():
+    """Patients left out of the responder counts: counts per period and reason, and the
+    rows of one reason only when asked (issue #20), checked against the cohort's design
+    and against the periods table counted by hand."""
+    from msc_notebooks.loading import read_study
+
+    step = ResultsStep(WizardState(), figures=False)
+    step.state.study = read_study(*not_evaluable_tables())
+    periods = step.state.result.periods
+    # the rows of the periods table left out (not evaluable or no improvement %), counted
+    # one by one by period and reason
+    by_hand: dict[tuple[str, str], list[str]] = {}
+    for row in periods.itertuples(index=False):
+        if row.period == "reference":
+            continue
+        if not row.evaluable or pd.isna(row.improvement_pct):
+            by_hand.setdefault((row.period, row.reason), []).append(row.patient_id)
+    flat = "reference rate <= 0"
+    no_inj2 = "within 14 days of injection 2"
+    no_after = "28 days after the last"
+
+    def ids(period: str, words: str) -> list[str]:
+        found = [v for (p, r), v in by_hand.items() if p == period and words in r]
+        return sorted(sum(found, []))
+
+    # the design (docstring of not_evaluable_tables)
+    assert ids("1-2", flat) == ["D", "F"] and ids("1-2", no_inj2) == ["E"]
+    assert ids("whole", flat) == ["D", "F"] and ids("whole", no_inj2) == ["E"]
+    assert ids("after-last", no_after) == ["A", "B", "C", "D", "F"]
+    assert ids("after-last", no_inj2) == ["E"]
+    # the dropdown lists every (period, reason) with its count, nothing else
+    options = dict(step.not_evaluable_choice.options)
+    assert {v: int(k.rsplit("(", 1)[1].rstrip(")")) for k, v in options.items()} == {
+        key: len(v) for key, v in by_hand.items()
+    }
+    assert "msc-table" in step.not_evaluable_counts.value
+    # the rows are built only when asked
+    assert step.not_evaluable_rows.frame is None and step.not_evaluable_rows.value == ""
+    key = next(k for k in by_hand if k[0] == "1-2" and flat in k[1])
+    step.not_evaluable_choice.value = key
+    step.not_evaluable_button.click()
+    shown = step.not_evaluable_rows.frame
+    assert sorted(shown["patient_id"]) == ["D", "F"]
+    assert set(shown["period"]) == {"1-2"}
+    assert "<td>D</td>" in step.not_evaluable_rows.value
+    # a threshold change keeps the choice and the rows (evaluability does not change)
+    step.state.settings = step.state.settings.replace(threshold_pct=50)
+    assert step.not_evaluable_choice.value == key
+    assert sorted(step.not_evaluable_rows.frame["patient_id"]) == ["D", "F"]
+
+
+def test_periods_table_is_paged():
+    """The per-patient table puts one page of rows in the page, and says so (issue #20)."""
+    from msc_notebooks.demo import load_demo
+    from msc_notebooks.widgets.results_step import PERIODS_PAGE
+
+    step = ResultsStep(WizardState(), figures=False)
+    step.state.study = load_demo()
+    n = len(step.state.result.periods)
+    assert n <= PERIODS_PAGE  # the demo fits on one page: no arrows, no note
+    assert step.periods_table.value.count("<tr") == n + 1
+    assert step.periods_table.arrows.layout.display == "none"
+    step.periods_table.page_size = 40
+    step._periods()
+    assert step.periods_table.value.count("<tr") == 41
+    assert f"rows 1-40 of {n}" in step.periods_table.value
+    assert "more rows not shown" in step.periods_table.value  # what the e2e test reads
+    step.periods_table.next.click()
+    assert f"rows 41-80 of {n}" in step.periods_table.value
+
+
+def test_responder_figures_are_the_only_ones_a_threshold_changes():
+    """charts.RESPONDER_FIGURES: after a threshold change every other figure draws exactly
+    the same picture, so the Results step may skip recomputing them (issue #20)."""
+    from msc_notebooks import analyze
+    from msc_notebooks.analysis import reclassify
+    from msc_notebooks.charts import all_figures, responder_figure
+    from msc_notebooks.demo import load_demo
+    from msc_notebooks.notebook import chart_spec
+    from msc_notebooks.widgets.common import figure_fingerprint
+
+    result = analyze(load_demo())
+
+    def prints(r):
+        return {n: figure_fingerprint(*chart_spec(c)) for n, c in all_figures(r).items()}
+
+    before, again = prints(result), prints(result)
+    after = prints(reclassify(result, threshold_pct=50))
+    assert before == again  # the fingerprint is a function of the picture
+    assert list(before) == list(after)
+    changed = {n for n in before if before[n] != after[n]}
+    assert changed and all(responder_figure(n) for n in changed)
+    assert {"improvement_1-2", "responders_by_period"} <= changed
+    assert any(not responder_figure(n) for n in before)  # the others exist and stayed
+
+
+def test_stage_tables_kept_across_a_threshold_change_are_the_same():
+    """The Results step keeps the clinical stages across threshold changes; recomputed from
+    the reclassified result they are identical, and the strata table still follows the
+    threshold (SPEC §16)."""
+    from msc_notebooks import analyze
+    from msc_notebooks.analysis import reclassify
+    from msc_notebooks.demo import load_demo
+    from msc_notebooks.stages import stage_tables
+    from msc_notebooks.strata import stage_and_strata_tables
+
+    result = analyze(load_demo())
+    moved = reclassify(result, threshold_pct=50)
+    fresh = stage_and_strata_tables(moved)
+    kept = stage_and_strata_tables(moved, stages=stage_tables(result))
+    assert list(fresh) == list(kept)
+    for name in fresh:
+        pd.testing.assert_frame_equal(fresh[name], kept[name])
+    before = stage_and_strata_tables(result)["strata_summary.csv"]
+    assert not before.equals(fresh["strata_summary.csv"])
+
+
+@pytest.mark.slow
+def test_threshold_change_updates_the_same_chart_widgets(jupyter_renderer):
+    """Issue #20: a threshold change sends new data into the chart widgets already on the
+    page (same objects, still open), only for the figures that changed; the Safety step,
+    whose analysis did not change, keeps its figures untouched; unticking "show figures"
+    closes the widgets."""
+    import json
+
+    from msc_notebooks.charts import responder_figure
+    from msc_notebooks.demo import load_demo
+
+    wiz = Wizard(load_demo())
+    results, safety = wiz.results, wiz.safety
+    # not opened yet: nothing built
+    assert results.figure_names == [] and results.figures.outputs == ()
+    assert safety.figure_names == [] and safety.figures.outputs == ()
+    wiz.go("Safety")
+    wiz.go("Results")
+    assert "improvement_1-2" in results.figure_names and safety.figure_names
+    charts = dict(zip(results.figure_names, results.figures._msc_chart_widgets, strict=True))
+    safety_charts = list(safety.figures._msc_chart_widgets)
+    for widget in [*charts.values(), *safety_charts]:
+        widget.local_tz = "Europe/Paris"  # drawn by a browser
+    specs = {n: json.dumps(w.spec, sort_keys=True) for n, w in charts.items()}
+    safety_specs = [json.dumps(w.spec, sort_keys=True) for w in safety_charts]
+    outputs = results.figures.outputs
+
+    wiz.state.settings = wiz.state.settings.replace(threshold_pct=50)
+    assert wiz.state.last_run == "reclassify"
+    after = dict(zip(results.figure_names, results.figures._msc_chart_widgets, strict=True))
+    assert list(after) == list(charts)
+    assert all(after[n] is charts[n] and charts[n].comm is not None for n in charts)
+    assert results.figures.outputs is outputs  # the page's views are kept
+    changed = {n for n, w in charts.items() if json.dumps(w.spec, sort_keys=True) != specs[n]}
+    assert {"improvement_1-2", "responders_by_period"} <= changed
+    assert all(responder_figure(n) for n in changed)
+    # the new spec draws the new threshold (the dashed rule's data) and not the old one
+    rule = json.dumps(charts["improvement_1-2"].spec)
+    assert '"threshold_pct": 50.0' in rule and '"threshold_pct": 25.0' not in rule
+
+    wiz.go("Safety")  # stale while hidden; its analysis is the same object: nothing redone
+    assert safety.figures._msc_chart_widgets == safety_charts
+    assert [json.dumps(w.spec, sort_keys=True) for w in safety_charts] == safety_specs
+    wiz.go("Results")
+    results.show_figures.value = False
+    assert results.figures.outputs == () and results.figure_names == []
+    assert all(w.comm is None for w in charts.values())  # closed: their data freed

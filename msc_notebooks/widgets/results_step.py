@@ -10,15 +10,21 @@ import ipywidgets as w
 
 from ..analysis import OUTCOME_NOTE, outcome_summaries
 from ..report import outcomes_html
+from ..strata import stage_and_strata_tables
 from ..summary import display_summary
 from ..table_format import filter_sort
-from .common import Step, note, show_figures, table_html
+from .common import PagedTable, Step, note, show_figures, table_html
 from .matched_panel import MatchedPanel
 from .state import WizardState
 
 __all__ = ["ResultsStep", "responder_sentence"]
 
 _SAFETY_FIGURES = ("safety_by_term", "safety_by_injection")
+
+#: Rows per page of the per-patient table (about 17 page elements per row).
+PERIODS_PAGE = 100
+#: Rows per page of the patients left out for one period and reason.
+NOT_EVALUABLE_PAGE = 50
 
 
 def responder_sentence(summary: Any, settings: Any) -> str:
@@ -80,11 +86,22 @@ class ResultsStep(Step):
         outcome; CSS class ``msc-outcomes-table``); computed on demand for the current result.
     period : ipywidgets.Dropdown
         Which period the per-patient table shows (``all`` for every row).
+    periods_table : PagedTable
+        The per-patient rows, :data:`PERIODS_PAGE` at a time (``value``: the page's HTML).
+    not_evaluable_counts : ipywidgets.HTML
+        Patients left out of the responder counts, per period and reason (CSS class
+        ``msc-not-evaluable-counts``; :func:`msc_notebooks.charts.not_evaluable_counts`).
+    not_evaluable_choice, not_evaluable_button : ipywidgets.Dropdown, Button
+        A period and reason, and "show these patients": their rows are put in
+        ``not_evaluable_rows`` (a :class:`PagedTable`) only when asked.
     filter, sort_by, descending : ipywidgets.Text, Dropdown, Checkbox
         The per-patient table keeps the rows containing ``filter`` and is sorted by
         ``sort_by`` (values, not text; :func:`msc_notebooks.table_format.filter_sort`).
     show_figures : ipywidgets.Checkbox
-        Draw the figures (Altair; drawn again at each change).
+        Draw the figures (Altair). At a change only the figures whose picture changed are
+        sent again, each into its own chart widget (:func:`.common.show_figures`); after
+        a threshold change only :data:`msc_notebooks.charts.RESPONDER_FIGURES` are even
+        recomputed.
     matched : MatchedPanel
         Matched natural-history controls (SPEC §15).
     figures : ipywidgets.Output
@@ -109,8 +126,15 @@ class ResultsStep(Step):
         )
         self.sort_by = w.Dropdown(options=["(as analysed)"], description="sort by")
         self.descending = w.Checkbox(value=False, description="descending")
-        self.periods_table = w.HTML("")
-        self.periods_table.add_class("msc-periods-table")
+        self.periods_table = PagedTable(PERIODS_PAGE, css_class="msc-periods-table")
+        self.not_evaluable_counts = w.HTML("")
+        self.not_evaluable_counts.add_class("msc-not-evaluable-counts")
+        self.not_evaluable_choice = w.Dropdown(
+            options=[], description="rows of", layout=w.Layout(width="480px")
+        )
+        self.not_evaluable_button = w.Button(description="Show these patients")
+        self.not_evaluable_button.on_click(self.guarded(lambda _: self._not_evaluable_rows()))
+        self.not_evaluable_rows = PagedTable(NOT_EVALUABLE_PAGE, css_class="msc-not-evaluable-rows")
         self.clinical_table = w.HTML("")
         self.intervals_table = w.HTML("")
         self.null_table = w.HTML("")
@@ -157,6 +181,10 @@ class ResultsStep(Step):
             w.HBox([self.period, self.filter]),
             w.HBox([self.sort_by, self.descending]),
             self.periods_table,
+            w.HTML("<b>Left out of the responder counts: patients per period and reason</b>"),
+            self.not_evaluable_counts,
+            w.HBox([self.not_evaluable_choice, self.not_evaluable_button]),
+            self.not_evaluable_rows,
             w.HTML("<b>Clinically improved after each cycle</b>"),
             self.clinical_table,
             w.HTML("<b>Interval length and improvement</b>"),
@@ -211,7 +239,9 @@ class ResultsStep(Step):
             self.show_figures,
             self.figures,
         ]
-        self.refresh()
+        self._figures_of: Any = None  # the result the figures shown were drawn from
+        self._stages: tuple[Any, Any] | None = None  # (result, its StageResult)
+        self.request_refresh()
 
     def refresh(self) -> None:
         """Show the current result (or why there is none)."""
@@ -220,7 +250,7 @@ class ResultsStep(Step):
             for box in (
                 self.responder_count,
                 self.summary_table,
-                self.periods_table,
+                self.not_evaluable_counts,
                 self.clinical_table,
                 self.intervals_table,
                 self.null_table,
@@ -232,8 +262,12 @@ class ResultsStep(Step):
                 self.outcomes_table,
             ):
                 box.value = ""
+            self.periods_table.show(None)
+            self.not_evaluable_choice.options = []
+            self.not_evaluable_rows.show(None)
             show_figures(self.figures, {})
             self.figure_names = []
+            self._figures_of = None
             if self.state.analysis_error:
                 self.show(f"Analysis failed: {self.state.analysis_error}", "error")
             else:
@@ -256,6 +290,7 @@ class ResultsStep(Step):
         self.period.options = periods
         self.period.value = current if current in periods else "all"
         self._periods()
+        self._not_evaluable()
         self.clinical_table.value = table_html(getattr(result, "clinical", None))
         self.intervals_table.value = table_html(getattr(result, "intervals", None))
         null = getattr(result, "null", None)
@@ -266,12 +301,26 @@ class ResultsStep(Step):
         )
         self._slopes()
         self._outcomes()
-        from ..strata import stage_and_strata_tables
-
-        staged = stage_and_strata_tables(result)
+        staged = stage_and_strata_tables(result, stages=self._stage_tables(result))
         self.stages_table.value = table_html(staged["stage_progression.csv"])
         self.strata_table.value = table_html(staged["strata_summary.csv"])
         self._figures()
+
+    def _stage_tables(self, result: Any) -> Any:
+        """The clinical stages of ``result``, kept across threshold changes (stages do not
+        depend on the responder thresholds: ``analysis.update_kind`` decides)."""
+        from ..analysis import update_kind
+        from ..stages import stage_tables
+
+        cached = self._stages
+        if (
+            cached is not None
+            and update_kind(cached[0], result.settings, result.study) != "analyze"
+        ):
+            return cached[1]
+        stages = stage_tables(result)
+        self._stages = (result, stages)
+        return stages
 
     def _slopes(self) -> None:
         """Show the broken-stick model of the current result (fitted once per result)."""
@@ -337,18 +386,84 @@ class ResultsStep(Step):
             self.sort_by.options = columns  # same columns after a re-analysis: kept
         sort_by = None if self.sort_by.value == "(as analysed)" else self.sort_by.value
         df = filter_sort(df, self.filter.value, sort_by, ascending=not self.descending.value)
-        self.periods_table.value = table_html(df, max_rows=400)
+        self.periods_table.show(df)
+
+    def _not_evaluable(self) -> None:
+        """Counts of the patients left out, per period and reason; the rows on demand."""
+        from ..charts import not_evaluable_counts, not_evaluable_rows
+
+        result = self.state.result
+        counts = not_evaluable_counts(not_evaluable_rows(result.periods), by_period=True)
+        if counts.empty:
+            self.not_evaluable_counts.value = note("Every patient-period is evaluable.")
+        else:
+            self.not_evaluable_counts.value = table_html(counts, max_rows=None)
+        options = [
+            (f"{row.period}: {row.reason} ({row.patients:,})", (row.period, row.reason))
+            for row in counts.itertuples(index=False)
+        ]
+        current = self.not_evaluable_choice.value
+        shown = self.not_evaluable_rows.frame is not None
+        self.not_evaluable_choice.options = options
+        values = [v for _, v in options]
+        self.not_evaluable_choice.value = (
+            current if current in values else (values[0] if values else None)
+        )
+        self.not_evaluable_button.disabled = not options
+        if shown and current in values:
+            self._not_evaluable_rows(keep_page=True)
+        else:
+            self.not_evaluable_rows.show(None)
+
+    def _not_evaluable_rows(self, keep_page: bool = False) -> None:
+        """Show the rows of the period and reason chosen (a page at a time)."""
+        from ..charts import not_evaluable_rows
+
+        result, choice = self.state.result, self.not_evaluable_choice.value
+        if result is None or choice is None:
+            self.not_evaluable_rows.show(None)
+            return
+        period, reason = choice
+        rows = not_evaluable_rows(result.periods, period, reason)
+        self.not_evaluable_rows.show(rows, keep_page=keep_page)
 
     def _figures(self) -> None:
+        """Draw the figures of the current result, recomputing only what can have changed.
+
+        After a threshold change (``analysis.update_kind`` is not ``'analyze'`` between
+        the result drawn and this one) only :data:`~msc_notebooks.charts.RESPONDER_FIGURES`
+        are computed; the others keep their picture. :func:`.common.show_figures` then
+        sends only the figures whose picture changed.
+        """
         result = self.state.result
         if result is None or not self.show_figures.value:
             show_figures(self.figures, {})
             self.figure_names = []
+            self._figures_of = None
             return
-        from ..charts import all_figures
+        previous = self._figures_of
+        if previous is result and self.figure_names:
+            return
+        from ..analysis import update_kind
+        from ..charts import all_figures, responder_figure
 
-        figures = {k: v for k, v in all_figures(result).items() if k not in _SAFETY_FIGURES}
+        names = self.figure_names
+        first = next((i for i, n in enumerate(names) if responder_figure(n)), None)
+        if (
+            previous is not None
+            and first is not None
+            and update_kind(previous, result.settings, result.study) != "analyze"
+        ):
+            # the others drawn from the study and the rates: kept as shown (None)
+            head = {n: None for n in names[:first] if not responder_figure(n)}
+            tail = {n: None for n in names[first:] if not responder_figure(n)}
+            new = all_figures(result, only=responder_figure)
+            figures = {**head, **new, **tail}
+        else:
+            figures = all_figures(result)
+        figures = {k: v for k, v in figures.items() if k not in _SAFETY_FIGURES}
         self.figure_names = show_figures(self.figures, figures)
+        self._figures_of = result
 
 
 def _no_effect_html(null) -> str:

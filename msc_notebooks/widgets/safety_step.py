@@ -25,7 +25,8 @@ class SafetyStep(Step):
         Every table of ``SafetyResult.tables()``.
     show_figures : ipywidgets.Checkbox
     figures : ipywidgets.Output
-        ``safety_by_term`` and ``safety_by_injection``.
+        ``safety_by_term`` and ``safety_by_injection`` (drawn when the step is shown; in
+        the Wizard, when first opened).
     figure_names : list of str
     """
 
@@ -48,15 +49,25 @@ class SafetyStep(Step):
             self.show_figures,
             self.figures,
         ]
-        self.refresh()
+        self._shown_safety: Any = None  # the SafetyResult shown (None: none)
+        self.request_refresh()
 
     def refresh(self) -> None:
-        """Show the safety part of the current result."""
+        """Show the safety part of the current result.
+
+        A new result with the same safety analysis (a threshold change re-counts
+        responders only) changes nothing here: the tables and figures stay as they are.
+        """
         result = self.state.result
-        show_figures(self.figures, {})
-        self.figure_names = []
+        safety = getattr(result, "safety", None) if result is not None else None
+        if safety is not None and safety is self._shown_safety:
+            return
+        self._shown_safety = None
         self.sentence.value = ""
         self.tables.value = ""
+        if safety is None:  # figures only for a safety analysis
+            show_figures(self.figures, {})
+            self.figure_names = []
         if result is None:
             if self.state.analysis_error:
                 self.show(f"Analysis failed: {self.state.analysis_error}", "error")
@@ -80,6 +91,7 @@ class SafetyStep(Step):
             parts.append(table_html(table, max_rows=200) if len(table) else note("(none)"))
         self.tables.value = "".join(parts)
         self._figures()
+        self._shown_safety = safety
 
     def _figures(self) -> None:
         result = self.state.result

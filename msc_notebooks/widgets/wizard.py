@@ -61,7 +61,15 @@ class Wizard(w.VBox):
     nav : ipywidgets.ToggleButtons
         The step buttons; ``back`` and ``next`` move one step.
     stack : ipywidgets.Stack
-        Shows the selected step.
+        Shows the selected step (the browser draws only that one).
+
+    Notes
+    -----
+    Work only for what is visible: the Results and Safety steps are built empty and make
+    their tables and figures when first opened; a step not shown does not follow the
+    state (a new result only marks it stale: ``Step.stale``) and catches up when shown
+    again. A 10,000-patient study thus costs the analysis and the step opened, not six
+    steps' worth of figures, at construction and at every change.
 
     Examples
     --------
@@ -88,8 +96,9 @@ class Wizard(w.VBox):
         self.load = LoadStep(self.state)
         self.injections = InjectionsStep(self.state)
         self.settings = SettingsStep(self.state)
-        self.results = ResultsStep(self.state, figures=figures)
-        self.safety = SafetyStep(self.state, figures=figures)
+        # built hidden: their tables and figures are made when first opened (set_shown)
+        self.results = ResultsStep(self.state, figures=figures, shown=False)
+        self.safety = SafetyStep(self.state, figures=figures, shown=False)
         self.export = ExportStep(self.state)
         self.steps = [
             self.load,
@@ -116,6 +125,7 @@ class Wizard(w.VBox):
             [self.nav, self.message, self.stack, w.HBox([self.back, self.next])], **kwargs
         )
         self.add_class("msc-wizard")
+        self._select(0)
         if study is not None:
             self.state.source = {"kind": "study"}
             self.state.study = study
@@ -218,6 +228,8 @@ class Wizard(w.VBox):
         index = max(0, min(len(self.steps) - 1, index))
         self.stack.selected_index = index
         self.nav.value = index + 1
+        for i, step in enumerate(self.steps):  # hidden steps stop working; shown ones catch up
+            step.set_shown(i == index)
         self.back.disabled = index == 0
         self.next.disabled = index == len(self.steps) - 1
 
