@@ -776,6 +776,17 @@ def test_threshold_change_updates_the_same_chart_widgets(jupyter_renderer):
     assert safety.figures._msc_chart_widgets == safety_charts
     assert [json.dumps(w.spec, sort_keys=True) for w in safety_charts] == safety_specs
     wiz.go("Results")
+    # an injection edit changes the rates: every figure is recomputed (patient 001's two
+    # injections moved, SPEC §2), still into the same widgets
+    from msc_notebooks.schedule import set_injections
+
+    specs = {n: json.dumps(w.spec, sort_keys=True) for n, w in charts.items()}
+    wiz.state.study = set_injections(wiz.state.study, "001", [16962.0, 17100.0])
+    assert wiz.state.last_run in ("patients", "analyze")
+    after = dict(zip(results.figure_names, results.figures._msc_chart_widgets, strict=True))
+    assert all(after[n] is charts[n] for n in charts if n in after)
+    changed = {n for n, w in after.items() if json.dumps(w.spec, sort_keys=True) != specs.get(n)}
+    assert "rate_comparison" in changed  # drawn from the rates, not the thresholds
     results.show_figures.value = False
     assert results.figures.outputs == () and results.figure_names == []
     assert all(w.comm is None for w in charts.values())  # closed: their data freed

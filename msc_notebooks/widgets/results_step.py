@@ -21,6 +21,11 @@ __all__ = ["ResultsStep", "responder_sentence"]
 
 _SAFETY_FIGURES = ("safety_by_term", "safety_by_injection")
 
+#: ``analysis.update_kind`` answers for which a result has the study and rates of an
+#: earlier one (only responder flags, counts and attached comparisons may differ); after
+#: an injection edit (``'patients'``) or a new analysis everything is recomputed.
+_SAME_RATES = ("nothing", "reclassify")
+
 #: Rows per page of the per-patient table (about 17 page elements per row).
 PERIODS_PAGE = 100
 #: Rows per page of the patients left out for one period and reason.
@@ -315,7 +320,7 @@ class ResultsStep(Step):
         cached = self._stages
         if (
             cached is not None
-            and update_kind(cached[0], result.settings, result.study) != "analyze"
+            and update_kind(cached[0], result.settings, result.study) in _SAME_RATES
         ):
             return cached[1]
         stages = stage_tables(result)
@@ -430,8 +435,8 @@ class ResultsStep(Step):
     def _figures(self) -> None:
         """Draw the figures of the current result, recomputing only what can have changed.
 
-        After a threshold change (``analysis.update_kind`` is not ``'analyze'`` between
-        the result drawn and this one) only :data:`~msc_notebooks.charts.RESPONDER_FIGURES`
+        After a threshold change (``analysis.update_kind`` between the result drawn and
+        this one is ``'nothing'`` or ``'reclassify'``: the same study and rates) only :data:`~msc_notebooks.charts.RESPONDER_FIGURES`
         are computed; the others keep their picture. :func:`.common.show_figures` then
         sends only the figures whose picture changed.
         """
@@ -452,7 +457,7 @@ class ResultsStep(Step):
         if (
             previous is not None
             and first is not None
-            and update_kind(previous, result.settings, result.study) != "analyze"
+            and update_kind(previous, result.settings, result.study) in _SAME_RATES
         ):
             # the others drawn from the study and the rates: kept as shown (None)
             head = {n: None for n in names[:first] if not responder_figure(n)}
