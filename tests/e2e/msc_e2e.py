@@ -67,6 +67,14 @@ NO_NEWS_OVERRIDES = {
     }
 }
 
+#: JavaScript ``(selector) => [figure titles, figures drawn]`` (null without the box): each
+#: figure of a Wizard step is a title (``h4``) followed by its chart, drawn when an svg or
+#: canvas of class ``marks`` is under it. Used by the tests and the Wizard benchmark.
+FIGURES_DRAWN_JS = """(sel) => { const b = document.querySelector(sel);
+  if (!b) return null;
+  return [b.querySelectorAll('h4').length,
+          b.querySelectorAll('.vega-embed svg.marks, .vega-embed canvas.marks').length]; }"""
+
 GUIDED_CARD = "MSC study - guided analysis"
 TEACHING_CARD = "MSC teaching - lesson"
 LAUNCHER_SECTION = "MSC notebooks"
@@ -221,14 +229,15 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def isolated_env(home: Path, python: str | None = None) -> dict[str, str]:
+def isolated_env(home: Path, python: str | None = None, kit: Path | None = None) -> dict[str, str]:
     """Environment for a server that reads and writes none of the user's Jupyter files.
 
     Config, data, runtime and IPython dirs go to ``home``; kernels, lab extensions and
     the kit's shared data are still found in the Python prefix (``sys.prefix`` of
     ``python``), which is where ``pip install`` put them. With this Python (``python``
     None), ``PYTHONPATH`` is the repository holding these tests, so servers and kernels
-    run its code.
+    run its code (or ``kit``'s: another checkout of the repository, e.g. the commit a
+    benchmark compares with).
     """
     env = os.environ.copy()
     for key in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_APP_LAUNCHER_PATH", "PYTHONPATH"):
@@ -236,7 +245,7 @@ def isolated_env(home: Path, python: str | None = None) -> dict[str, str]:
     if python is None:
         # kernels import the kit from the tree under test (a worktree, say), not from
         # wherever an editable install points
-        env["PYTHONPATH"] = str(REPO_ROOT)
+        env["PYTHONPATH"] = str(kit or REPO_ROOT)
     for key, sub in (
         ("JUPYTER_CONFIG_DIR", "config"),
         ("JUPYTER_DATA_DIR", "data"),
@@ -258,11 +267,13 @@ def start_lab(
     *,
     python: str = sys.executable,
     app_settings_dir: Path | None = None,
+    kit: Path | None = None,
 ) -> Server:
     """Start JupyterLab from ``python`` on 127.0.0.1 (free port, token) serving ``root``.
 
     ``app_settings_dir``: a folder holding ``overrides.json``; None keeps the install's
-    own ``{prefix}/share/jupyter/lab/settings`` (what the Binder test checks).
+    own ``{prefix}/share/jupyter/lab/settings`` (what the Binder test checks). ``kit``:
+    the checkout whose ``msc_notebooks`` the kernels import (default: this one).
     """
     port = free_port()
     token = f"e2e-{os.getpid()}-{port}"
@@ -290,7 +301,7 @@ def start_lab(
         url=url,
         token=token,
         root=root,
-        env=isolated_env(home, python if python != sys.executable else None),
+        env=isolated_env(home, python if python != sys.executable else None, kit),
         ready=lambda: _http_ok(f"{url}/api/status?token={token}"),
     )
 
@@ -584,12 +595,8 @@ class BrowserPage:
         box.wait_for(state="visible", timeout=timeout)
         try:
             self.page.wait_for_function(
-                """([sel, n]) => { const b = document.querySelector(sel);
-                     if (!b) return false;
-                     const titles = b.querySelectorAll('h4').length;
-                     const drawn = b.querySelectorAll(
-                       '.vega-embed svg.marks, .vega-embed canvas.marks').length;
-                     return titles >= n && drawn === titles; }""",
+                f"""([sel, n]) => {{ const f = ({FIGURES_DRAWN_JS})(sel);
+                     return !!f && f[0] >= n && f[1] === f[0]; }}""",
                 arg=[sel, minimum],
                 timeout=timeout,
                 polling=500,
