@@ -703,7 +703,9 @@ def summary_with_expectation(
         ``summary`` plus ``no_effect_expected_responders`` (mean count),
         ``no_effect_expected_low`` and ``no_effect_expected_high`` (2.5 and 97.5 %
         quantiles, whole counts), ``no_effect_p_value`` (share of no-effect cohorts with at
-        least the observed responders) — empty without a simulation — and
+        least the observed responders), ``no_effect_mean_simulated_evaluable`` (the
+        simulated cohorts' own evaluable patients, on average: the count's denominator)
+        — empty without a simulation — and
         ``wilcoxon_note``: the caveat (:data:`WILCOXON_CAVEAT`), or
         :data:`WILCOXON_WITHOUT_EXPECTATION` when no simulation was run.
 
@@ -722,6 +724,7 @@ def summary_with_expectation(
         "no_effect_expected_low": "expected_low",
         "no_effect_expected_high": "expected_high",
         "no_effect_p_value": "p_value",
+        "no_effect_mean_simulated_evaluable": "mean_simulated_evaluable",
     }
     out = summary.copy()
     if null is not None and len(null):

@@ -295,7 +295,8 @@ def test_six_patients_every_face(tmp_path, capsys):
     # SPEC §11's columns, then the no-effect expectation and the note beside wilcoxon_p
     # (no simulation in this run: empty expectation, a note saying the p stands alone)
     beside = ["no_effect_expected_responders", "no_effect_expected_low"]
-    beside += ["no_effect_expected_high", "no_effect_p_value", "wilcoxon_note"]
+    beside += ["no_effect_expected_high", "no_effect_p_value"]
+    beside += ["no_effect_mean_simulated_evaluable", "wilcoxon_note"]
     assert list(summary.columns) == [*SUMMARY_COLUMNS, *beside]
     assert summary["no_effect_expected_low"].isna().all()
     assert summary["wilcoxon_note"].str.contains("does not test the treatment").all()
@@ -422,6 +423,10 @@ def test_summary_csv_carries_the_no_effect_expectation_beside_wilcoxon_p(tmp_pat
         assert row.no_effect_expected_low == null.loc[period, "expected_low"]
         assert row.no_effect_expected_high == null.loc[period, "expected_high"]
         assert row.no_effect_p_value == null.loc[period, "p_value"]
+        # the count's denominator travels with it (issue #17)
+        assert row.no_effect_mean_simulated_evaluable == pytest.approx(
+            null.loc[period, "mean_simulated_evaluable"]
+        )
         # p = (b + 1) / (m + 1) with m = 200 simulations: never below 1/201 (SPEC §13)
         assert row.no_effect_p_value >= 1 / 201
         assert row.wilcoxon_note == WILCOXON_CAVEAT
