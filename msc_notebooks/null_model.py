@@ -1128,7 +1128,9 @@ def _denominator(row: pd.Series, why: bool = True) -> str:
     if "mean_simulated_evaluable" not in row.index:
         return f"{n} evaluable"
     text = f"{n} evaluable here, {float(row['mean_simulated_evaluable']):.1f} on average in the simulated cohorts"
-    return f"{text} ({SIMULATED_EVALUABLE})" if why else text
+    return (
+        f"{text}, where each cohort's own reference rates decide who is evaluable" if why else text
+    )
 
 
 def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
@@ -1160,8 +1162,8 @@ def no_effect_sentence(null: pd.DataFrame, period: str = "1-2") -> str:
     >>> print(no_effect_sentence(t))  # doctest: +NORMALIZE_WHITESPACE
     With no treatment effect and the natural variation of ALS decline, 9–15 patients
     would be counted as responders here (period 1-2: 19 evaluable here, 16.7 on average in
-    the simulated cohorts (each simulated cohort's own reference rates decide who is
-    evaluable); observed 15, p = 0.04). This assumes scores that vary by about 1.2 points between visits (run-in
+    the simulated cohorts, where each cohort's own reference rates decide who is evaluable;
+    observed 15, p = 0.04). This assumes scores that vary by about 1.2 points between visits (run-in
     of 19 patients), decline rates that change between periods as much as in real
     untreated patients, and no overall speeding up or slowing down of decline; if every
     patient declined at one constant rate, 3–9.
