@@ -86,6 +86,12 @@ SCENARIOS: dict[str, tuple[str, object]] = {
         "covers a known trend",
         {"trend": -0.6, "jump_sd": 0.5},
     ),
+    "curved decline (sigmoid)": (
+        "each patient's rate follows a logistic bell of scale 6 months around a random "
+        "midpoint (slow, fast, slow: a smooth non-linear ALSFRS-R trajectory), mean rate "
+        "N(0.9, 0.5²), σ = 1.2",
+        {"sigmoid_months": 6.0},
+    ),
     "natural-history-like": (
         "msc_notebooks.synthetic.natural_history_cohort (smoothly wandering rates, t noise, "
         "floor), virtual injections at day 91 then every 3, 4 or 6 months (snapped to the "
@@ -97,10 +103,17 @@ SCENARIOS: dict[str, tuple[str, object]] = {
 #: simulate_null settings per scenario (default: none, as a user would run it)
 MODEL_SETTINGS = {"decline slowing down, rate_trend set": {"rate_trend": -0.6}}
 
-POWER = (
-    "true 50 % slower decline after injection 1 (correctly specified generator)",
-    {"rate_sd": 0.4, "model_change": DEFAULT_RATE_CHANGE, "effect": 0.5},
-)
+#: name -> (description, generator keyword arguments): cohorts WITH a known effect
+POWERS: dict[str, tuple[str, dict]] = {
+    "power": (
+        "true 50 % slower decline after injection 1 (correctly specified generator)",
+        {"rate_sd": 0.4, "model_change": DEFAULT_RATE_CHANGE, "effect": 0.5},
+    ),
+    "power, curved decline": (
+        "true 50 % slower decline after injection 1 on the sigmoid trajectories",
+        {"sigmoid_months": 6.0, "effect": 0.5},
+    ),
+}
 
 
 def natural_history_trial(seed: int, interval_months: float):
@@ -118,7 +131,7 @@ def natural_history_trial(seed: int, interval_months: float):
 
 
 def cohort(scenario: str, seed: int, index: int):
-    spec = SCENARIOS[scenario][1] if scenario in SCENARIOS else POWER[1]
+    spec = (SCENARIOS | POWERS)[scenario][1]
     if spec == "natural-history":
         return natural_history_trial(seed, (3.0, 4.0, 6.0)[index % 3])
     return trial_cohort(N_PATIENTS, seed=seed, **spec)
@@ -134,6 +147,7 @@ def run(n_cohorts: int, n_simulations: int, seed: int, scenarios: list[str]) -> 
             result = analyze(study, safety=False)
             model = MODEL_SETTINGS.get(name, {})
             null = simulate_null(result, n_simulations, seed=seed + c, **model)
+            wilcoxon_p = result.summary.set_index("period")["wilcoxon_p"]
             for r in null[null["period"].isin(PERIODS)].itertuples():
                 if r.n_evaluable == 0:
                     continue
@@ -156,6 +170,8 @@ def run(n_cohorts: int, n_simulations: int, seed: int, scenarios: list[str]) -> 
                             r.p_value_constant,
                         ),
                         "sigma_hat": r.sigma,
+                        # the before/after test (SPEC §7): what it "finds" without effect
+                        "wilcoxon_p05": bool(wilcoxon_p.get(r.period, np.nan) <= 0.05),
                     }
                 )
     return pd.DataFrame(rows)
@@ -168,19 +184,22 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         ["scenario", "period"],
         mean_simulated_evaluable=("mean_simulated_evaluable", "mean"),
         mean_expected=("expected", "mean"),
+        wilcoxon_p05_pct=("wilcoxon_p05", "mean"),
     )
+    out["wilcoxon_p05_pct"] *= 100
     out["period"] = pd.Categorical(out["period"], PERIODS, ordered=True)
     out = out.sort_values(["scenario", "period"], key=_scenario_order).reset_index(drop=True)
     correct = out["scenario"] == "correctly specified"
     ok = (out["coverage_pct"] >= 90) & (out["p05_pct"] <= 7)
     ok &= ~correct | (out["coverage_pct"] <= 99)
-    out["meets_targets"] = np.where(out["scenario"] == "power", "", np.where(ok, "yes", "NO"))
+    power = out["scenario"].isin(list(POWERS))
+    out["meets_targets"] = np.where(power, "", np.where(ok, "yes", "NO"))
     return out
 
 
 def _scenario_order(col: pd.Series) -> pd.Series:
     if col.name == "scenario":
-        order = {k: i for i, k in enumerate([*SCENARIOS, "power"])}
+        order = {k: i for i, k in enumerate([*SCENARIOS, *POWERS])}
         return col.map(order)
     return col
 
@@ -189,26 +208,28 @@ def markdown(summary: pd.DataFrame, command: str, seconds: float, n_sims: int) -
     head = (
         "| scenario | period | cohorts | mean evaluable (simulated) | mean observed | "
         "mean expected | coverage | p ≤ 0.05 | constant-rate: coverage | constant-rate: "
-        "p ≤ 0.05 | targets met |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "p ≤ 0.05 | Wilcoxon p ≤ 0.05 | targets met |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
-    for r in summary[summary["scenario"] != "power"].itertuples():
+    power = summary["scenario"].isin(list(POWERS))
+    for r in summary[~power].itertuples():
         lines.append(
             f"| {r.scenario} | {r.period} | {r.cohorts} | {r.mean_evaluable:.1f} "
             f"({r.mean_simulated_evaluable:.1f}) | {r.mean_observed:.2f} | {r.mean_expected:.2f} "
             f"| {r.coverage_pct:.1f} % | {r.p05_pct:.1f} % | {r.coverage_constant_pct:.1f} % "
-            f"| {r.p05_constant_pct:.1f} % | {r.meets_targets} |"
+            f"| {r.p05_constant_pct:.1f} % | {r.wilcoxon_p05_pct:.1f} % | {r.meets_targets} |"
         )
-    power = summary[summary["scenario"] == "power"]
     plines = [
-        "| period | cohorts | mean evaluable | mean observed | mean expected | "
-        "p ≤ 0.05 (default model) | p ≤ 0.05 (constant-rate model) |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | period | cohorts | mean evaluable | mean observed | mean expected | "
+        "p ≤ 0.05 (default model) | p ≤ 0.05 (constant-rate model) | Wilcoxon p ≤ 0.05 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in power.itertuples():
+    for r in summary[power].itertuples():
         plines.append(
-            f"| {r.period} | {r.cohorts} | {r.mean_evaluable:.1f} | {r.mean_observed:.2f} | "
-            f"{r.mean_expected:.2f} | {r.p05_pct:.1f} % | {r.p05_constant_pct:.1f} % |"
+            f"| {r.scenario} | {r.period} | {r.cohorts} | {r.mean_evaluable:.1f} | "
+            f"{r.mean_observed:.2f} | {r.mean_expected:.2f} | {r.p05_pct:.1f} % | "
+            f"{r.p05_constant_pct:.1f} % | {r.wilcoxon_p05_pct:.1f} % |"
         )
     scen = "\n".join(f"- **{k}**: {v[0]}" for k, v in SCENARIOS.items())
     failing = summary[(summary["meets_targets"] == "NO")]
@@ -244,7 +265,9 @@ Scenario-periods that miss a target:
 
 ### Power
 
-{POWER[0]}, 25-patient cohorts: share of cohorts with p ≤ 0.05.
+{chr(10).join(f"- **{k}**: {v[0]}" for k, v in POWERS.items())}
+
+25-patient cohorts: share of cohorts with p ≤ 0.05.
 
 {chr(10).join(plines)}
 """
@@ -258,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", action="append", help="only these (repeatable)")
     ap.add_argument("--write", action="store_true", help="rewrite VALIDATION.md's figures")
     args = ap.parse_args(argv)
-    names = args.scenario or [*SCENARIOS, "power"]
+    names = args.scenario or [*SCENARIOS, *POWERS]
     t0 = time.perf_counter()
     table = run(args.cohorts, args.simulations, args.seed, names)
     seconds = time.perf_counter() - t0

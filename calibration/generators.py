@@ -14,6 +14,10 @@ move (see :data:`SCENARIOS` in ``calibrate_null.py``):
   injection on (decline speeding up > 0 or slowing down < 0);
 - ``noise``: ``"normal"`` or ``"t3"`` (Student t with 3 df, scaled to SD ``sigma``);
   ``sigma_spread``: each patient's sigma uniform in ``sigma * [1 - spread, 1 + spread]``;
+- ``sigmoid_months``: a smooth non-linear (sigmoid) decline: each patient's rate follows
+  the bell of a logistic curve of scale ``sigmoid_months`` around a midpoint drawn
+  uniformly over the patient's follow-up, scaled so its mean over the follow-up is the
+  patient's rate (slow, then fast, then slow again; no jumps, no treatment effect);
 - ``start``: range of the start scores (low starts and fast rates give floor effects);
 - ``effect``: the rate after the first injection is ``(1 - effect)`` times the rate
   (0.5 = a true 50 % slower decline), for power.
@@ -46,6 +50,7 @@ def trial_cohort(
     jump_sd: float = 0.0,
     jump_months: float = 3.0,
     trend: float = 0.0,
+    sigmoid_months: float = 0.0,
     start: tuple[float, float] = (30.0, 44.0),
     effect: float = 0.0,
 ) -> StudyData:
@@ -88,6 +93,10 @@ def trial_cohort(
             r += np.cumsum(np.where(jumps, rng.normal(0.0, jump_sd, len(grid)), 0.0))
         if trend:
             r += trend * (grid - t1) / MONTH / 12.0
+        if sigmoid_months > 0:
+            z = (grid / MONTH - rng.uniform(0, grid[-1] / MONTH)) / sigmoid_months
+            bell = 1.0 / np.cosh(z / 2) ** 2  # logistic density shape, peak 1 at z = 0
+            r *= bell / bell.mean()
         if effect:
             r[t1:] *= 1.0 - effect
         loss = np.concatenate([[0.0], np.cumsum(r[:-1])]) / MONTH

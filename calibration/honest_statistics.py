@@ -1,8 +1,9 @@
 """False-positive rates and interval coverage of the per-period statistics (issue #14, SPEC §7-8).
 
-Replicate cohorts with NO treatment effect (:func:`msc_notebooks.null_model.no_effect_cohort`:
-constant true rate per patient, noisy rounded scores, trial-like design) are analysed with
-the kit's default settings. Per scenario and period it records how often
+Replicate cohorts with NO treatment effect (``generators.trial_cohort``: a constant true
+rate per patient, or a smooth non-linear (sigmoid) decline, noisy rounded scores,
+trial-like design) are analysed with the kit's default settings. Per scenario and period
+it records how often
 
 - the before/after Wilcoxon test gives p <= 0.05 (SPEC §7: it does not test the
   treatment; this measures how often it "finds" an effect that is not there),
@@ -13,17 +14,23 @@ the kit's default settings. Per scenario and period it records how often
   scenario (the mean of a ratio with small denominators is unstable: read its coverage with
   that in mind).
 
+Scenarios marked "power" have a known effect (a true 50 % slower decline after injection
+1): there the Wilcoxon share is its power and the intervals' truth is the improvement
+with that effect.
+
 Usage::
 
     python calibration/honest_statistics.py                 # 200 cohorts per scenario
     python calibration/honest_statistics.py --write         # ... and update VALIDATION.md
     python calibration/honest_statistics.py --cohorts 20    # quick look
+    python calibration/honest_statistics.py --only sigmoid --out results/honest_curvature.md
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -32,26 +39,53 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from msc_notebooks import analyze
-from msc_notebooks.null_model import no_effect_cohort
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generators import trial_cohort  # noqa: E402
+
+from msc_notebooks import analyze  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = "<!-- honest-statistics:begin -->"
 END = "<!-- honest-statistics:end -->"
 
-#: (label, true-rate mean, true-rate SD, sigma, patients)
+#: (label, ``trial_cohort`` keywords, patients)
 SCENARIOS = (
-    ("typical: N(1.0, 0.3^2), sigma 1.5, 20 patients", 1.0, 0.3, 1.5, 20),
-    ("spread: N(0.8, 0.5^2), sigma 1.5, 20 patients", 0.8, 0.5, 1.5, 20),
-    ("slow progressors: N(0.4, 0.2^2), sigma 1.5, 20 patients", 0.4, 0.2, 1.5, 20),
-    ("small: N(1.0, 0.3^2), sigma 1.5, 12 patients", 1.0, 0.3, 1.5, 12),
+    ("typical: N(1.0, 0.3^2), sigma 1.5, 20 patients", {"rate_mean": 1.0, "rate_sd": 0.3}, 20),
+    ("spread: N(0.8, 0.5^2), sigma 1.5, 20 patients", {"rate_mean": 0.8, "rate_sd": 0.5}, 20),
+    (
+        "slow progressors: N(0.4, 0.2^2), sigma 1.5, 20 patients",
+        {"rate_mean": 0.4, "rate_sd": 0.2},
+        20,
+    ),
+    ("small: N(1.0, 0.3^2), sigma 1.5, 12 patients", {"rate_mean": 1.0, "rate_sd": 0.3}, 12),
+    (
+        "sigmoid decline (logistic bell, scale 6 months): N(1.0, 0.3^2), sigma 1.5, 25 patients",
+        {"rate_mean": 1.0, "rate_sd": 0.3, "sigmoid_months": 6.0},
+        25,
+    ),
+    (
+        "power, linear: true 50 % slower after injection 1, N(1.0, 0.3^2), sigma 1.5, 25 patients",
+        {"rate_mean": 1.0, "rate_sd": 0.3, "effect": 0.5},
+        25,
+    ),
+    (
+        "power, sigmoid: true 50 % slower after injection 1 on the sigmoid decline, 25 patients",
+        {"rate_mean": 1.0, "rate_sd": 0.3, "sigmoid_months": 6.0, "effect": 0.5},
+        25,
+    ),
 )
 PERIODS = ("1-2", "2-3", "whole")
 
 
-def truth(mean: float, sd: float, sigma: float, seed: int) -> dict[str, tuple[float, float]]:
+def cohort(n: int, spec: dict, seed: int):
+    """One cohort of a scenario (noise SD 1.5, start scores 30-44)."""
+    return trial_cohort(n, seed=seed, sigma=1.5, **spec)
+
+
+def truth(spec: dict, seed: int) -> dict[str, tuple[float, float]]:
     """Median and mean improvement per period in one large cohort of the scenario."""
-    r = analyze(no_effect_cohort(20000, rate_mean=mean, rate_sd=sd, sigma=sigma, seed=seed))
+    r = analyze(cohort(20000, spec, seed), safety=False)
     p = r.periods[r.periods.evaluable & (r.periods.period != "reference")]
     out = {}
     for name in PERIODS:
@@ -60,14 +94,14 @@ def truth(mean: float, sd: float, sigma: float, seed: int) -> dict[str, tuple[fl
     return out
 
 
-def run(n_cohorts: int, seed: int) -> pd.DataFrame:
+def run(n_cohorts: int, seed: int, only: list[str] | None = None) -> pd.DataFrame:
     rows = []
-    for s_i, (label, mean, sd, sigma, n) in enumerate(SCENARIOS):
-        true = truth(mean, sd, sigma, seed + 10_000 + s_i)
+    for s_i, (label, spec, n) in enumerate(SCENARIOS):
+        if only and not any(o in label for o in only):
+            continue
+        true = truth(spec, seed + 10_000 + s_i)
         for c in range(n_cohorts):
-            study = no_effect_cohort(
-                n, rate_mean=mean, rate_sd=sd, sigma=sigma, seed=seed + 1000 * s_i + c
-            )
+            study = cohort(n, spec, seed + 1000 * s_i + c)
             r = analyze(study, safety=False, bootstrap_samples=999)
             summ = r.summary.set_index("period")
             iv = r.intervals.set_index("scope")
@@ -103,7 +137,7 @@ def run(n_cohorts: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def markdown(table: pd.DataFrame, n_cohorts: int, seed: int, seconds: float) -> str:
+def markdown(table: pd.DataFrame, command: str, seconds: float) -> str:
     g = table.groupby(["scenario", "period"], sort=False)
     per = g.agg(
         cohorts=("wilcoxon_reject", "size"),
@@ -128,12 +162,12 @@ def markdown(table: pd.DataFrame, n_cohorts: int, seed: int, seconds: float) -> 
         BEGIN,
         "## Honest summaries: false-positive rates and interval coverage (#14)",
         "",
-        f"Command: `python calibration/honest_statistics.py --cohorts {n_cohorts} "
-        f"--seed {seed} --write`  ",
+        f"Command: `{command}`  ",
         f"Date: {dt.date.today().isoformat()} (run time {seconds:.0f} s)",
         "",
-        "Replicate cohorts with no treatment effect (`no_effect_cohort`: constant true rate "
-        "per patient, noise sigma, scores rounded, trial-like design), default settings, "
+        "Replicate cohorts with no treatment effect (`generators.trial_cohort`: constant "
+        "true rate per patient, noise sigma, scores rounded, trial-like design; 'power' rows: "
+        "a known effect), default settings, "
         "999 bootstrap resamples / permutations. Truth for coverage: the median and mean "
         "improvement of one 20,000-patient cohort of the same scenario.",
         "",
@@ -151,6 +185,7 @@ def markdown(table: pd.DataFrame, n_cohorts: int, seed: int, seconds: float) -> 
         )
     lines += [
         "",
+        "Rows named 'power' have a known effect: their Wilcoxon share is its power. "
         "A nominal 5 % test would reject in about 5 % of these cohorts; where the share is "
         "higher, the excess is what regression to the mean gives an uncontrolled before/after "
         "comparison. This is why every face shows the Wilcoxon p beside the no-effect "
@@ -182,11 +217,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cohorts", type=int, default=200)
     ap.add_argument("--seed", type=int, default=20261130)
     ap.add_argument("--write", action="store_true", help="update VALIDATION.md")
+    ap.add_argument(
+        "--only", action="append", help="only scenarios whose label contains this (repeatable)"
+    )
+    ap.add_argument("--out", help="also write the tables to this file (under calibration/)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    table = run(args.cohorts, args.seed)
-    text = markdown(table, args.cohorts, args.seed, time.time() - t0)
+    table = run(args.cohorts, args.seed, args.only)
+    command = "python calibration/honest_statistics.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv
+    )
+    text = markdown(table, command, time.time() - t0)
     print(text)
+    if args.out:
+        tables = text.replace(BEGIN + "\n", "").replace(END + "\n", "")
+        (Path(__file__).resolve().parent / args.out).write_text(tables, encoding="utf-8")
     if args.write:
         path = ROOT / "VALIDATION.md"
         old = path.read_text(encoding="utf-8")

@@ -4,7 +4,9 @@ Replicate 40-patient cohorts with NO treatment effect (``tests/outcome_cohorts.p
 continuous FVC-like score and a 0-12 whole-point ALSFRS-R domain, each (a) declining at
 one constant rate per patient (the kit's model for an outcome without natural history)
 and (b) with the rate changing at random every 3 months (the model is wrong), without
-and (c) with an untreated cohort of the same generator given as natural history. Each cohort
+and (c) with an untreated cohort of the same generator given as natural history, and (d)
+declining along a smooth sigmoid (non-linear) trajectory; "power" generators add a known
+effect (50 % slower decline after injection 1). Each cohort
 goes through :func:`msc_notebooks.analysis.outcome_summaries` as ``--outcomes`` runs it
 (sigma from the outcome's own run-in, its own range and rounding). Per scenario and
 period: coverage (observed responder count inside the simulated 2.5-97.5 % range) and
@@ -37,11 +39,16 @@ from msc_notebooks.natural_history import read_natural_history  # noqa: E402
 PERIODS = ("1-2", "2-3", "3-4", "after-last", "whole")
 
 
-#: generator name -> (the rate changes between periods, a natural-history cohort is given)
+#: generator name -> (``no_effect_cohort`` keywords, a natural-history cohort is given);
+#: "power" generators have a known effect (50 % slower decline after injection 1): their
+#: p <= 0.05 share is the power
 SCENARIOS = {
-    "constant rate": (False, False),
-    "rate changes": (True, False),
-    "rate changes + natural history": (True, True),
+    "constant rate": ({}, False),
+    "rate changes": ({"rate_change": True}, False),
+    "rate changes + natural history": ({"rate_change": True}, True),
+    "sigmoid decline": ({"sigmoid_months": 6.0}, False),
+    "power (constant rate)": ({"effect": 0.5}, False),
+    "power (sigmoid decline)": ({"sigmoid_months": 6.0, "effect": 0.5}, False),
 }
 
 
@@ -57,10 +64,10 @@ def run(cohorts: int, simulations: int, scenarios: list[str]) -> pd.DataFrame:
     for kind in sorted(KINDS):
         col = KINDS[kind][0]
         for name in scenarios:
-            rate_change, with_nh = SCENARIOS[name]
+            spec, with_nh = SCENARIOS[name]
             nh = natural_history_for(kind) if with_nh else None
             for seed in range(cohorts):
-                study = no_effect_cohort(kind, 1000 + seed, rate_change=rate_change)
+                study = no_effect_cohort(kind, 1000 + seed, **spec)
                 t = outcome_summaries(
                     study, outcomes=[col], n_simulations=simulations, seed=seed, natural_history=nh
                 )
@@ -82,14 +89,20 @@ def run(cohorts: int, simulations: int, scenarios: list[str]) -> pd.DataFrame:
                                 r.expected_high_constant,
                                 r.no_effect_p_value_constant,
                             ),
+                            # the before/after test (SPEC §7), for comparison
+                            "wilcoxon_p05": bool(r.wilcoxon_p <= 0.05),
                         }
                     )
     return pd.DataFrame(rows)
 
 
 def table(raw: pd.DataFrame) -> pd.DataFrame:
-    out = coverage_rates(raw, ["outcome_type", "generator", "period"])
+    out = coverage_rates(
+        raw, ["outcome_type", "generator", "period"], wilcoxon_p05_pct=("wilcoxon_p05", "mean")
+    )
+    out["wilcoxon_p05_pct"] *= 100
     pct = ["coverage_pct", "p05_pct", "coverage_constant_pct", "p05_constant_pct"]
+    pct.append("wilcoxon_p05_pct")
     return out.round({c: 1 for c in ["mean_evaluable", "mean_observed", *pct]})
 
 

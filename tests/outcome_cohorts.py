@@ -28,8 +28,16 @@ KINDS = {
 INJECTION_MONTHS = (4, 7, 10, 13)
 
 
-def no_effect_cohort(kind: str, seed: int, n: int = 40, *, rate_change: bool = False) -> StudyData:
-    """A cohort with no treatment effect, read through ``read_study``.
+def no_effect_cohort(
+    kind: str,
+    seed: int,
+    n: int = 40,
+    *,
+    rate_change: bool = False,
+    sigmoid_months: float = 0.0,
+    effect: float = 0.0,
+) -> StudyData:
+    """A cohort with no treatment effect (unless ``effect``), read through ``read_study``.
 
     Monthly visits at months 0-16 (whole days), injections at months 4, 7, 10, 13. Each
     patient declines at a true rate drawn once (``rate_change=False``: one constant rate,
@@ -37,6 +45,12 @@ def no_effect_cohort(kind: str, seed: int, n: int = 40, *, rate_change: bool = F
     3 months from month 4 (``rate_change=True``: the model is wrong), plus normal noise;
     domain scores rounded to whole points and kept in 0-12. ``alsfrs_r_total`` is a
     required column, filled with a plain decline; it is not analysed here.
+
+    ``sigmoid_months`` > 0: a smooth non-linear decline instead of a constant rate: the
+    monthly rate follows a logistic bell of that scale (months) around a midpoint drawn
+    uniformly over months 0-16, scaled to mean the patient's rate (slow, fast, slow).
+    ``effect``: a known treatment effect for power, the rate from the first injection
+    (month 4) on multiplied by ``1 - effect``.
     """
     col, start, mu, tau, sigma, whole, (low, high), change_sd = KINDS[kind]
     rng = np.random.default_rng(seed)
@@ -47,6 +61,11 @@ def no_effect_cohort(kind: str, seed: int, n: int = 40, *, rate_change: bool = F
         if rate_change:
             segment = np.maximum((months - 4) // 3 + 1, 0)  # 0 = run-in
             rate = rate + rng.normal(0.0, change_sd, segment.max() + 1)[segment]
+        if sigmoid_months > 0:
+            bell = 1.0 / np.cosh((months - rng.uniform(0, months[-1])) / sigmoid_months / 2) ** 2
+            rate = rate * bell / bell.mean()
+        if effect:
+            rate = np.where(months >= INJECTION_MONTHS[0], rate * (1.0 - effect), rate)
         steps = np.concatenate([[0.0], rate[:-1]])  # decline during each past month
         y = start - np.cumsum(steps) + rng.normal(0.0, sigma, len(months))
         if whole:
