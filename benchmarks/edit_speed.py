@@ -1,8 +1,9 @@
 """Issue #20, kernel side: what one injection edit costs, engine and Injections step.
 
 ```
-python benchmarks/edit_speed.py                       # sizes 200 2,000 10,000; 3 repeats
-python benchmarks/edit_speed.py --sizes 200 --repeats 1 --label before
+PYTHONPATH=$PWD python benchmarks/edit_speed.py                # 200 2,000 10,000; 3 repeats
+PYTHONPATH=$PWD python benchmarks/edit_speed.py --wizard --label after
+PYTHONPATH=/path/to/old/worktree python benchmarks/edit_speed.py --label before
 ```
 
 On a synthetic cohort (``synth.synth_cohort`` plus adverse events, ``scale.add_adverse_events``)
@@ -19,7 +20,13 @@ another patient by a few days, as an arrow key does):
   the timeline's ``injections`` change (what a marker move sends) to the moment the
   patient's interval table is set (its comm message leaves the kernel then);
 - ``step_total``: the same edit until the handler returns (the analysis brought up to date
-  and every view of the step updated).
+  and every view of the step updated);
+- with ``--wizard``, ``wizard_build`` and ``wizard_total``: the whole
+  :class:`~msc_notebooks.widgets.Wizard` (opened on its Injections step) built on the
+  study, then the same marker move until every observer of the state has run (the other
+  steps' tables included). Figures off: outside a notebook the kit renders figures to SVG
+  in the kernel (vl-convert), which a notebook does not do; the browser benchmark
+  measures them.
 
 Results go to ``benchmarks/results/edit_speed.json`` under ``--label`` (kept side by side
 with earlier labels); BENCHMARKS.md quotes them. Never a timed assertion in the tests.
@@ -37,8 +44,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))  # synth, scale; the kit from PYTHONPATH (a worktree)
 
 from scale import add_adverse_events  # noqa: E402
 from synth import synth_cohort  # noqa: E402
@@ -74,7 +80,7 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def measure(n: int, repeats: int) -> dict:
+def measure(n: int, repeats: int, wizard: bool = False) -> dict:
     from msc_notebooks import analyze
     from msc_notebooks.analysis import update
     from msc_notebooks.safety import analyze_safety
@@ -113,6 +119,19 @@ def measure(n: int, repeats: int) -> dict:
         assert stamps, "the interval table was not updated"
         out["step_intervals"].append(stamps[0] - t0)
         out["step_total"].append(t1 - t0)
+    if wizard:
+        from msc_notebooks.widgets import Wizard
+
+        t0 = time.perf_counter()
+        wiz = Wizard(study=study, figures=False)
+        out["wizard_build"] = [time.perf_counter() - t0]
+        out["wizard_total"] = []
+        for k in range(repeats):
+            pid, days = moved(wiz.state.study, k + 200)
+            wiz.injections.patient.value = pid
+            out["wizard_total"].append(
+                timed(lambda d=days: setattr(wiz.injections.timeline, "injections", d))
+            )
     return {
         k: {"best_s": round(min(v), 4), "median_s": round(statistics.median(v), 4)}
         for k, v in out.items()
@@ -124,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10000])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--label", default="after")
+    ap.add_argument("--wizard", action="store_true", help="also the whole Wizard (slow)")
     args = ap.parse_args(argv)
     data = json.loads(OUT.read_text()) if OUT.exists() else {}
     run = {
@@ -136,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": {},
     }
     for n in args.sizes:
-        run["sizes"][str(n)] = measure(n, args.repeats)
+        run["sizes"][str(n)] = measure(n, args.repeats, args.wizard)
         print(n, json.dumps(run["sizes"][str(n)]), flush=True)
     data[args.label] = run
     OUT.write_text(json.dumps(data, indent=1) + "\n")

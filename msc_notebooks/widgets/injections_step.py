@@ -141,6 +141,8 @@ class PatientSchedules:
     ['002']
     >>> p.days["002"]
     [16990.0]
+    >>> p.set_days(set_injections(p.study, "003", []), "003", []); "003" in p.days, "003" in p.ids
+    (False, True)
     """
 
     def __init__(self, study: Any) -> None:
