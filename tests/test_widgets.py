@@ -790,3 +790,26 @@ def test_threshold_change_updates_the_same_chart_widgets(jupyter_renderer):
     results.show_figures.value = False
     assert results.figures.outputs == () and results.figure_names == []
     assert all(w.comm is None for w in charts.values())  # closed: their data freed
+
+
+@pytest.mark.slow
+def test_lesson_explorer_updates_its_figures_in_place(jupyter_renderer):
+    """The lesson's slider sends new charts into the same two chart widgets (issue #20)."""
+    import json
+
+    from msc_notebooks.demo import load_demo
+    from msc_notebooks.widgets.lesson import ResponderExplorer
+
+    explorer = ResponderExplorer(load_demo())
+    widgets = list(explorer.figures._msc_chart_widgets)
+    assert len(widgets) == 2
+    for widget in widgets:
+        widget.local_tz = "Europe/Paris"  # drawn by a browser
+    specs = [json.dumps(w.spec, sort_keys=True) for w in widgets]
+    outputs = explorer.figures.outputs
+    explorer.threshold.value = 50
+    assert explorer.figures._msc_chart_widgets == widgets
+    assert all(w.comm is not None for w in widgets) and explorer.figures.outputs is outputs
+    assert all(json.dumps(w.spec, sort_keys=True) != t for w, t in zip(widgets, specs, strict=True))
+    explorer.window.value = 7  # a rate setting: a new analysis, still the same widgets
+    assert explorer.figures._msc_chart_widgets == widgets

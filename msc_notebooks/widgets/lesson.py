@@ -31,7 +31,10 @@ class ResponderExplorer(w.VBox):
     settings : Settings, optional
         Starting settings.
     figures : bool, default True
-        Draw the responders-per-period figure and the waterfall of period 1-2.
+        Draw the responders-per-period figure and the waterfall of period 1-2. At each
+        change the new charts go into the same chart widgets (only the figures whose
+        picture changed are sent: :func:`.common.show_figures`), so a student dragging
+        the slider never piles up chart widgets in the browser.
 
     Attributes
     ----------
