@@ -39,6 +39,8 @@ class MatchedPanel(Step):
     >>> state.natural_history = natural_history_cohort(200, seed=1)
     >>> "treated patients matched" in panel.sentence.value
     True
+    >>> panel.message.value, "msc-table" in panel.summary_table.value
+    ('', True)
     """
 
     title = "Matched natural-history controls"
@@ -128,6 +130,6 @@ class MatchedPanel(Step):
                 box.value = ""
             return
         self.sentence.value = f"<div>{html.escape(matched.sentence())}</div>"
-        self.summary_table.value = table_html(matched.summary, digits=2)
-        self.balance_table.value = table_html(matched.balance, digits=3)
+        self.summary_table.value = table_html(matched.summary)
+        self.balance_table.value = table_html(matched.balance)
         self.unmatched_table.value = table_html(matched.unmatched) if len(matched.unmatched) else ""
