@@ -508,7 +508,7 @@ def trajectories(
         alt.Tooltip("months:Q", title="Months from first injection", format=".1f"),
         alt.Tooltip("score:Q", title=y_title, format=".4g"),
     ]
-    base = alt.Chart(visits).encode(x=x_enc, y=y_enc, detail="patient_id:N")
+    base = alt.Chart(visits).encode(x=x_enc, y=y_enc, detail=alt.Detail("patient_id:N"))
     lines = base.mark_line(color=OKABE_ITO["blue"], strokeWidth=1.5).encode(
         opacity=faded,
         strokeWidth=alt.condition(sel, alt.value(2.5), alt.value(1.2), empty=False),
@@ -562,9 +562,11 @@ def _quantile_bands(data: Any, outcome: str, x_title: str, y_title: str) -> list
         *_quantile_tooltips(".1f"),
     ]
     y = alt.Y("q10:Q", title=y_title, scale=alt.Scale(zero=False))
-    outer = base.mark_area(color=OKABE_ITO["sky_blue"], opacity=0.25).encode(y=y, y2="q90:Q")
+    outer = base.mark_area(color=OKABE_ITO["sky_blue"], opacity=0.25).encode(
+        y=y, y2=alt.Y2("q90:Q")
+    )
     inner = base.mark_area(color=OKABE_ITO["sky_blue"], opacity=0.45).encode(
-        y=alt.Y("q25:Q", title=y_title), y2="q75:Q"
+        y=alt.Y("q25:Q", title=y_title), y2=alt.Y2("q75:Q")
     )
     median = base.mark_line(color=OKABE_ITO["black"], strokeWidth=2.5).encode(
         y=alt.Y("q50:Q", title=y_title), tooltip=tooltip
@@ -624,7 +626,7 @@ def cohort_mean(
     x_enc = alt.X("month:Q", title="Months from first injection")
     base = alt.Chart(table).encode(x=x_enc)
     band = base.mark_area(opacity=0.25, color=OKABE_ITO["sky_blue"]).encode(
-        y=alt.Y("ci_low:Q", title=y_title, scale=alt.Scale(zero=False)), y2="ci_high:Q"
+        y=alt.Y("ci_low:Q", title=y_title, scale=alt.Scale(zero=False)), y2=alt.Y2("ci_high:Q")
     )
     line = base.mark_line(color=OKABE_ITO["blue"], point=True).encode(
         y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -639,7 +641,7 @@ def cohort_mean(
     rule = (
         alt.Chart(alt.Data(values=[{"month": 0, "label": "first injection"}]))
         .mark_rule(strokeDash=[4, 4], color=OKABE_ITO["vermillion"])
-        .encode(x="month:Q", tooltip=alt.Tooltip("label:N", title="Event"))
+        .encode(x=alt.X("month:Q"), tooltip=alt.Tooltip("label:N", title="Event"))
     )
     return _titled(
         alt.layer(band, line, rule),
@@ -730,7 +732,11 @@ def rate_comparison(
         max_patients,
         "per period, bar = 25th–75th percentile, whisker = 10th–90th, black tick = median",
     )
-    zero = alt.Chart(alt.Data(values=[{"rate": 0}])).mark_rule(strokeDash=[4, 4]).encode(y="rate:Q")
+    zero = (
+        alt.Chart(alt.Data(values=[{"rate": 0}]))
+        .mark_rule(strokeDash=[4, 4])
+        .encode(y=alt.Y("rate:Q"))
+    )
     if note is None:
         layers = _rate_lines(data, x_enc, y_title)
         subtitle = [
@@ -754,7 +760,8 @@ def _rate_lines(data: pd.DataFrame, x_enc: Any, y_title: str) -> list[Any]:
     sel = alt.selection_point(name="patient", fields=["patient_id"], on="pointerover")
     base = alt.Chart(data).encode(x=x_enc, y=alt.Y("rate:Q", title=y_title))
     lines = base.mark_line(color="#999999").encode(
-        detail="patient_id:N", opacity=alt.condition(sel, alt.value(0.8), alt.value(0.15))
+        detail=alt.Detail("patient_id:N"),
+        opacity=alt.condition(sel, alt.value(0.8), alt.value(0.15)),
     )
     points = (
         base.mark_point(filled=True, size=40, color=OKABE_ITO["blue"])
@@ -773,7 +780,7 @@ def _rate_lines(data: pd.DataFrame, x_enc: Any, y_title: str) -> list[Any]:
         .mark_tick(color=OKABE_ITO["black"], thickness=3, size=30)
         .encode(
             x=x_enc,
-            y="rate:Q",
+            y=alt.Y("rate:Q"),
             tooltip=[
                 alt.Tooltip("period:N", title="Period"),
                 alt.Tooltip("rate:Q", title="Median rate", format=".2f"),
@@ -793,10 +800,10 @@ def _rate_boxes(boxes: pd.DataFrame, x_enc: Any, y_title: str) -> list[Any]:
     ]
     base = alt.Chart(boxes).encode(x=x_enc, tooltip=tooltip)
     whisker = base.mark_rule(color=OKABE_ITO["blue"]).encode(
-        y=alt.Y("q10:Q", title=y_title), y2="q90:Q"
+        y=alt.Y("q10:Q", title=y_title), y2=alt.Y2("q90:Q")
     )
     box = base.mark_bar(color=OKABE_ITO["sky_blue"], size=40).encode(
-        y=alt.Y("q25:Q", title=y_title), y2="q75:Q"
+        y=alt.Y("q25:Q", title=y_title), y2=alt.Y2("q75:Q")
     )
     median = base.mark_tick(color=OKABE_ITO["black"], thickness=3, size=40).encode(
         y=alt.Y("q50:Q", title=y_title)
@@ -997,7 +1004,7 @@ def _histogram_bars(hist: pd.DataFrame, color: Any, threshold: pd.DataFrame) -> 
         .mark_bar(binSpacing=0, stroke="white", strokeWidth=0.5)
         .encode(
             x=alt.X("bin_start:Q", title=_IMPROVEMENT_TITLE),
-            x2="bin_end:Q",
+            x2=alt.X2("bin_end:Q"),
             y=alt.Y("sum(n):Q", title="Patients", stack="zero"),
             color=color,
             tooltip=[
@@ -1014,7 +1021,7 @@ def _histogram_bars(hist: pd.DataFrame, color: Any, threshold: pd.DataFrame) -> 
 def _threshold_marks(threshold: pd.DataFrame, axis: Literal["x", "y"]) -> list[Any]:
     """The responder threshold as a dashed rule on ``axis`` and its label beside it."""
     alt = _alt()
-    at = {axis: "threshold_pct:Q"}
+    at = {axis: (alt.X if axis == "x" else alt.Y)("threshold_pct:Q")}
     offset = {"dy": -6, "x": 4} if axis == "y" else {"dx": 4, "y": 8}
     rule = (
         alt.Chart(threshold)
@@ -1024,7 +1031,7 @@ def _threshold_marks(threshold: pd.DataFrame, axis: Literal["x", "y"]) -> list[A
     label = (
         alt.Chart(threshold)
         .mark_text(align="left", color=OKABE_ITO["black"], **offset)
-        .encode(**at, text="label:N")
+        .encode(**at, text=alt.Text("label:N"))
     )
     return [rule, label]
 
@@ -1085,7 +1092,9 @@ def not_evaluable_footnote(
     return (
         alt.Chart(lines)
         .mark_text(align="left", baseline="middle", x=0, limit=_WIDTH)
-        .encode(y=alt.Y("order:O", axis=None), text="line:N", tooltip="line:N")
+        .encode(
+            y=alt.Y("order:O", axis=None), text=alt.Text("line:N"), tooltip=alt.Tooltip("line:N")
+        )
         .properties(
             title=alt.TitleParams(title, anchor="start", fontSize=12),
             width=_WIDTH,
@@ -1250,7 +1259,9 @@ def responders_by_period(result: Any) -> alt.LayerChart:
             alt.Tooltip("pct:Q", title="%", format=".1f"),
         ],
     )
-    text = base.mark_text(dy=-6, baseline="bottom").encode(y="pct:Q", text="label:N")
+    text = base.mark_text(dy=-6, baseline="bottom").encode(
+        y=alt.Y("pct:Q"), text=alt.Text("label:N")
+    )
     subtitle = ["Labels: responders / evaluable patients (methods §6–7)."]
     if "n_not_evaluable" in s.columns:  # the patients left out beside the counts (SPEC §7)
         from .summary import responder_sentence
@@ -1346,7 +1357,7 @@ def interval_vs_improvement(
     rule = (
         alt.Chart(alt.Data(values=[{"threshold_pct": float(settings.threshold_pct)}]))
         .mark_rule(strokeDash=[6, 3], color=OKABE_ITO["black"])
-        .encode(y="threshold_pct:Q")
+        .encode(y=alt.Y("threshold_pct:Q"))
     )
     note = size_switch(
         len(data),
@@ -1414,9 +1425,9 @@ def _interval_cells(data: pd.DataFrame) -> Any:
         .mark_rect()
         .encode(
             x=alt.X("x0:Q", title=_INTERVAL_X, scale=alt.Scale(zero=False)),
-            x2="x1:Q",
+            x2=alt.X2("x1:Q"),
             y=alt.Y("y0:Q", title=_IMPROVEMENT_TITLE),
-            y2="y1:Q",
+            y2=alt.Y2("y1:Q"),
             color=alt.Color("n:Q", title="Patient-periods", scale=alt.Scale(scheme="blues")),
             tooltip=[
                 alt.Tooltip("x0:Q", title="Interval from (months)", format=".1f"),
@@ -1596,7 +1607,9 @@ def safety_by_injection(data: Any) -> alt.LayerChart:
             alt.Tooltip("n_patients_with_event:Q", title="Patients with an event"),
         ],
     )
-    text = base.mark_text(dy=-6, baseline="bottom").encode(y="n_events:Q", text="label:N")
+    text = base.mark_text(dy=-6, baseline="bottom").encode(
+        y=alt.Y("n_events:Q"), text=alt.Text("label:N")
+    )
     subtitle = [
         "Labels: patients with an event / injections given.",
         "Per injection: counts events as independent, but they cluster within "
@@ -1668,7 +1681,7 @@ def null_comparison(result: Any) -> alt.LayerChart:
     base = alt.Chart(data).encode(y=y_enc, tooltip=tooltip)
     band = base.mark_bar(color=OKABE_ITO["sky_blue"], opacity=0.5, size=14).encode(
         x=alt.X("expected_low:Q", title=x_title, axis=alt.Axis(tickMinStep=1)),
-        x2="expected_high:Q",
+        x2=alt.X2("expected_high:Q"),
     )
     expected = base.mark_point(shape="circle", size=80, color=OKABE_ITO["black"]).encode(
         x=alt.X("expected_responders:Q", title=x_title)
@@ -1677,7 +1690,7 @@ def null_comparison(result: Any) -> alt.LayerChart:
         shape="diamond", filled=True, size=120, color=OKABE_ITO["vermillion"]
     ).encode(x=alt.X("observed_responders:Q", title=x_title))
     text = base.mark_text(align="left", dx=10).encode(
-        x=alt.X("observed_responders:Q", title=x_title), text="p_label:N"
+        x=alt.X("observed_responders:Q", title=x_title), text=alt.Text("p_label:N")
     )
     return _titled(
         alt.layer(band, expected, observed, text),
@@ -1782,7 +1795,7 @@ def matched_comparison(result: Any) -> alt.HConcatChart:
     base = alt.Chart(data).encode(y=y_enc)
     x_title = "Difference, treated − controls (percentage points)"
     ci = base.mark_rule(strokeWidth=2, color=OKABE_ITO["black"]).encode(
-        x=alt.X("difference_ci_low:Q", title=x_title), x2="difference_ci_high:Q"
+        x=alt.X("difference_ci_low:Q", title=x_title), x2=alt.X2("difference_ci_high:Q")
     )
     point = base.mark_point(
         shape="diamond", filled=True, size=110, color=OKABE_ITO["vermillion"]
@@ -1798,7 +1811,7 @@ def matched_comparison(result: Any) -> alt.HConcatChart:
     zero = (
         alt.Chart(pd.DataFrame({"x": [0.0]}))
         .mark_rule(strokeDash=[4, 4], color=OKABE_ITO["black"])
-        .encode(x="x:Q")
+        .encode(x=alt.X("x:Q"))
     )
     diff = alt.layer(ci, point, zero).properties(width=_WIDTH // 2, height=alt.Step(28))
     return alt.hconcat(rates, diff).properties(

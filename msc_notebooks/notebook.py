@@ -224,12 +224,13 @@ def _kept_chart_class() -> Any:
 
             def __init__(self, *args: Any, kept_tables: dict | None = None, **kw: Any) -> None:
                 self._kept_tables = dict(kept_tables or {})
+                self._msc_spec: dict | None = None  # the chart's spec, when already made
                 bundle = JupyterChart._esm
                 bundle_id = f"altair-{alt.__version__}-{len(bundle)}-{hash(bundle)}"
                 super().__init__(*args, _msc_bundle=bundle, _msc_bundle_id=bundle_id, **kw)
 
-            def _set_chart(self, chart: Any, kept_tables: dict) -> None:
-                """Show ``chart`` (its tables in ``kept_tables``) in this widget."""
+            def _set_chart(self, chart: Any, kept_tables: dict, spec: dict | None = None) -> None:
+                """Show ``chart`` (its tables in ``kept_tables``; its spec, if made) here."""
                 # Altair's chart observer adds a 'local_tz' (not drawn yet) or a
                 # '_js_to_py_updates' observer for each chart and never removes the old
                 # ones (nothing else observes these two): drop them, so that the new
@@ -238,13 +239,30 @@ def _kept_chart_class() -> Any:
                     for handler in list(self._trait_notifiers.get(name, {}).get("change", [])):
                         self.unobserve(handler, names=name)
                 self._kept_tables = dict(kept_tables)
+                self._msc_spec = spec
                 self.chart = chart
 
             def _init_with_vegafusion(self, local_tz: str) -> None:
                 # Altair pops the tables when it compiles; a second time zone (another
                 # browser) compiles again, so put them back every time.
                 extracted_inline_tables.update(self._kept_tables)
-                super()._init_with_vegafusion(local_tz)
+                if self._msc_spec is None or self.chart is None:
+                    super()._init_with_vegafusion(local_tz)
+                    return
+                # Altair's own steps, from the spec already made (no second to_dict and
+                # schema check of the same chart)
+                from altair.utils._vegafusion_data import compile_to_vegafusion_chart_state
+
+                with self.hold_sync():
+                    state = compile_to_vegafusion_chart_state(self._msc_spec, local_tz)
+                    self._chart_state = state
+                    self._js_watch_plan = state.get_watch_plan()["client_to_server"]
+                    self.spec = state.get_transformed_spec()
+                    self.observe(self._msc_js_to_py, ["_js_to_py_updates"])
+
+            def _msc_js_to_py(self, change: dict) -> None:
+                """Answer the browser's selections and signals (VegaFusion updates)."""
+                self._py_to_js_updates = self._chart_state.update(change["new"])
 
         _KEPT_CHART_CLASS = KeptDataJupyterChart
     return _KEPT_CHART_CLASS
@@ -353,7 +371,7 @@ def chart_spec(chart: Any, *, validate: bool = True) -> tuple[dict, dict]:
     return spec, kept
 
 
-def update_jupyter_chart(widget: Any, chart: Any) -> None:
+def update_jupyter_chart(widget: Any, chart: Any, made: tuple[dict, dict] | None = None) -> None:
     """Draw another chart in a widget made by :func:`jupyter_chart`, in place.
 
     The widget stays the same object (and so does its view in the browser, which draws
@@ -368,6 +386,9 @@ def update_jupyter_chart(widget: Any, chart: Any) -> None:
         Made by :func:`jupyter_chart`.
     chart : altair chart or dict
         The new chart, or its spec (:func:`chart_spec`, while the chart is alive).
+    made : (dict, dict), optional
+        ``chart_spec(chart)`` when the caller already made it: the widget compiles that
+        spec (and keeps its tables) instead of converting the chart again.
 
     Examples
     --------
@@ -382,7 +403,10 @@ def update_jupyter_chart(widget: Any, chart: Any) -> None:
     3
     >>> widget.close(); _ = alt.data_transformers.enable("default")
     """
-    widget._set_chart(*_chart_and_tables(chart))
+    if made is not None and not isinstance(chart, dict):
+        widget._set_chart(chart, made[1], made[0])
+    else:
+        widget._set_chart(*_chart_and_tables(chart))
 
 
 def _jupyter_renderer(spec: dict, **metadata: Any) -> Any:

@@ -213,12 +213,13 @@ def show_figures(output: Any, figures: dict[str, Any]) -> list[str]:
             if name in shown:
                 kept[name] = shown[name]
             continue
-        fingerprint = figure_fingerprint(*chart_spec(chart, validate=False))
+        made = chart_spec(chart, validate=False)  # the kit's own charts: checked when built
+        fingerprint = figure_fingerprint(*made)
         entry = shown.get(name)
         if entry is not None and entry["fingerprint"] == fingerprint:
             kept[name] = entry
         elif entry is not None and entry["widget"] is not None and _widget_renderer():
-            update_jupyter_chart(entry["widget"], chart)
+            update_jupyter_chart(entry["widget"], chart, made)
             kept[name] = {**entry, "fingerprint": fingerprint}
         else:
             out = chart_output(chart)
