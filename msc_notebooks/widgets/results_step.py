@@ -79,7 +79,8 @@ class ResultsStep(Step):
     summary_table, periods_table, clinical_table, intervals_table, null_table : HTML
     fit_slopes : ipywidgets.Checkbox
         Fit the broken-stick mixed model (SPEC §14) for each result (on by default; cached
-        per result, so threshold changes do not refit).
+        per result, so threshold changes do not refit). It is fitted last, after the
+        counts, tables and figures are shown ("Fitting the mixed model..." meanwhile).
     slopes_sentence, slopes_table, slopes_patients : ipywidgets.HTML
         Its sentence, ``slopes.csv`` table and shrunken per-patient values (CSS classes
         ``msc-slopes-sentence``, ``msc-slopes-table``).
@@ -304,12 +305,17 @@ class ResultsStep(Step):
             if null is not None
             else note("Not simulated yet: press 'Simulate no-effect cohorts'.")
         )
-        self._slopes()
+        if self.fit_slopes.value and getattr(result, "fitted_slopes", None) is None:
+            # the model is fitted last (seconds for a few hundred patients): the counts,
+            # tables and figures are on the page first
+            self.slopes_sentence.value = note("Fitting the mixed model...")
+            self.slopes_table.value = self.slopes_patients.value = ""
         self._outcomes()
         staged = stage_and_strata_tables(result, stages=self._stage_tables(result))
         self.stages_table.value = table_html(staged["stage_progression.csv"])
         self.strata_table.value = table_html(staged["strata_summary.csv"])
         self._figures()
+        self._slopes()
 
     def _stage_tables(self, result: Any) -> Any:
         """The clinical stages of ``result``, kept across threshold changes (stages do not
