@@ -311,10 +311,10 @@ class ResultsStep(Step):
             self.slopes_sentence.value = note("Fitting the mixed model...")
             self.slopes_table.value = self.slopes_patients.value = ""
         self._outcomes()
+        self._figures()  # before the slower tables: counts and figures first
         staged = stage_and_strata_tables(result, stages=self._stage_tables(result))
         self.stages_table.value = table_html(staged["stage_progression.csv"])
         self.strata_table.value = table_html(staged["strata_summary.csv"])
-        self._figures()
         self._slopes()
 
     def _stage_tables(self, result: Any) -> Any:
