@@ -24,6 +24,9 @@ kernel per repeat. Measured (times on the page's own clock, ``performance.now()`
   the next one day shorter (checked, not assumed). ``marker_move_after_commit_s`` counts
   from the moment the page sent the new injection days to the kernel (the timeline
   waits ``KEY_COMMIT_MS`` after the last key before it sends them).
+- ``results_first_view_s``: the first click on *Results* -> its counts and every figure
+  drawn, the page settled (as below). Done before the threshold changes, so that those are
+  timed on a Results step already shown once.
 - ``threshold_counts_s`` / ``threshold_figures_s``: the Enter that sets the Settings
   threshold from 25 to 50 % (typed into the slider's readout), then a click on *Results*
   -> the responder counts say 50 %, and -> every Results figure is drawn (each figure
@@ -108,6 +111,7 @@ METRICS = [
     ("run_all_to_wizard_s", "Run All → Wizard visible (s)"),
     ("marker_move_s", "arrow key on a marker → interval table updated (s)"),
     ("marker_move_after_commit_s", "  of which after the timeline sent the edit (s)"),
+    ("results_first_view_s", "first click on Results → counts and figures drawn (s)"),
     ("threshold_counts_s", "threshold 25 → 50 → Results counts shown (s)"),
     ("threshold_figures_s", "threshold 25 → 50 → counts and figures drawn (s)"),
     ("threshold_later_median_s", "later threshold changes, median (s)"),
@@ -115,7 +119,7 @@ METRICS = [
     ("results_height_px", "Results step height (px)"),
     ("results_figures", "Results figures drawn"),
     ("document_dom_nodes", "document DOM nodes (CDP, detached included)"),
-    ("heap_start_mb", "JS heap after GC: start (MB)"),
+    ("heap_start_mb", "JS heap after GC: after Run All (MB)"),
     ("heap_first_change_mb", "JS heap after GC: after the first threshold change (MB)"),
     ("heap_after_changes_mb", "JS heap after GC: after the last threshold change (MB)"),
     ("heap_growth_mb", "JS heap growth, first → last change (MB)"),
@@ -123,6 +127,7 @@ METRICS = [
     ("longest_longtask_s", "longest 'longtask' entry (s)"),
     ("frozen_run_all_s", "  longest frozen stretch during Run All (s)"),
     ("frozen_marker_move_s", "  … during the marker move (s)"),
+    ("frozen_results_first_view_s", "  … during the first view of Results (s)"),
     ("frozen_first_threshold_change_s", "  … during the first threshold change (s)"),
     ("frozen_later_threshold_changes_s", "  … during the later threshold changes (s)"),
     ("frozen_page_load_s", "JupyterLab's own start, not counted above (s)"),
@@ -138,7 +143,7 @@ MONITOR_JS = r"""
 (() => {
   const M = (window.__msc = {
     phaseGap: 0, phaseLong: 0,
-    lastWizard: 0, lastKey: 0, sentInjections: 0,
+    lastWizard: 0, lastKey: 0, lastClick: 0, sentInjections: 0,
   });
   let last = performance.now();
   const frame = (t) => {
@@ -156,6 +161,7 @@ MONITOR_JS = r"""
   } catch (e) { M.noLongtask = String(e); }
   M.phase = () => { const out = [M.phaseGap, M.phaseLong]; M.phaseGap = 0; M.phaseLong = 0; return out; };
   document.addEventListener("keydown", () => { M.lastKey = performance.now(); }, true);
+  document.addEventListener("click", () => { M.lastClick = performance.now(); }, true);
   const inWizard = (node) => {
     const el = node && (node.nodeType === 1 ? node : node.parentElement);
     return !!(el && el.closest && el.closest(".msc-wizard"));
@@ -351,6 +357,7 @@ class WizardRun:
         self.bp.assert_ran_clean()
         self.settled()
         self.phase("run_all")
+        self.out["heap_start_mb"] = self.heap_mb()
 
     def marker_move(self) -> None:
         page = self.page
@@ -397,6 +404,35 @@ class WizardRun:
         self.settled()
         self.phase("marker_move")
 
+    def wait_results(self, value: int | None = None) -> tuple[float, float]:
+        """Page times (ms) when the Results counts show (saying ``value`` %, if given) and
+        when every figure is drawn and the Wizard has settled."""
+        t_counts = self.until(
+            """(v) => { const e = document.querySelector('.msc-wizard .msc-responder-count');
+                 return !!e && e.offsetHeight > 0 && /\\d+\\/\\d+/.test(e.textContent)
+                        && (v === null || e.textContent.includes(v + '%')); }""",
+            arg=value,
+        )
+        t_figs = self.until(
+            f"""() => {{ const f = ({FIGURES_JS})(); return !!f && f[0] > 0 && f[0] === f[1]; }}""",
+            polling=50,
+        )
+        return t_counts, max(t_figs, self.settled())
+
+    def results_first_view(self) -> None:
+        """Click *Results* for the first time -> counts and every figure drawn.
+
+        Done before the threshold changes, so that a change is timed on a Results step
+        already shown once (a Wizard that builds its steps when first opened pays for the
+        first view here, not in the threshold change).
+        """
+        self.page.evaluate("() => window.__msc.phase()")
+        self.step("Results")
+        t0 = self.page.evaluate("() => window.__msc.lastClick")
+        _, t1 = self.wait_results()
+        self.out["results_first_view_s"] = round((t1 - t0) / 1000, 3)
+        self.phase("results_first_view")
+
     def set_threshold(self, value: int) -> dict[str, float]:
         """Settings: type ``value`` into the threshold readout, Enter, then click Results.
 
@@ -413,22 +449,11 @@ class WizardRun:
         page.keyboard.press("Enter")
         t0 = page.evaluate("() => window.__msc.lastKey")
         self.step("Results")
-        t_counts = self.until(
-            """(v) => { const e = document.querySelector('.msc-wizard .msc-responder-count');
-                 return !!e && e.offsetHeight > 0 && /\\d+\\/\\d+/.test(e.textContent)
-                        && e.textContent.includes(v + '%'); }""",
-            arg=value,
-        )
-        t_figs = self.until(
-            f"""() => {{ const f = ({FIGURES_JS})(); return !!f && f[0] > 0 && f[0] === f[1]; }}""",
-            polling=50,
-        )
-        t_last = self.settled()
-        return {"t0": t0, "counts": t_counts, "figures": max(t_figs, t_last)}
+        t_counts, t_figures = self.wait_results(value)
+        return {"t0": t0, "counts": t_counts, "figures": t_figures}
 
     def thresholds(self) -> None:
         page = self.page
-        self.out["heap_start_mb"] = self.heap_mb()
         page.evaluate("() => window.__msc.phase()")
         first = self.set_threshold(THRESHOLDS[0])
         self.out["threshold_counts_s"] = round((first["counts"] - first["t0"]) / 1000, 3)
@@ -471,6 +496,7 @@ class WizardRun:
         started = time.monotonic()
         self.measure("run_all", self.run_all)
         self.measure("marker_move", self.marker_move)
+        self.measure("results_first_view", self.results_first_view)
         self.measure("thresholds", self.thresholds)
         phases = {k: v for k, v in self.out["frozen_by_phase_s"].items() if k != "page_load"}
         self.out["longest_frozen_s"] = max((v["frame_gap"] for v in phases.values()), default=None)
