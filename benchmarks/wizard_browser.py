@@ -99,8 +99,10 @@ THRESHOLDS = [50, 30, 40, 35, 45, 55, 60, 65, 70, 50, 30, 40, 35, 45, 55, 60, 65
 TARGETS = [
     ("marker_move_s", 200, 0.3, "s"),
     ("threshold_figures_s", 200, 0.5, "s"),
+    ("threshold_later_median_s", 200, 0.5, "s"),
     ("marker_move_s", 10_000, 1.0, "s"),
     ("threshold_figures_s", 10_000, 2.0, "s"),
+    ("threshold_later_median_s", 10_000, 2.0, "s"),
     ("run_all_to_wizard_s", 10_000, 10.0, "s"),
     ("results_dom_nodes", None, 20_000, "nodes"),
     ("heap_growth_mb", None, 100.0, "MB"),
@@ -114,7 +116,7 @@ METRICS = [
     ("results_first_view_s", "first click on Results → counts and figures drawn (s)"),
     ("threshold_counts_s", "threshold 25 → 50 → Results counts shown (s)"),
     ("threshold_figures_s", "threshold 25 → 50 → counts and figures drawn (s)"),
-    ("threshold_later_median_s", "later threshold changes, median (s)"),
+    ("threshold_later_median_s", "later threshold changes → counts and figures, median (s)"),
     ("results_dom_nodes", "Results step DOM nodes"),
     ("results_height_px", "Results step height (px)"),
     ("results_figures", "Results figures drawn"),
@@ -689,6 +691,38 @@ def markdown(data: dict, only: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def comparison(data: dict, first: str, second: str) -> str:
+    """Two labels side by side: each figure ``first → second`` per size, and the targets.
+
+    Examples
+    --------
+    >>> run = lambda v: {"sizes": {"200": {"summary": {"marker_move_s": {"median": v, "n": 1}}}}}
+    >>> print(comparison({"runs": {"a": run(2.5), "b": run(0.25)}}, "a", "b").splitlines()[4])
+    | arrow key on a marker → interval table updated (s) | 2.50 → 0.250 |
+    """
+    a, b = data["runs"][first], data["runs"][second]
+    sizes = sorted(set(a["sizes"]) & set(b["sizes"]), key=int)
+
+    def cell(entry: dict, size: str, key: str) -> str:
+        return fmt(entry["sizes"][size].get("summary", {}).get(key))
+
+    lines = [
+        f"## {first} → {second}",
+        "",
+        "| | " + " | ".join(f"{int(s):,} patients" for s in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for key, title in METRICS:
+        cells = [f"{cell(a, s, key)} → {cell(b, s, key)}" for s in sizes]
+        if any(c != "— → —" for c in cells):
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    before = {(t, s): v for t, s, v, _ in target_rows(a, sizes)}
+    lines += ["", f"| target | patients | {first} | {second} | |", "|---|---:|---:|---:|---|"]
+    for t, s, v, met in target_rows(b, sizes):
+        lines.append(f"| {t} | {s} | {before.get((t, s), '—')} | {v} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10_000])
@@ -705,7 +739,16 @@ def main(argv: list[str] | None = None) -> int:
         help="checkout whose msc_notebooks the kernels import (default: this one), "
         "e.g. a worktree at the commit to compare with",
     )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("FIRST", "SECOND"),
+        help="print two labels of --out side by side (no measurement), e.g. before latest",
+    )
     a = p.parse_args(argv)
+    if a.compare:
+        print(comparison(json.loads(a.out.read_text()), *a.compare))
+        return 0
     a.changes = max(1, min(a.changes, len(THRESHOLDS)))
     chromium = find_chromium()
     if chromium is None:
@@ -775,7 +818,11 @@ def main(argv: list[str] | None = None) -> int:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(data, indent=1) + "\n")
     md = markdown({"runs": {a.label: entry}}, only=[str(n) for n in a.sizes])
-    out_path.with_suffix(".md").write_text(markdown(data))
+    text = markdown(data)
+    for label in data["runs"]:
+        if "before" in data["runs"] and label != "before":
+            text += "\n" + comparison(data, "before", label)
+    out_path.with_suffix(".md").write_text(text)
     print(md)
     if not a.keep:
         import shutil
