@@ -19,17 +19,20 @@ class MatchedPanel(Step):
     Attributes
     ----------
     paths : ipywidgets.Text
-        One visits file, several PRO-ACT files (comma-separated) or their folder.
+        One visits file, several PRO-ACT files (comma-separated) or their folder (CSS
+        class ``msc-matched-paths``).
     load_button : ipywidgets.Button
         Read the natural-history cohort (CSS class ``msc-matched-load``).
     synthetic_button : ipywidgets.Button
         Use a synthetic natural-history cohort instead (teaching; no real patient).
     k, caliper : ipywidgets widgets
-        Controls per treated patient; largest standardised distance (0 = none).
+        Controls per treated patient; largest standardised distance (0 = none) (CSS
+        classes ``msc-matched-k``, ``msc-matched-caliper``).
     sentence : ipywidgets.HTML
         Who was matched and who not (CSS class ``msc-matched-sentence``).
     summary_table, balance_table, unmatched_table : ipywidgets.HTML
-        ``matched_controls.csv``, ``matching_balance.csv``, the unmatched patients.
+        ``matched_controls.csv`` (CSS class ``msc-matched-table``),
+        ``matching_balance.csv``, the unmatched patients (``msc-matched-unmatched``).
 
     Examples
     --------
@@ -50,20 +53,25 @@ class MatchedPanel(Step):
         self.paths = w.Text(
             placeholder="alsfrs.csv, AlsHistory.csv, Fvc.csv, ... or their folder",
             description="natural history",
+            style={"description_width": "initial"},
             layout=w.Layout(width="60%"),
         )
+        self.paths.add_class("msc-matched-paths")
         self.load_button = w.Button(description="Read and compare")
         self.load_button.add_class("msc-matched-load")
         self.load_button.on_click(self.guarded(lambda _: self._load()))
         self.synthetic_button = w.Button(
             description="Synthetic cohort (teaching)",
             tooltip="A synthetic untreated cohort (msc_notebooks.synthetic): no real patient",
+            layout=w.Layout(width="auto"),
         )
         self.synthetic_button.on_click(self.guarded(lambda _: self._synthetic()))
         self.k = w.BoundedIntText(value=self.state.match_k, min=1, max=50, description="k")
         self.caliper = w.BoundedFloatText(
             value=self.state.caliper, min=0, max=10, step=0.1, description="caliper (SD)"
         )
+        self.k.add_class("msc-matched-k")
+        self.caliper.add_class("msc-matched-caliper")
         self.k.observe(self.guarded(lambda c: setattr(self.state, "match_k", c.new)), "value")
         self.caliper.observe(
             self.guarded(lambda c: setattr(self.state, "caliper", float(c.new))), "value"
@@ -74,6 +82,7 @@ class MatchedPanel(Step):
         self.summary_table.add_class("msc-matched-table")
         self.balance_table = w.HTML("")
         self.unmatched_table = w.HTML("")
+        self.unmatched_table.add_class("msc-matched-unmatched")
         self.state.observe(self.guarded(lambda _: self.refresh()), names=["result"])
         self.children = [
             w.HTML("<b>Matched natural-history controls</b>"),
@@ -132,4 +141,9 @@ class MatchedPanel(Step):
         self.sentence.value = f"<div>{html.escape(matched.sentence())}</div>"
         self.summary_table.value = table_html(matched.summary)
         self.balance_table.value = table_html(matched.balance)
-        self.unmatched_table.value = table_html(matched.unmatched) if len(matched.unmatched) else ""
+        self.unmatched_table.value = (
+            "<div><i>Treated patients without a match (left out of both arms)</i></div>"
+            + table_html(matched.unmatched)
+            if len(matched.unmatched)
+            else ""
+        )
