@@ -248,19 +248,44 @@ def analyze(
     s = settings or Settings()
     if overrides:
         s = s.replace(**overrides)
+    return _with_cohort_tables(study, s, *_patient_tables(study, s), safety=safety)
+
+
+def _patient_tables(
+    study: StudyData, s: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The per-patient tables of :func:`analyze`: ``rates``, ``periods``,
+    ``clinical_patients``, ``interval_lengths``, each sorted by patient id. A patient's rows
+    depend on that patient's assessments, injections and onset only (what :func:`update`
+    relies on to re-analyse a few patients)."""
     # the patients as integer codes, the outcome's assessments and the injections, sorted
     # once: the period table is computed on these, and the ids are put back in it
     rates = Cohort.from_tables(
         study.visits, study.injections, study.patients, s.outcome
     ).period_table(s)
-    periods = classify(rates, s)
-    statistics = period_statistics(periods, s)
-    summary = summarize(periods, s, statistics)
-    clinical_patients = clinical_improvement(rates, s)
-    lengths = interval_table(study.injections, s.month_days)
-    intervals = interval_correlation(
-        periods, lengths, n_permutations=int(s.bootstrap_samples), seed=int(s.seed)
+    return (
+        rates,
+        classify(rates, s),
+        clinical_improvement(rates, s),
+        interval_table(study.injections, s.month_days),
     )
+
+
+def _with_cohort_tables(
+    study: StudyData,
+    s: Settings,
+    rates: pd.DataFrame,
+    periods: pd.DataFrame,
+    clinical_patients: pd.DataFrame,
+    lengths: pd.DataFrame,
+    *,
+    safety: bool,
+    statistics: pd.DataFrame | None = None,
+) -> AnalysisResult:
+    """The result: the cohort tables (summary, clinical, intervals, safety) computed from
+    the per-patient tables of :func:`_patient_tables` (``statistics`` when known)."""
+    if statistics is None:
+        statistics = period_statistics(periods, s)
     safety_result = None
     if safety and study.adverse_events is not None:
         from .safety import analyze_safety
@@ -268,10 +293,12 @@ def analyze(
         safety_result = analyze_safety(study, s)
     return AnalysisResult(
         periods=periods,
-        summary=summary,
+        summary=summarize(periods, s, statistics),
         clinical=clinical_summary(clinical_patients),
         clinical_patients=clinical_patients,
-        intervals=intervals,
+        intervals=interval_correlation(
+            periods, lengths, n_permutations=int(s.bootstrap_samples), seed=int(s.seed)
+        ),
         interval_lengths=lengths,
         settings=s,
         study=study,
@@ -398,8 +425,8 @@ def update(
 
     The faces (the Wizard) call this and decide nothing themselves: see
     :func:`update_kind` for what is recomputed. After an injection edit (``'patients'``)
-    only the edited patients are analysed again, by :func:`analyze` itself run on a study
-    holding only them (the same rules, no second copy); their rows replace theirs in the
+    only the edited patients are analysed again, by the per-patient part of
+    :func:`analyze` (the same code) run on a study holding only them; their rows replace theirs in the
     per-patient tables (``periods``, ``rates``, ``clinical_patients``,
     ``interval_lengths``, patients kept in id order), and the cohort tables are recomputed
     from the spliced tables: ``summary``, ``clinical``, ``intervals`` in full, and
@@ -479,51 +506,26 @@ def _reanalyse_patients(
         patients=only(study.patients),
         adverse_events=None,
     )
-    if not len(sub.visits):  # no assessment at all: analyze needs one (the whole study has)
+    if not len(sub.visits):  # no assessment at all: the engine needs one (the study has)
         return analyze(study, settings, safety=result.safety is not None)
-    part = analyze(sub, settings, safety=False)
-    kept, order = _splice_order(result.periods["patient_id"], part.periods["patient_id"], wanted)
-    periods = _splice(result.periods, part.periods, kept, order)
-    rates = _splice(result.rates, part.rates, kept, order)
+    # the same engine as analyze, on the edited patients only; their rows replace theirs
+    new_rates, new_periods, new_clinical, new_lengths = _patient_tables(sub, settings)
+    at = _splice_order(result.periods["patient_id"], new_periods["patient_id"], wanted)
+    rates = _splice(result.rates, new_rates, wanted, at)  # the same rows as periods
+    periods = _splice(result.periods, new_periods, wanted, at)
+    clinical_patients = _splice(result.clinical_patients, new_clinical, wanted)
+    lengths = _splice(result.interval_lengths, new_lengths, wanted)
     if settings != result.settings:  # thresholds only (_plan): the kept rows' flags
         periods = flag_responders(periods, settings)
-    clinical_patients = _splice(
-        result.clinical_patients,
-        part.clinical_patients,
-        *_splice_order(
-            result.clinical_patients["patient_id"], part.clinical_patients["patient_id"], wanted
-        ),
-    )
-    lengths = _splice(
-        result.interval_lengths,
-        part.interval_lengths,
-        *_splice_order(
-            result.interval_lengths["patient_id"], part.interval_lengths["patient_id"], wanted
-        ),
-    )
-    statistics = _restate_statistics(result, periods, part.periods, wanted, settings)
-    safety_result = None
-    if result.safety is not None:
-        from .safety import analyze_safety
-
-        safety_result = analyze_safety(study, settings)
-    return AnalysisResult(
-        periods=periods,
-        summary=summarize(periods, settings, statistics),
-        clinical=clinical_summary(clinical_patients),
-        clinical_patients=clinical_patients,
-        intervals=interval_correlation(
-            periods,
-            lengths,
-            n_permutations=int(settings.bootstrap_samples),
-            seed=int(settings.seed),
-        ),
-        interval_lengths=lengths,
-        settings=settings,
-        study=study,
-        rates=rates,
-        statistics=statistics,
-        safety=safety_result,
+    return _with_cohort_tables(
+        study,
+        settings,
+        rates,
+        periods,
+        clinical_patients,
+        lengths,
+        safety=result.safety is not None,
+        statistics=_restate_statistics(result, periods, new_periods, wanted, settings),
     )
 
 
@@ -547,9 +549,16 @@ def _splice_order(
 
 
 def _splice(
-    old: pd.DataFrame, new: pd.DataFrame, kept: np.ndarray, order: np.ndarray | None
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    wanted: list,
+    at: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> pd.DataFrame:
-    """The rows ``kept`` of ``old`` and all of ``new``, in ``order`` (:func:`_splice_order`)."""
+    """``old`` with the rows of the patients ``wanted`` replaced by ``new`` (all theirs),
+    in patient id order; ``at`` is :func:`_splice_order` when already computed."""
+    kept, order = (
+        at if at is not None else _splice_order(old["patient_id"], new["patient_id"], wanted)
+    )
     frames = [f for f in (old.take(kept), new) if len(f)]
     if not frames:
         return old.iloc[:0]

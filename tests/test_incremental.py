@@ -230,7 +230,7 @@ def test_only_the_edited_patient_is_reanalysed(monkeypatch):
     edited = set_injections(base.study, pid, [days[0], days[1] + 25.0, *days[2:]])
 
     seen = []
-    engine = analysis.analyze
+    engine = analysis._patient_tables  # what analyze runs per patient
 
     def spy(study, *args, **kwargs):
         seen.append(
@@ -242,7 +242,12 @@ def test_only_the_edited_patient_is_reanalysed(monkeypatch):
         )
         return engine(study, *args, **kwargs)
 
-    monkeypatch.setattr(analysis, "analyze", spy)
+    monkeypatch.setattr(analysis, "_patient_tables", spy)
+    analyze(load_demo(), FAST)  # a full analysis runs the same engine, on every patient
+    assert len(seen) == 1 and len(seen[0][0]) == 20 and seen[0][2] > 100
+    seen.clear()
+    full = []
+    monkeypatch.setattr(analysis, "analyze", lambda *a, **k: full.append(a) or None)
     stats_periods = []
     statistics = analysis.period_statistics
 
@@ -254,8 +259,9 @@ def test_only_the_edited_patient_is_reanalysed(monkeypatch):
 
     result = update(base, base.settings, edited)
 
-    # the engine ran once, on a study holding only patient 017 (its 12 assessments)
-    assert seen == [([pid], [pid], 12)]
+    # the engine ran once, on a study holding only patient 017 (its 12 assessments), and
+    # no full analysis ran
+    assert seen == [([pid], [pid], 12)] and full == []
     # injection 2 moved: periods 1-2 and 2-3 changed; the other periods kept their statistics
     recomputed = [p for p in stats_periods[-1] if p != "reference"]
     assert set(recomputed) <= {"1-2", "2-3"} and recomputed
