@@ -23,7 +23,7 @@ kernel per repeat. Measured (times on the page's own clock, ``performance.now()`
   timeline (one day later) -> the interval table shows that interval one day longer and
   the next one day shorter (checked, not assumed). ``marker_move_after_commit_s`` counts
   from the moment the page sent the new injection days to the kernel (the timeline
-  waits ``KEY_COMMIT_MS`` after the last key before it sends them).
+  sends the edit when the key is released; ``KEY_COMMIT_MS`` is only its fallback).
 - ``results_first_view_s``: the first click on *Results* -> its counts and every figure
   drawn, the page settled (as below). Done before the threshold changes, so that those are
   timed on a Results step already shown once.

@@ -112,6 +112,22 @@ def test_keyboard_moves_and_deletes(page):
     assert injections(page) == [188]
 
 
+def test_key_release_sends_the_edit_once(page):
+    """A released arrow key sends the edit at once, and a key held down its last position."""
+    page.locator(".msc-timeline-injection").nth(1).focus()
+    saves = page.evaluate("window.saves")
+    page.keyboard.press("ArrowRight")  # keydown + keyup
+    # no wait: the release itself sent it (not the fallback timer)
+    assert page.evaluate("window.saves") == saves + 1
+    assert injections(page) == [90, 181]
+    for _ in range(3):  # auto-repeat while held: the marker moves 3 days
+        page.keyboard.down("ArrowRight")
+    page.keyboard.up("ArrowRight")
+    # sent on release (the fallback timer may also have fired on a slow machine)
+    assert page.evaluate("window.saves") >= saves + 2
+    assert injections(page) == [90, 184]
+
+
 def test_drag_and_double_click(page):
     marker = page.locator(".msc-timeline-injection").nth(1)
     box = marker.bounding_box()

@@ -7,7 +7,8 @@
 //   score_label (string).
 // Markers can be added (double-click on the axis, or the Add button), dragged with the
 // pointer, removed (Delete key or the Remove button) and moved with the keyboard
-// (Tab to a marker, ArrowLeft/ArrowRight by 1 day, with Shift by 7 days).
+// (Tab to a marker, ArrowLeft/ArrowRight by 1 day, with Shift by 7 days; the edit is sent
+// when the key is released, so a key held down sends one edit).
 
 const WIDTH = 720;
 const HEIGHT = 190;
@@ -252,12 +253,19 @@ function render({ model, el }) {
           g.setAttribute("aria-valuenow", Math.round(days[i]));
           g.setAttribute("aria-valuetext", dayLabel(days[i], timeKind));
           g.setAttribute("aria-label", markerLabel(i));
+          // sent when the key is released (one edit for a key held down); the timer
+          // is the fallback when the release never reaches the marker (focus moved)
           if (keyTimer !== null) clearTimeout(keyTimer);
           keyTimer = setTimeout(commit, KEY_COMMIT_MS);
         } else if (event.key === "Delete" || event.key === "Backspace") {
           event.preventDefault();
           days.splice(i, 1);
           selected = Math.min(i, days.length - 1);
+          commit();
+        }
+      });
+      g.addEventListener("keyup", (event) => {
+        if ((event.key === "ArrowLeft" || event.key === "ArrowRight") && keyTimer !== null) {
           commit();
         }
       });
