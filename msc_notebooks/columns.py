@@ -2,8 +2,8 @@
 
 Canonical column names of every table (SPEC §11), ALSFRS-R items and domains (SPEC §1),
 outcomes and their labels, the PRO-ACT layout and the other names recognised without a
-column map, setting choices, missing and yes/no words, date <-> day conversion, and
-the numbering of injections by time (SPEC §12). Everything else imports these; a second
+column map, setting choices, missing and yes/no words, date <-> day conversion, patient
+ids as integer codes, and the numbering of injections by time (SPEC §12). Everything else imports these; a second
 copy anywhere is a bug.
 
 numpy and pandas are imported inside the functions that need them, so that importing
@@ -33,6 +33,7 @@ __all__ = [
     "day_to_date",
     "day_text",
     "number_in_time_order",
+    "patient_codes",
     "recognise_columns",
     "suggest_column",
     "ITEMS",
@@ -467,6 +468,73 @@ def day_text(day: float, time_kind: str) -> str:
     if time_kind == "date":
         return day_to_date([day]).iloc[0].strftime("%Y-%m-%d")
     return f"{day:g}"
+
+
+# ------------------------------------------------------------------------------ patients
+def _sorted_runs(values: Any) -> tuple[Any, Any] | None:
+    """Codes and ids of values in sorted runs (each id's rows together, ids increasing).
+
+    None when the values are not so (or have a missing id): they are then factorized.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if len(values) < 2 or pd.isna(values).any():
+        return None
+    try:
+        change = np.asarray(values[1:] != values[:-1], dtype=bool)
+        starts = np.flatnonzero(np.concatenate([[True], change]))
+        ids = values.take(starts)
+        if not np.asarray(ids[1:] > ids[:-1], dtype=bool).all():
+            return None
+    except TypeError:  # ids that do not compare (mixed types)
+        return None
+    return np.cumsum(np.concatenate([[0], change])), ids
+
+
+def patient_codes(*columns: Any) -> tuple[list[Any], Any]:
+    """The patients of one or more id columns as integer codes, in one code space.
+
+    Code ``k`` is the ``k``-th distinct id in sorted order; a missing id is -1. The same as
+    ``pandas.factorize(..., sort=True)`` of all the columns together. Tables the kit
+    builds are sorted by patient: their codes come from where the id changes, without
+    hashing every row (several times faster on a million text ids); other columns are
+    factorized.
+
+    Parameters
+    ----------
+    *columns : pandas.Series or array-like
+        Patient ids.
+
+    Returns
+    -------
+    (list of numpy.ndarray, array-like)
+        The codes of each column, and the distinct ids in sorted order (code -> id).
+
+    Examples
+    --------
+    >>> (a, b), ids = patient_codes(["p1", "p1", "p2"], ["p3", "p1"])
+    >>> a.tolist(), b.tolist(), list(ids)
+    ([0, 0, 1], [2, 0], ['p1', 'p2', 'p3'])
+    """
+    import numpy as np
+    import pandas as pd
+
+    parts = []
+    for column in columns:
+        values = column.array if isinstance(column, pd.Series | pd.Index) else pd.array(column)
+        parts.append(_sorted_runs(values) or pd.factorize(values, sort=True))
+    if len(parts) == 1:
+        return [parts[0][0]], parts[0][1]
+    # one code space: the distinct ids of every column, sorted
+    every = pd.concat([pd.Series(ids) for _, ids in parts], ignore_index=True)
+    codes, ids = pd.factorize(every.array, sort=True)
+    out, at = [], 0
+    for own, own_ids in parts:
+        to_shared = np.append(codes[at : at + len(own_ids)], -1)  # own -1 (missing) -> -1
+        out.append(to_shared[own])
+        at += len(own_ids)
+    return out, ids
 
 
 # ---------------------------------------------------------------------------- injections

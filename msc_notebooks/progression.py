@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .columns import OUTCOME_MAX, RATE_COLUMNS, number_in_time_order
+from .columns import OUTCOME_MAX, RATE_COLUMNS, number_in_time_order, patient_codes
 from .errors import SettingsError
 from .settings import Settings
 
@@ -127,10 +127,14 @@ class Cohort:
     ) -> Cohort:
         """The cohort of canonical visits, injections and patients tables, for one outcome."""
         _check_outcome(visits, outcome)
-        ids = pd.concat([visits["patient_id"], injections["patient_id"]], ignore_index=True)
-        codes, uniques = pd.factorize(ids, sort=True)
-        codes = codes.astype(np.int32)  # half the memory of int64 for a million rows
-        visit_codes, injection_codes = codes[: len(visits)], codes[len(visits) :]
+        (visit_codes, injection_codes), uniques = patient_codes(
+            visits["patient_id"], injections["patient_id"]
+        )
+        # int32: half the memory of int64 for a million rows
+        visit_codes, injection_codes = (
+            visit_codes.astype(np.int32),
+            injection_codes.astype(np.int32),
+        )
         # assessments: rows where the outcome is missing are not assessments
         score = visits[outcome].to_numpy(dtype=float, na_value=np.nan)
         present = ~np.isnan(score)

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from .columns import INJECTIONS_COLUMNS, date_to_day, day_to_date, number_in_time_order
+from .columns import (
+    INJECTIONS_COLUMNS,
+    date_to_day,
+    day_to_date,
+    number_in_time_order,
+    patient_codes,
+)
 from .errors import ScheduleError
 from .settings import MONTH_DAYS
 
@@ -194,7 +200,7 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
         return out
     # integer patient codes in id order instead of text: the same order as sorting by
     # patient_id then day (stable), without comparing strings
-    codes, uniques = pd.factorize(injections["patient_id"], sort=True)
+    (codes,), uniques = patient_codes(injections["patient_id"])
     missing = len(uniques)
     codes = np.where(codes < 0, missing, codes)  # missing ids last, like sort_values
     day = injections["day"].to_numpy(dtype=float)

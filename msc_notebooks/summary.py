@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import STATISTICS_COLUMNS, SUMMARY_COLUMNS, number_in_time_order
+from .columns import STATISTICS_COLUMNS, SUMMARY_COLUMNS, number_in_time_order, patient_codes
 from .progression import ZERO_RATE
 from .responders import SMALL_REFERENCE_RATE
 from .settings import Settings
@@ -836,7 +836,7 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
     """
     s = settings or Settings()
     # integer patient codes in id order: sorting, numbering and the T1 lookup without text
-    codes = pd.factorize(rates["patient_id"], sort=True)[0]
+    codes = patient_codes(rates["patient_id"])[0][0]
     period = rates["period"]
     is_ref = (period == "reference").to_numpy(dtype=bool)
     end_score = rates["end_score"].to_numpy(dtype=float)
@@ -921,7 +921,7 @@ def _join_intervals(
         both, uniques = pd.factorize(pd.concat([lvals, rvals], ignore_index=True))
         return both[: len(lvals)], both[len(lvals) :], len(uniques)
 
-    lp, rp, _ = codes(periods["patient_id"].take(left), right["patient_id"])
+    (lp, rp), _ = patient_codes(periods["patient_id"].take(left), right["patient_id"])
     lk, rk, n_k = codes(periods["period"].take(left), right["interval"])
     lkey = np.where((lp >= 0) & (lk >= 0), lp.astype(np.int64) * n_k + lk, -1)
     rkey = np.where((rp >= 0) & (rk >= 0), rp.astype(np.int64) * n_k + rk, -2)
