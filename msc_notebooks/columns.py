@@ -34,6 +34,7 @@ __all__ = [
     "day_text",
     "number_in_time_order",
     "patient_codes",
+    "patient_order",
     "recognise_columns",
     "suggest_column",
     "ITEMS",
@@ -535,6 +536,30 @@ def patient_codes(*columns: Any) -> tuple[list[Any], Any]:
         out.append(to_shared[own])
         at += len(own_ids)
     return out, ids
+
+
+def patient_order(patients: Any, days: Any) -> Any:
+    """The stable order of rows by patient code, then day (missing days last).
+
+    ``slice(None)`` (every row where it is) when the rows are in that order already, as
+    the kit's tables are: then nothing is sorted or moved.
+
+    Examples
+    --------
+    >>> patient_order([0, 0, 1], [5.0, 9.0, 1.0])
+    slice(None, None, None)
+    >>> patient_order([1, 0, 0], [1.0, 9.0, float("nan")]).tolist()
+    [1, 2, 0]
+    """
+    import numpy as np
+
+    patients, days = np.asarray(patients), np.asarray(days, dtype=float)
+    step = np.diff(patients)
+    d0, d1 = days[:-1], days[1:]
+    out_of_order = (step < 0) | ((step == 0) & ((d1 < d0) | (np.isnan(d0) & ~np.isnan(d1))))
+    if not out_of_order.any():
+        return slice(None)
+    return np.lexsort((days, patients))
 
 
 # ---------------------------------------------------------------------------- injections

@@ -27,8 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .columns import OUTCOME_MAX, RATE_COLUMNS, number_in_time_order, patient_codes
-from .errors import SettingsError
+from .columns import (
+    OUTCOME_MAX,
+    RATE_COLUMNS,
+    number_in_time_order,
+    patient_codes,
+    patient_order,
+)
+from .errors import InputError, SettingsError
 from .settings import Settings
 
 __all__ = [
@@ -45,20 +51,6 @@ ZERO_RATE = 1e-9
 #: reference is 0 and period k-(k+1) is k): rows sort by it within a patient.
 AFTER_LAST_INDEX = 90
 WHOLE_INDEX = 99
-
-
-def _patient_and_day_order(patient: np.ndarray, day: np.ndarray) -> np.ndarray | slice:
-    """The stable order of rows by patient code, then day (missing days last).
-
-    ``slice(None)`` (keep every row where it is) when the rows are in that order already,
-    as validated tables are.
-    """
-    step = np.diff(patient)
-    d0, d1 = day[:-1], day[1:]
-    out_of_order = (step < 0) | ((step == 0) & ((d1 < d0) | (np.isnan(d0) & ~np.isnan(d1))))
-    if not out_of_order.any():
-        return slice(None)
-    return np.lexsort((day, patient))
 
 
 def _check_outcome(visits: pd.DataFrame, outcome: str) -> None:
@@ -88,6 +80,9 @@ class Cohort:
     visit_patient, visit_day, visit_score : numpy.ndarray
         The assessments (visit rows where the outcome is present), sorted by patient code
         and day: patient code, day, score.
+    visit_bounds : numpy.ndarray
+        Patient ``k``'s assessments are rows ``visit_bounds[k]`` to
+        ``visit_bounds[k + 1] - 1`` (none when the two are equal).
     injection_patient, injection_day, injection_number : numpy.ndarray
         The injections sorted by patient code and day: patient code, day, number (1, 2,
         ... in time order within the patient, SPEC §12).
@@ -109,6 +104,7 @@ class Cohort:
     ids: pd.Index
     outcome: str
     visit_patient: np.ndarray
+    visit_bounds: np.ndarray
     visit_day: np.ndarray
     visit_score: np.ndarray
     injection_patient: np.ndarray
@@ -130,6 +126,14 @@ class Cohort:
         (visit_codes, injection_codes), uniques = patient_codes(
             visits["patient_id"], injections["patient_id"]
         )
+        for table, codes in (("visits", visit_codes), ("injections", injection_codes)):
+            if (codes < 0).any():  # validated tables have none
+                raise InputError(
+                    "a row has no patient id",
+                    source=table,
+                    column="patient_id",
+                    fix="read the tables with read_study(), which excludes such rows",
+                )
         # int32: half the memory of int64 for a million rows
         visit_codes, injection_codes = (
             visit_codes.astype(np.int32),
@@ -141,14 +145,16 @@ class Cohort:
         keep = slice(None) if present.all() else present  # usually every row: no copy
         patient = visit_codes[keep]
         day = visits["day"].to_numpy(dtype=float)[keep]
-        order = _patient_and_day_order(patient, day)
+        order = patient_order(patient, day)
         inj_day = injections["day"].to_numpy(dtype=float)
-        inj_order = _patient_and_day_order(injection_codes, inj_day)
+        inj_order = patient_order(injection_codes, inj_day)
         inj_patient = injection_codes[inj_order]
+        patient = patient[order]
         return cls(
             ids=pd.Index(uniques),
             outcome=outcome,
-            visit_patient=patient[order],
+            visit_patient=patient,
+            visit_bounds=np.searchsorted(patient, np.arange(len(uniques) + 1)),
             visit_day=day[order],
             visit_score=score[keep][order],
             injection_patient=inj_patient,
@@ -160,14 +166,12 @@ class Cohort:
 
     def first_assessment(self, patient: np.ndarray) -> np.ndarray:
         """The row of each patient's first assessment (-1 for a patient with none)."""
-        first = np.searchsorted(self.visit_patient, patient, side="left")
-        end = np.searchsorted(self.visit_patient, patient, side="right")
+        first, end = self.visit_bounds[patient], self.visit_bounds[patient + 1]
         return np.where(first < end, first, -1)
 
     def last_assessment(self, patient: np.ndarray) -> np.ndarray:
         """The row of each patient's last assessment (-1 for a patient with none)."""
-        first = np.searchsorted(self.visit_patient, patient, side="left")
-        end = np.searchsorted(self.visit_patient, patient, side="right")
+        first, end = self.visit_bounds[patient], self.visit_bounds[patient + 1]
         return np.where(first < end, end - 1, -1)
 
     def onset_days(self) -> np.ndarray:
@@ -253,8 +257,8 @@ def _nearest_assessments(cohort: Cohort, window_days: float) -> np.ndarray:
         return np.full(len(injection_day), -1, dtype=np.int64)
     window = float(window_days)
     # each patient's assessments are one sorted run of rows: [first, end)
-    first = np.searchsorted(cohort.visit_patient, cohort.injection_patient, side="left")
-    end = np.searchsorted(cohort.visit_patient, cohort.injection_patient, side="right")
+    patient = cohort.injection_patient
+    first, end = cohort.visit_bounds[patient], cohort.visit_bounds[patient + 1]
     before = _search_runs(day, first, end, injection_day, "right") - 1  # last on or before
     after = _search_runs(day, first, end, injection_day, "left")  # first on or after
     last = len(day) - 1

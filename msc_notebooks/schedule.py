@@ -20,6 +20,7 @@ from .columns import (
     day_to_date,
     number_in_time_order,
     patient_codes,
+    patient_order,
 )
 from .errors import ScheduleError
 from .settings import MONTH_DAYS
@@ -204,10 +205,8 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
     missing = len(uniques)
     codes = np.where(codes < 0, missing, codes)  # missing ids last, like sort_values
     day = injections["day"].to_numpy(dtype=float)
-    dc = np.diff(codes)
-    if not ((dc > 0) | ((dc == 0) & (day[1:] >= day[:-1]))).all():  # usually in order already
-        order = np.lexsort((day, codes))  # stable; NaN days last
-        codes, day = codes[order], day[order]
+    order = patient_order(codes, day)  # usually in order already
+    codes, day = codes[order], day[order]
     same = (codes[1:] == codes[:-1]) & (codes[:-1] != missing)  # a missing id is no patient
     k = number_in_time_order(codes)  # the rows are sorted by patient and day
     start, end, kk = day[:-1][same], day[1:][same], k[:-1][same]

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import STATISTICS_COLUMNS, SUMMARY_COLUMNS, number_in_time_order, patient_codes
+from .columns import (
+    STATISTICS_COLUMNS,
+    SUMMARY_COLUMNS,
+    number_in_time_order,
+    patient_codes,
+    patient_order,
+)
 from .progression import ZERO_RATE
 from .responders import SMALL_REFERENCE_RATE
 from .settings import Settings
@@ -844,7 +850,7 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
     known_ref = is_ref & (codes >= 0)
     t1[codes[known_ref]] = end_score[known_ref]
     rows = np.flatnonzero(~(is_ref | (period == "whole").to_numpy(dtype=bool)))
-    rows = rows[np.lexsort((rates["period_index"].to_numpy()[rows], codes[rows]))]  # stable
+    rows = rows[patient_order(codes[rows], rates["period_index"].to_numpy()[rows])]
     c = codes[rows]
     cycle = number_in_time_order(c)  # rows sorted by patient and period
     base = np.where(c >= 0, t1[np.maximum(c, 0)], np.nan) if len(t1) else np.full(len(c), np.nan)
