@@ -3,7 +3,7 @@
 Canonical column names of every table (SPEC §11), ALSFRS-R items and domains (SPEC §1),
 outcomes and their labels, the PRO-ACT layout and the other names recognised without a
 column map, setting choices, missing and yes/no words, date <-> day conversion, patient
-ids as integer codes, and the numbering of injections by time (SPEC §12). Everything else imports these; a second
+ids (and other values) as integer codes, and the numbering of injections by time (SPEC §12). Everything else imports these; a second
 copy anywhere is a bug.
 
 numpy and pandas are imported inside the functions that need them, so that importing
@@ -33,7 +33,7 @@ __all__ = [
     "day_to_date",
     "day_text",
     "number_in_time_order",
-    "patient_codes",
+    "shared_codes",
     "patient_order",
     "recognise_columns",
     "suggest_column",
@@ -473,10 +473,8 @@ def day_text(day: float, time_kind: str) -> str:
 
 # ------------------------------------------------------------------------------ patients
 def _sorted_runs(values: Any) -> tuple[Any, Any] | None:
-    """Codes and ids of values in sorted runs (each id's rows together, ids increasing).
-
-    None when the values are not so (or have a missing id): they are then factorized.
-    """
+    """Codes and distinct values of values in sorted runs (each value's rows together,
+    values increasing); None when they are not so (or one is missing)."""
     import numpy as np
     import pandas as pd
 
@@ -485,36 +483,37 @@ def _sorted_runs(values: Any) -> tuple[Any, Any] | None:
     try:
         change = np.asarray(values[1:] != values[:-1], dtype=bool)
         starts = np.flatnonzero(np.concatenate([[True], change]))
-        ids = values.take(starts)
-        if not np.asarray(ids[1:] > ids[:-1], dtype=bool).all():
+        distinct = values.take(starts)
+        if not np.asarray(distinct[1:] > distinct[:-1], dtype=bool).all():
             return None
-    except TypeError:  # ids that do not compare (mixed types)
+    except TypeError:  # values that do not compare (mixed types)
         return None
-    return np.cumsum(np.concatenate([[0], change])), ids
+    return np.cumsum(np.concatenate([[0], change])), distinct
 
 
-def patient_codes(*columns: Any) -> tuple[list[Any], Any]:
-    """The patients of one or more id columns as integer codes, in one code space.
+def shared_codes(*columns: Any) -> tuple[list[Any], Any]:
+    """The values of one or more columns (patient ids, period labels) as integer codes, in
+    one code space.
 
-    Code ``k`` is the ``k``-th distinct id in sorted order; a missing id is -1. The same as
-    ``pandas.factorize(..., sort=True)`` of all the columns together. Tables the kit
-    builds are sorted by patient: their codes come from where the id changes, without
-    hashing every row (several times faster on a million text ids); other columns are
-    factorized.
+    Code ``k`` is the ``k``-th distinct value in sorted order; a missing value is -1. The
+    same as ``pandas.factorize(..., sort=True)`` of all the columns together. A column in
+    sorted runs, as the kit's tables are by patient, gets its codes from where the value
+    changes, without hashing every row (several times faster on a million text ids);
+    other columns are factorized.
 
     Parameters
     ----------
     *columns : pandas.Series or array-like
-        Patient ids.
+        The values.
 
     Returns
     -------
     (list of numpy.ndarray, array-like)
-        The codes of each column, and the distinct ids in sorted order (code -> id).
+        The codes of each column, and the distinct values in sorted order (code -> value).
 
     Examples
     --------
-    >>> (a, b), ids = patient_codes(["p1", "p1", "p2"], ["p3", "p1"])
+    >>> (a, b), ids = shared_codes(["p1", "p1", "p2"], ["p3", "p1"])
     >>> a.tolist(), b.tolist(), list(ids)
     ([0, 0, 1], [2, 0], ['p1', 'p2', 'p3'])
     """
@@ -527,15 +526,15 @@ def patient_codes(*columns: Any) -> tuple[list[Any], Any]:
         parts.append(_sorted_runs(values) or pd.factorize(values, sort=True))
     if len(parts) == 1:
         return [parts[0][0]], parts[0][1]
-    # one code space: the distinct ids of every column, sorted
-    every = pd.concat([pd.Series(ids) for _, ids in parts], ignore_index=True)
-    codes, ids = pd.factorize(every.array, sort=True)
+    # one code space: the distinct values of every column, sorted
+    every = pd.concat([pd.Series(distinct) for _, distinct in parts], ignore_index=True)
+    codes, distinct = pd.factorize(every.array, sort=True)
     out, at = [], 0
-    for own, own_ids in parts:
-        to_shared = np.append(codes[at : at + len(own_ids)], -1)  # own -1 (missing) -> -1
+    for own, own_distinct in parts:
+        to_shared = np.append(codes[at : at + len(own_distinct)], -1)  # own -1 (missing): -1
         out.append(to_shared[own])
-        at += len(own_ids)
-    return out, ids
+        at += len(own_distinct)
+    return out, distinct
 
 
 def patient_order(patients: Any, days: Any) -> Any:

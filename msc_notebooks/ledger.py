@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import as_text, clean_text, scalar_text
-from .columns import EXCLUSIONS_COLUMNS, patient_codes
+from .columns import EXCLUSIONS_COLUMNS, shared_codes
 
 __all__ = ["PatientCodes", "RowLedger"]
 
@@ -35,7 +35,7 @@ class PatientCodes:
         for t, df in tables.items():
             col = df["patient_id"]
             if as_text(col) is col:  # text: clean the distinct values only
-                (raw_codes,), raw_uniques = patient_codes(col)
+                (raw_codes,), raw_uniques = shared_codes(col)
                 clean = clean_text(pd.Series(raw_uniques))
             else:  # numbers and mixed cells: 1 and 1.0 are the same key but not the same text
                 raw_codes, raw_uniques = pd.factorize(clean_text(col))

@@ -31,8 +31,8 @@ from .columns import (
     OUTCOME_MAX,
     RATE_COLUMNS,
     number_in_time_order,
-    patient_codes,
     patient_order,
+    shared_codes,
 )
 from .errors import InputError, SettingsError
 from .settings import Settings
@@ -123,7 +123,7 @@ class Cohort:
     ) -> Cohort:
         """The cohort of canonical visits, injections and patients tables, for one outcome."""
         _check_outcome(visits, outcome)
-        (visit_codes, injection_codes), uniques = patient_codes(
+        (visit_codes, injection_codes), uniques = shared_codes(
             visits["patient_id"], injections["patient_id"]
         )
         for table, codes in (("visits", visit_codes), ("injections", injection_codes)):

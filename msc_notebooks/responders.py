@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .columns import PERIODS_COLUMNS, patient_codes
+from .columns import PERIODS_COLUMNS, shared_codes
 from .progression import ZERO_RATE
 from .settings import Settings
 
@@ -127,7 +127,7 @@ def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
     blank = texts.index("")
     own = np.where(own < 0, blank, own)
     # each row's reference row (the patient's first): integer codes, not a map over text
-    codes = patient_codes(out["patient_id"])[0][0]
+    codes = shared_codes(out["patient_id"])[0][0]
     ref_rows = np.flatnonzero(is_ref & (codes >= 0))
     first_ref = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.int64)
     uniq, first = np.unique(codes[ref_rows], return_index=True)

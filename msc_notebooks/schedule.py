@@ -19,8 +19,8 @@ from .columns import (
     date_to_day,
     day_to_date,
     number_in_time_order,
-    patient_codes,
     patient_order,
+    shared_codes,
 )
 from .errors import ScheduleError
 from .settings import MONTH_DAYS
@@ -201,7 +201,7 @@ def interval_table(injections: pd.DataFrame, month_days: float = MONTH_DAYS) -> 
         return out
     # integer patient codes in id order instead of text: the same order as sorting by
     # patient_id then day (stable), without comparing strings
-    (codes,), uniques = patient_codes(injections["patient_id"])
+    (codes,), uniques = shared_codes(injections["patient_id"])
     missing = len(uniques)
     codes = np.where(codes < 0, missing, codes)  # missing ids last, like sort_values
     day = injections["day"].to_numpy(dtype=float)

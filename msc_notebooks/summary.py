@@ -18,8 +18,8 @@ from .columns import (
     STATISTICS_COLUMNS,
     SUMMARY_COLUMNS,
     number_in_time_order,
-    patient_codes,
     patient_order,
+    shared_codes,
 )
 from .progression import ZERO_RATE
 from .responders import SMALL_REFERENCE_RATE
@@ -842,7 +842,7 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
     """
     s = settings or Settings()
     # integer patient codes in id order: sorting, numbering and the T1 lookup without text
-    codes = patient_codes(rates["patient_id"])[0][0]
+    codes = shared_codes(rates["patient_id"])[0][0]
     period = rates["period"]
     is_ref = (period == "reference").to_numpy(dtype=bool)
     end_score = rates["end_score"].to_numpy(dtype=float)
@@ -920,20 +920,20 @@ def _join_intervals(
 
     The same as merging on (patient_id, period = interval), on integer keys instead of text.
     """
-    right = intervals[["patient_id", "interval", "months"]]
 
     def codes(lvals: pd.Series, rvals: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
         """Codes of both columns' values in one code space (-1: missing), and how many."""
         both, uniques = pd.factorize(pd.concat([lvals, rvals], ignore_index=True))
         return both[: len(lvals)], both[len(lvals) :], len(uniques)
 
-    (lp, rp), _ = patient_codes(periods["patient_id"].take(left), right["patient_id"])
-    lk, rk, n_k = codes(periods["period"].take(left), right["interval"])
+    (lp, rp), _ = shared_codes(periods["patient_id"].take(left), intervals["patient_id"])
+    lk, rk, n_k = codes(periods["period"].take(left), intervals["interval"])
     lkey = np.where((lp >= 0) & (lk >= 0), lp.astype(np.int64) * n_k + lk, -1)
     rkey = np.where((rp >= 0) & (rk >= 0), rp.astype(np.int64) * n_k + rk, -2)
     valid = np.flatnonzero(rkey >= 0)  # intervals of patients and periods on the left
     rindex = pd.Index(rkey[valid])
     if not rindex.is_unique:  # several intervals with one key: the general merge
+        right = intervals[["patient_id", "interval", "months"]]
         merged = periods.iloc[left][["patient_id", "period", "improvement_pct"]].merge(
             right.rename(columns={"interval": "period", "months": "interval_months"}),
             on=["patient_id", "period"],
@@ -950,7 +950,7 @@ def _join_intervals(
         {
             "period": periods["period"].array.take(rows),
             "improvement_pct": periods["improvement_pct"].to_numpy(dtype=float)[rows],
-            "interval_months": right["months"].to_numpy(dtype=float)[match[hit]],
+            "interval_months": intervals["months"].to_numpy(dtype=float)[match[hit]],
             "patient": np.asarray(lp)[hit],
         },
         copy=False,
