@@ -520,15 +520,21 @@ def shared_codes(*columns: Any) -> tuple[list[Any], Any]:
     import numpy as np
     import pandas as pd
 
+    def values_of(column: Any) -> Any:
+        """The column's values: its extension array (text), else a numpy array."""
+        column = pd.Series(column, copy=False)
+        is_extension = isinstance(column.dtype, pd.api.extensions.ExtensionDtype)
+        return column.array if is_extension else column.to_numpy()
+
     parts = []
     for column in columns:
-        values = column.array if isinstance(column, pd.Series | pd.Index) else pd.array(column)
+        values = values_of(column)
         parts.append(_sorted_runs(values) or pd.factorize(values, sort=True))
     if len(parts) == 1:
         return [parts[0][0]], parts[0][1]
     # one code space: the distinct values of every column, sorted
     every = pd.concat([pd.Series(distinct) for _, distinct in parts], ignore_index=True)
-    codes, distinct = pd.factorize(every.array, sort=True)
+    codes, distinct = pd.factorize(values_of(every), sort=True)
     out, at = [], 0
     for own, own_distinct in parts:
         to_shared = np.append(codes[at : at + len(own_distinct)], -1)  # own -1 (missing): -1

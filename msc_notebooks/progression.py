@@ -200,8 +200,9 @@ class Cohort:
         return _assemble(self, reference, treatment, reasons)
 
 
-def _search_runs(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray,
-                 side: str) -> np.ndarray:  # fmt: skip
+def _search_runs(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray, side: str
+) -> np.ndarray:
     """``lo + np.searchsorted(values[lo:hi], target, side)`` for every row at once.
 
     Each run ``values[lo:hi]`` is sorted (one patient's assessment days, missing days
@@ -349,8 +350,9 @@ class _Reasons:
     def no_assessment(self, injection_number: np.ndarray) -> np.ndarray:
         """The code of "no assessment within the window of injection k", per row."""
         numbers, which = np.unique(np.asarray(injection_number, np.int64), return_inverse=True)
-        codes = [self.code(f"no assessment within {self.window} days of injection {k}")
-                 for k in numbers]  # fmt: skip
+        codes = [
+            self.code(f"no assessment within {self.window} days of injection {k}") for k in numbers
+        ]
         return np.array(codes, dtype=np.int64)[which.reshape(-1)] if len(numbers) else which
 
     def column(self, codes: np.ndarray) -> pd.Index:
@@ -413,8 +415,13 @@ def _reference_rows(cohort: Cohort, used: np.ndarray, s: Settings, reasons: _Rea
     reason = np.zeros(len(first), dtype=np.int64)
     reason[end < 0] = reasons.no_assessment(np.ones(np.count_nonzero(end < 0)))
     end_day = _at(end, cohort.visit_day)
-    rows = {"patient": patient, "end": end, "end_day": end_day,
-            "end_score": _at(end, cohort.visit_score), "reason": reason}  # fmt: skip
+    rows = {
+        "patient": patient,
+        "end": end,
+        "end_day": end_day,
+        "end_score": _at(end, cohort.visit_score),
+        "reason": reason,
+    }
     if s.reference == "run-in":
         start = cohort.first_assessment(patient)
         start_day = _at(start, cohort.visit_day)
@@ -432,15 +439,16 @@ def _reference_rows(cohort: Cohort, used: np.ndarray, s: Settings, reasons: _Rea
             f"the onset reference needs a bounded score (ALSFRS-R or a domain); "
             f"'{cohort.outcome}' has no known maximum. Use reference='run-in'"
         )
-    onset = cohort.onset_days()[patient] if len(cohort.ids) else np.full(len(first), np.nan)
+    onset = cohort.onset_days()[patient]
     reason[(reason == 0) & np.isnan(onset)] = reasons.code("no symptom-onset date")
     with np.errstate(invalid="ignore"):
         not_before = end_day <= onset
     reason[(reason == 0) & not_before] = reasons.code(
         "symptom onset is not before the first injection"
     )
-    rows.update(start=np.full(len(first), -1), start_day=onset,
-                start_score=np.full(len(first), float(top)))  # fmt: skip
+    rows.update(
+        start=np.full(len(first), -1), start_day=onset, start_score=np.full(len(first), float(top))
+    )
     _rates(cohort, rows, "endpoints", float(s.month_days))  # always (top - score) / months
     return rows
 
