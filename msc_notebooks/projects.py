@@ -347,7 +347,7 @@ def read_project_config(
     for key in _NUMERIC_KEYS:
         if key in config:
             config[key] = _number(key, config[key])
-    for key in ("date_format", "patients", "adverse_events"):
+    for key in ("date_format", "patients", "adverse_events", "natural_history"):
         if key in config and config[key] in ("", None):
             config[key] = None
     if "demo" in config:  # key=value on the command line gives text: read it as yes/no

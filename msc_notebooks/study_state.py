@@ -13,7 +13,8 @@ to the study folder; missing files mean the demo cohort), ``patients``,
 ``date_format``, ``injection_edits`` (patient id -> list of injection dates
 ``YYYY-MM-DD``, or day numbers for day-based data), ``settings`` (any
 :class:`~msc_notebooks.settings.Settings` field), and ``threshold_pct``, ``reference``,
-``method`` (``study.yaml``'s own settings; they win over ``settings``).
+``method`` (``study.yaml``'s own settings; they win over ``settings``), ``natural_history``
+(an untreated cohort for the matched controls, :func:`matched_controls_for`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ __all__ = [
     "edit_days",
     "load_problem",
     "record_recognised",
+    "matched_controls_for",
+    "NO_NATURAL_HISTORY",
 ]
 
 #: The study's settings file (written by ``msc-notebooks new``).
@@ -415,3 +418,111 @@ def record_recognised(folder: str | os.PathLike[str], study: Any) -> str:
         + f" (recorded in {STATE_FILE})"
         for t, m in recognised.items()
     )
+
+
+#: What the study notebooks say when ``study.yaml`` names no natural-history cohort.
+NO_NATURAL_HISTORY = (
+    "No natural-history cohort named in study.yaml (natural_history: is empty): no "
+    "comparison with matched untreated patients. To make one, put an untreated cohort in "
+    "data/ (one visits file, or the PRO-ACT files alsfrs.csv, AlsHistory.csv, ... in a "
+    'folder) and name it in study.yaml, e.g. natural_history: "data/proact".'
+)
+
+
+def _natural_history_paths(value: Any, base: Path) -> list[Path]:
+    """The paths ``natural_history:`` names (one, or a list), resolved from ``base``."""
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise InputError(
+            f"natural_history must be a path or a list of paths, not {value!r}",
+            source=CONFIG_FILE,
+            column="natural_history",
+            fix='e.g. natural_history: "data/proact" in study.yaml (empty: no matched controls)',
+        )
+    paths = [Path(v.strip()) for v in values]
+    paths = [p if p.is_absolute() else base / p for p in paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError(
+            f"natural-history cohort not found: {', '.join(missing)}",
+            source=CONFIG_FILE,
+            column="natural_history",
+            fix="put the untreated cohort's file(s) there or correct natural_history: in "
+            "study.yaml (empty: no matched controls)",
+        )
+    return paths
+
+
+def matched_controls_for(
+    result: Any, state: dict[str, Any], base_dir: str | os.PathLike[str] | None = None
+) -> Any:
+    """The study's comparison with matched natural-history controls (SPEC §15), if asked for.
+
+    ``natural_history:`` in ``study.yaml`` names the untreated cohort: one visits file
+    (canonical or PRO-ACT ``alsfrs.csv`` names), several PRO-ACT files (a list) or their
+    folder, relative to the study folder. Prints one line: who was matched and who not
+    (:meth:`~msc_notebooks.matched_controls.MatchedControls.sentence`), or
+    :data:`NO_NATURAL_HISTORY` when no cohort is named.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The study's analysis (its settings apply to the controls).
+    state : dict
+        From :func:`read_state` (its ``natural_history`` key).
+    base_dir : path, optional
+        The study folder (relative paths start there); default the current folder.
+
+    Returns
+    -------
+    MatchedControls or None
+        :func:`msc_notebooks.matched_controls.match_controls` with k = 5 and caliper 0.5
+        SD; None when ``natural_history`` is empty.
+
+    Raises
+    ------
+    InputError
+        In ``study.yaml``'s words: the path is not a path, does not exist, or the cohort
+        cannot be read or matched (the underlying file problem is quoted).
+
+    Examples
+    --------
+    >>> from msc_notebooks import analyze, load_demo
+    >>> r = analyze(load_demo())
+    >>> matched_controls_for(r, {"natural_history": None}) is None  # doctest: +ELLIPSIS
+    No natural-history cohort named in study.yaml ...
+    True
+    >>> try:
+    ...     matched_controls_for(r, {"natural_history": "data/none"})
+    ... except InputError as err:
+    ...     print(err.render("yaml"))  # doctest: +ELLIPSIS
+    study.yaml, column 'natural_history': natural-history cohort not found: data/none. Fix: ...
+    """
+    from .errors import MscError
+    from .matched_controls import match_controls
+    from .natural_history import read_natural_history
+
+    value = state.get("natural_history")
+    if value in (None, "", []):
+        print(NO_NATURAL_HISTORY)
+        return None
+    paths = _natural_history_paths(value, Path(base_dir) if base_dir is not None else Path())
+    try:
+        cohort = read_natural_history(paths[0] if len(paths) == 1 else paths)
+        matched = match_controls(result, cohort)
+    except MscError as err:
+        # the file's own problem, without its fix (a column_map would not apply here)
+        where = (
+            InputError(err.problem, source=err.source, column=err.column, rows=err.rows)
+            if isinstance(err, InputError)
+            else err
+        )
+        raise InputError(
+            f"the natural-history cohort it names could not be used ({where})",
+            source=CONFIG_FILE,
+            column="natural_history",
+            fix="correct the untreated cohort's file(s) (canonical or PRO-ACT names), or "
+            "empty natural_history: in study.yaml to leave the matched controls out",
+        ) from None
+    print(matched.sentence())
+    return matched

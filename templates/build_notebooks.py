@@ -40,6 +40,7 @@ visits = config["visits"]
 injections = config["injections"]
 patients = config["patients"]
 adverse_events = config["adverse_events"]
+natural_history = config["natural_history"]  # untreated cohort for matched controls
 threshold_pct = config["threshold_pct"]
 reference = config["reference"]
 method = config["method"]
@@ -57,7 +58,8 @@ from msc_notebooks.study_state import load_problem, record_recognised, restore, 
 msc.setup_notebook(renderer=renderer or "jupyter")  # offline charts; errors in words
 
 state = {**config, "visits": visits, "injections": injections, "patients": patients,
-         "adverse_events": adverse_events, "threshold_pct": threshold_pct,
+         "adverse_events": adverse_events, "natural_history": natural_history,
+         "threshold_pct": threshold_pct,
          "reference": reference, "method": method}
 try:
     study, settings = restore(state)  # the data, the column map, your injection edits
@@ -72,7 +74,7 @@ print(f"Settings: reference {settings.reference}, method {settings.method}, resp
 
 ANALYZE = code(
     """
-from msc_notebooks.summary import display_summary, period_lines
+from msc_notebooks.summary import display_summary
 
 result = msc.analyze(study, settings)
 # the patients left out beside every count; a Wilcoxon p only beside the no-effect
@@ -83,6 +85,8 @@ display_summary(result.summary, result.null)
 
 RESPONDER_LINES = code(
     """
+from msc_notebooks.summary import period_lines
+
 print(f"Responder: improvement > {settings.threshold_pct:g} %")
 for line in period_lines(result.summary, result.null):
     print(line)
@@ -298,6 +302,30 @@ print(strata.stratum.value_counts().to_string())
 msc.strata_summary(result, strata)
 """
         ),
+        md(
+            "## Matched natural-history controls (methods §15)\n\n"
+            "Without a control group, the fairest comparison is with untreated patients who "
+            "looked the same when treatment started. When `natural_history:` in `study.yaml` "
+            "names an untreated cohort (one visits file, or a folder of PRO-ACT files), each "
+            "treated patient is matched at the first injection to 5 untreated patients with "
+            "a similar reference rate, score and time since onset (caliper 0.5 SD); the "
+            "controls get virtual injections at their patient's own intervals and the same "
+            "rules. Per period: responders among the treated and among their controls, the "
+            "difference (percentage points, treated minus controls) with a 95 % bootstrap "
+            "interval, and the median improvements; then the balance of the matching "
+            "variables and the treated patients without a match. Matching makes the groups "
+            "alike on what was measured at T1, not on everything: it is not randomisation."
+        ),
+        code(
+            """
+from msc_notebooks.study_state import matched_controls_for
+
+matched = matched_controls_for(result, state)  # None (and said so) with no natural_history:
+matched.summary if matched is not None else None
+"""
+        ),
+        code("matched.balance if matched is not None else None"),
+        code("matched.unmatched if matched is not None else None"),
     ]
     return _notebook(cells)
 

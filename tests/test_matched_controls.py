@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from matched_cohorts import natural_history_study, treated_cohort
+from matched_cohorts import natural_history_study, treated_cohort, write_proact
 
 from msc_notebooks import InputError, Settings, analyze, read_study
 from msc_notebooks.matched_controls import (
@@ -387,30 +387,13 @@ def test_known_effect_is_detected(pool):
 # --- the faces: CLI, export, report, Wizard ---------------------------------------------------
 
 
-def _write_proact(study, folder):
-    """A synthetic cohort written as PRO-ACT files (alsfrs.csv, AlsHistory.csv)."""
-    v = study.visits
-    pd.DataFrame(
-        {
-            "subject_id": v.patient_id,
-            "ALSFRS_Delta": v.day.astype(int),
-            "ALSFRS_R_Total": v.alsfrs_r_total.astype(int),
-        }  # fmt: skip
-    ).to_csv(folder / "alsfrs.csv", index=False)
-    p = study.patients
-    pd.DataFrame({"subject_id": p.patient_id, "Onset_Delta": p.onset_day}).to_csv(
-        folder / "AlsHistory.csv", index=False
-    )
-
-
 def test_cli_natural_history_folder_writes_the_comparison(tmp_path, capsys):
     from msc_notebooks.cli import main
     from msc_notebooks.export import read_results
     from msc_notebooks.matched_controls import PAIRS_COLUMNS
 
     nh = tmp_path / "proact"
-    nh.mkdir()
-    _write_proact(natural_history_study(150, seed=21), nh)
+    write_proact(natural_history_study(150, seed=21), nh)
     out = tmp_path / "out"
     argv = ["analyze", "--demo", "--natural-history", str(nh), "--match-k", "3",
             "--caliper", "0.8", "--out", str(out)]  # fmt: skip

@@ -167,3 +167,36 @@ def test_no_news_toast_override_is_installed_by_pip(tmp_path):
         == json.loads((root / source).read_text())["@jupyterlab/apputils-extension:notification"]
     )
     assert notification["fetchNews"] == "false" and notification["checkForUpdates"] is False
+
+
+def test_natural_history_in_study_yaml_words(tmp_path, capsys):
+    """``natural_history:`` of study.yaml (SPEC §15): absent or empty = no comparison, said
+    plainly; a wrong value, a missing path or an unreadable cohort = an InputError that
+    names study.yaml and the key (and quotes the file's own problem)."""
+    from msc_notebooks import analyze, load_demo
+    from msc_notebooks.errors import InputError
+    from msc_notebooks.study_state import NO_NATURAL_HISTORY, matched_controls_for
+
+    folder = new_project(tmp_path / "s", context={"demo": True})
+    state = read_state(folder)
+    assert state["natural_history"] is None  # the template's default: empty
+    (folder / "study.yaml").write_text("demo: true\n", "utf-8")  # an older study.yaml
+    assert read_state(folder)["natural_history"] is None
+    result = analyze(load_demo())
+    assert matched_controls_for(result, state, folder) is None
+    assert capsys.readouterr().out.strip() == NO_NATURAL_HISTORY
+
+    def problem(value) -> str:
+        with pytest.raises(InputError) as err:
+            matched_controls_for(result, {"natural_history": value}, folder)
+        text = err.value.render("yaml")
+        assert text.startswith("study.yaml, column 'natural_history': "), text
+        return text
+
+    assert "not found: " + str(folder / "data" / "proact") in problem("data/proact")
+    assert "must be a path or a list of paths, not 5" in problem(5)
+    assert "not found" in problem(["data/alsfrs.csv", "data/none.csv"])
+    (folder / "data" / "nh.csv").write_text("foo,bar\n1,2\n", "utf-8")  # not a cohort
+    text = problem("data/nh.csv")
+    assert "could not be used (nh.csv, column 'patient_id': missing required" in text, text
+    assert "column_map" not in text  # the trial's column map does not apply here

@@ -193,7 +193,9 @@ def test_render_defaults(tmp_path, template):
     config_name = "study.yaml" if template == "msc-study" else "lesson.yaml"
     read = read_project_config(project / config_name)
     for key, value in template_defaults(template).items():
-        expected = None if (key == "date_format" and value == "") else value
+        # an empty optional path or date format reads as None (read_project_config)
+        empty_is_none = key in ("date_format", "natural_history") and value == ""
+        expected = None if empty_is_none else value
         assert read[key] == expected, key
 
 
@@ -557,6 +559,9 @@ def test_study_notebook_runs_on_demo(study_project, name):
         assert "whole: 13/19 evaluable responders" in text
     if name == "03_progression.ipynb":  # SPEC §14, the model-based slopes
         assert "Broken-stick mixed model" in text and "19 patients" in text
+        from msc_notebooks.study_state import NO_NATURAL_HISTORY
+
+        assert NO_NATURAL_HISTORY in text  # no natural_history: in study.yaml, said plainly
     if name == "05_report.ipynb":
         assert (study_project / "results").is_dir() and any((study_project / "results").iterdir())
     if name == "04_safety.ipynb":
@@ -574,6 +579,58 @@ def test_study_notebook_reads_data_folder(tmp_path):
     assert "Data read from: data/visits.csv, data/injections.csv" in text
     assert "demo cohort" not in text
     assert "1-2: 15/19 evaluable responders" in text
+
+
+def html_table_rows(page: str) -> list[dict[str, str]]:
+    """The rows of the one pandas HTML table in ``page``: header -> cell text."""
+    rows = [
+        [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)
+        ]
+        for r in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+    ]
+    head = rows[0][1:]  # the index column has no header
+    return [dict(zip(head, r[1:], strict=True)) for r in rows[1:]]
+
+
+@pytest.mark.slow
+def test_progression_notebook_compares_with_matched_natural_history(tmp_path):
+    """study.yaml names a natural-history cohort (PRO-ACT files in data/proact): Run All of
+    03_progression.ipynb shows the matched comparison (SPEC §15), its sentence and per-period
+    table equal to the matching and pooled rates recomputed by hand."""
+    from matched_cohorts import match_by_hand, pooled_by_hand, write_proact
+
+    from msc_notebooks import analyze, load_demo, natural_history_cohort
+    from msc_notebooks.matched_controls import candidate_anchors, treated_baseline
+    from msc_notebooks.natural_history import read_natural_history
+
+    project = new_project(tmp_path / "nh", context={"demo": True, "natural_history": "data/proact"})
+    write_proact(natural_history_cohort(150, seed=7, items=False), project / "data" / "proact")
+    nb = execute(project / "03_progression.ipynb")
+    text = code_outputs(nb)
+    # by hand: the demo trial (19 treated) against the 150 untreated patients written
+    result = analyze(load_demo())
+    nh = read_natural_history(project / "data" / "proact")
+    anchors = candidate_anchors(nh, result.settings)
+    pairs, unmatched = match_by_hand(treated_baseline(result), anchors, 5, 0.5)
+    assert (
+        f"{pairs.treated_id.nunique()} of 19 treated patients matched to {len(pairs)} controls "
+        f"(k = 5, caliper 0.5 SD) from {anchors.patient_id.nunique()} untreated patients with "
+        f"a candidate anchor (of 150); {len(unmatched)} unmatched." in text
+    ), text
+    (cell,) = [c for c in nb.cells if "matched_controls_for(" in c.source]
+    (shown,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+    rows = {r["period"]: r for r in html_table_rows(shown.data["text/html"])}
+    expected = pooled_by_hand(result, nh, pairs)
+    assert set(rows) == set(expected)
+    for period, want in expected.items():
+        for col, value in want.items():
+            assert float(rows[period][col]) == pytest.approx(value, abs=1e-4, nan_ok=True), (
+                period,
+                col,
+            )
+    assert "No natural-history cohort" not in text
 
 
 def lesson_arithmetic(text: str) -> None:

@@ -13,84 +13,25 @@ and no test saw it.
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import nbformat
 import numpy as np
-import pandas as pd
 import pytest
 from msc_e2e import assert_log_clean, parse_table
 
 from msc_notebooks import analyze, load_demo, natural_history_cohort
-from msc_notebooks.matched_controls import candidate_anchors, control_periods, treated_baseline
+from msc_notebooks.matched_controls import candidate_anchors, treated_baseline
 from msc_notebooks.natural_history import read_natural_history
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the by-hand matching
+from matched_cohorts import match_by_hand, pooled_by_hand, write_proact  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 PANEL = ".msc-wizard .msc-step-matched-natural-history-controls"
-MATCH_VARIABLES = ["reference_rate", "score", "months_from_onset"]
-
-
-def write_proact(folder) -> None:
-    """300 synthetic untreated patients as PRO-ACT files (alsfrs.csv, AlsHistory.csv)."""
-    nh = natural_history_cohort(300, seed=2, items=False)
-    folder.mkdir(parents=True)
-    v, p = nh.visits, nh.patients
-    pd.DataFrame(
-        {
-            "subject_id": v.patient_id,
-            "ALSFRS_Delta": v.day.astype(int),
-            "ALSFRS_R_Total": v.alsfrs_r_total.astype(int),
-        }
-    ).to_csv(folder / "alsfrs.csv", index=False)
-    pd.DataFrame({"subject_id": p.patient_id, "Onset_Delta": p.onset_day.astype(int)}).to_csv(
-        folder / "AlsHistory.csv", index=False
-    )
-
-
-def match_by_hand(base: pd.DataFrame, anchors: pd.DataFrame, k: int, caliper: float):
-    """SPEC §15 matching written out: each variable divided by its SD over the anchors
-    (ddof 1); Euclidean distance over the variables the treated patient has (onset only
-    where known, anchors without it then out); per untreated patient its nearest anchor
-    (ties: earlier day); the k nearest patients within the caliper (ties: id order)."""
-    sd = anchors[MATCH_VARIABLES].std(ddof=1)
-    rows, unmatched = [], []
-    for t in base.itertuples():
-        use = [v for v in MATCH_VARIABLES if np.isfinite(getattr(t, v))]
-        a = anchors.dropna(subset=use).copy()
-        a["d"] = np.sqrt(sum(((a[v] - getattr(t, v)) / sd[v]) ** 2 for v in use))
-        a = a[a["d"] <= caliper]
-        a = a.sort_values(["d", "anchor_day"]).groupby("patient_id", sort=False).head(1)
-        a = a.sort_values(["d", "patient_id"]).head(k)
-        if not len(a):
-            unmatched.append(t.patient_id)
-        rows += [(t.patient_id, c, day) for c, day in zip(a.patient_id, a.anchor_day, strict=True)]
-    pairs = pd.DataFrame(rows, columns=["treated_id", "control_id", "anchor_day"])
-    return pairs, unmatched
-
-
-def pooled_by_hand(result, nh, pairs: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Per period (SPEC §15): responders / evaluable among the matched treated patients and
-    among their controls (pooled), the difference in percentage points, the medians."""
-    controls = control_periods(result, nh, pairs)  # SPEC §3-6 at the virtual injections
-    treated = result.periods[result.periods.patient_id.isin(pairs.treated_id)]
-    out = {}
-    for period, t in treated.groupby("period"):
-        if period == "reference":
-            continue
-        t = t[t.evaluable.astype(bool)]
-        c = controls[(controls.period == period) & controls.evaluable.astype(bool)]
-        tr, cr = 100 * t.responder.astype(bool).mean(), 100 * c.responder.astype(bool).mean()
-        out[period] = {
-            "n_treated": len(t),
-            "n_matched": len(c),
-            "treated_responder_pct": tr,
-            "control_responder_pct": cr,
-            "difference_pct": tr - cr,
-            "treated_median_improvement_pct": t.improvement_pct.median(),
-            "control_median_improvement_pct": c.improvement_pct.median(),
-        }
-    return out
 
 
 def check_shown(page, expected: dict, n_unmatched: int) -> list[dict[str, str]]:
@@ -127,7 +68,7 @@ def set_number(page, css: str, value: str, shown: str) -> None:
 def test_matched_panel_shows_hand_computed_numbers(lab_server, browser_page):
     started = time.monotonic()
     folder = lab_server.root / "matched"
-    write_proact(folder / "proact")
+    write_proact(natural_history_cohort(300, seed=2, items=False), folder / "proact")
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
