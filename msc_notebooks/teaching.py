@@ -114,12 +114,15 @@ def responder_lines(result: Any, periods: tuple[str, ...] | None = None) -> list
 def interpret_null(row: Any) -> str:
     """Say in words what one period's no-effect comparison means, and what it does not.
 
+    The expectation itself is :func:`msc_notebooks.null_model.no_effect_sentences`' (the
+    CLI's and the report's): the range with both denominators (evaluable here, and on
+    average in the simulated cohorts), the assumptions and the constant-rate range. This
+    function adds the count observed and what it means.
+
     Parameters
     ----------
     row : mapping or namedtuple
-        One row of :func:`msc_notebooks.null_model.simulate_null` (``period``,
-        ``observed_responders``, ``n_evaluable``, ``expected_responders``,
-        ``expected_low``, ``expected_high``, ``p_value``, ``n_simulations``).
+        One row of :func:`msc_notebooks.null_model.simulate_null` (every column).
 
     Returns
     -------
@@ -128,46 +131,49 @@ def interpret_null(row: Any) -> str:
 
     Examples
     --------
-    >>> row = {"period": "1-2", "observed_responders": 15, "n_evaluable": 19,
-    ...        "expected_responders": 6.2, "expected_low": 3, "expected_high": 10,
-    ...        "p_value": 0.0, "n_simulations": 2000}
+    >>> row = {"period": "1-2", "n_evaluable": 19, "observed_responders": 15,
+    ...     "expected_low": 3, "expected_high": 10, "p_value": 0.0, "n_simulations": 2000,
+    ...     "mean_simulated_evaluable": 16.7, "expected_low_constant": 2,
+    ...     "expected_high_constant": 8, "sensitivity": "above the range of both models",
+    ...     "sigma": 1.21, "sigma_source": "run-in of 19 patients",
+    ...     "rate_change_source": "default", "rate_trend": 0.0}
     >>> text = interpret_null(row)
     >>> text.split(". ")[0]
-    'Period 1-2: 15 of 19 patients were responders; cohorts with no treatment effect gave 6.2 on average (95 % of them between 3 and 10)'
+    'Period 1-2: 15 of 19 patients were responders'
+    >>> "(period 1-2: 19 evaluable here, 16.7 on average in the simulated cohorts" in text
+    True
     >>> "does not show that the cells slowed ALS" in text
     True
     """
-    get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
+    from .null_model import no_effect_sentences
+
+    if not isinstance(row, dict):
+        row = row._asdict() if hasattr(row, "_asdict") else dict(row)
+    get = row.get
     obs, n = int(get("observed_responders")), int(get("n_evaluable"))
-    exp, low, high = float(get("expected_responders")), get("expected_low"), get("expected_high")
+    low, high = get("expected_low"), get("expected_high")
     p = format_p(get("p_value"), int(get("n_simulations") or 0) or None)
-    head = (
-        f"Period {get('period')}: {obs} of {n} patients were responders; cohorts with no "
-        f"treatment effect gave {exp:.1f} on average (95 % of them between {low:g} and "
-        f"{high:g}). "
-    )
+    if not n:
+        return f"Period {get('period')}: no evaluable patient, so nothing to compare."
+    (expectation,) = no_effect_sentences(pd.DataFrame([row]))
+    head = f"Period {get('period')}: {obs} of {n} patients were responders. {expectation} "
     if obs > high:
         return head + (
-            f"The observed count is above that range ({p}: few simulated no-effect cohorts "
-            "had as many). That says the count is hard to explain by visit-to-visit noise "
-            "and two-point rates alone, under the simulation's assumptions (a steady, "
-            "straight-line decline with the noise measured in the run-in). It does not "
-            "show that the cells slowed ALS: in an open-label trial without a control "
-            "group, regression to the mean (fast decliners slow down anyway), a decline "
-            "that is not a straight line, selection (only patients well enough to be "
-            "injected again count later) and expectation (everyone knew about the "
-            "treatment) can all give more responders than this simple model. Only a "
-            "randomised, blinded, controlled trial can separate these from an effect."
+            f"Few simulated no-effect cohorts had as many ({p}), so the count is hard to "
+            "explain by visit-to-visit noise and the natural changes of decline rate alone, "
+            "under these assumptions. It does not show that the cells slowed ALS: in an "
+            "open-label trial without a control group, regression to the mean (fast "
+            "decliners slow down anyway), a decline that is not a straight line, selection "
+            "(only patients well enough to be injected again count later) and expectation "
+            "(everyone knew about the treatment) can all give more responders than this "
+            "simple model. Only a randomised, blinded, controlled trial can separate these "
+            "from an effect."
         )
     if obs < low:
-        return head + (
-            f"The observed count is below that range ({p} for as many or more): fewer "
-            "responders than noise alone would give."
-        )
+        return head + f"Fewer responders than noise alone would give ({p} for as many or more)."
     return head + (
-        f"The observed count is within that range ({p}): it is what a cohort with no "
-        "treatment effect at all would often show. The responders of this period are "
-        "no evidence of an effect."
+        "That is what a cohort with no treatment effect at all would often show "
+        f"({p}): the responders of this period are no evidence of an effect."
     )
 
 

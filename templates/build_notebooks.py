@@ -590,15 +590,8 @@ null[["period", "n_evaluable", "observed_responders", "expected_responders", "ex
             "blinding, pre-registered endpoint)? Write your answer in the box."
         ),
         code(
-            """
-from msc_notebooks.null_model import no_effect_sentences
-
-for text in no_effect_sentences(null):
-    print(text)
-    print()
-"""
+            "NullReading(null)  # each period: the no-effect sentence of the CLI and report, read"
         ),
-        code("NullReading(null)"),
         md(
             "## 7. Matched untreated controls\n\n"
             "A fairer comparison than no comparison: for each treated patient, find "

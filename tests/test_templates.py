@@ -701,8 +701,10 @@ def test_lesson_runs_clean_with_its_widgets(tmp_path):
     assert "Exercise 4." in shown  # answered with buttons, not in code
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "77.8" not in sources and "assert" not in sources
-    # the no-effect expectation in one sentence with its assumptions (issue #13)
-    assert "With no treatment effect and the natural variation of ALS decline" in text
+    # the no-effect expectation in one sentence with its assumptions (issue #13), the
+    # simulated denominator beside the observed one (null_model.no_effect_sentence)
+    assert "With no treatment effect and the natural variation of ALS decline" in shown
+    assert re.search(r"\(period 1-2: 19 evaluable here, \d+\.\d on average in the simulated", shown)
 
 
 def test_lesson_widgets_follow_the_slider_and_check_answers():

@@ -76,6 +76,8 @@ def check_lesson(bp) -> dict:
     interpretation.wait_for(state="attached", timeout=60_000)
     text = interpretation.text_content()
     assert "Period 1-2" in text and "no treatment effect" in text, text
+    # both denominators, as in the CLI and report (null_model.no_effect_sentence)
+    assert "19 evaluable here" in text and "on average in the simulated cohorts" in text, text
     return {"before": before, "after": after}
 
 
