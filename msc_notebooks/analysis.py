@@ -506,8 +506,6 @@ def _reanalyse_patients(
         patients=only(study.patients),
         adverse_events=None,
     )
-    if not len(sub.visits):  # no assessment at all: the engine needs one (the study has)
-        return analyze(study, settings, safety=result.safety is not None)
     # the same engine as analyze, on the edited patients only; their rows replace theirs
     new_rates, new_periods, new_clinical, new_lengths = _patient_tables(sub, settings)
     at = _splice_order(result.periods["patient_id"], new_periods["patient_id"], wanted)

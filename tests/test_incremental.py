@@ -402,3 +402,14 @@ def test_an_edit_redraws_only_the_page_that_shows_it(step):
     inj = step.state.study.injections
     assert inj.loc[inj.patient_id == "002", "day"].tolist() == [0.0, 100.0]
     assert_same_result(step.state.result, analyze(step.state.study))
+
+
+def test_a_patient_without_assessments():
+    """Injections for an id with no visit (a new patient): no period computable, no row."""
+    base = _demo_result()
+    edited = set_injections(base.study, "999", [17000.0, 17100.0])
+    assert update_kind(base, base.settings, edited) == "patients"
+    result = update(base, base.settings, edited)
+    assert_same_result(result, analyze(edited, base.settings))
+    again = update(result, result.settings, set_injections(edited, "999", []))
+    assert_same_result(again, analyze(again.study, base.settings))
