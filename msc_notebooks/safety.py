@@ -438,34 +438,43 @@ def _by_injection(events: pd.DataFrame, injections: pd.DataFrame) -> pd.DataFram
 
 def _patient_bootstrap(
     events: np.ndarray, exposure: np.ndarray, samples: int, seed: int
-) -> tuple[float, float, str]:
-    """95 % interval of sum(events) / sum(exposure) resampling whole patients (SPEC §9).
+) -> list[tuple[float, float, str]]:
+    """95 % intervals of sum(events[k]) / sum(exposure) resampling whole patients (SPEC §9).
 
-    Percentile bootstrap over patients (seeded); above 20,000 patients the cluster-robust
-    normal interval of a ratio (delta method), which the returned method names.
+    ``events`` holds one row of per-patient counts per measure (all over the same
+    patients and exposure); the same resamples serve every row, so the intervals equal
+    those of one bootstrap per row with the same seed. Percentile bootstrap over patients
+    (seeded); above 20,000 patients the cluster-robust normal interval of a ratio (delta
+    method), which the returned method names.
     """
-    n = len(events)
+    events = np.atleast_2d(events)
+    n = events.shape[1]
     if n == 0 or exposure.sum() <= 0:
-        return np.nan, np.nan, "none (no exposure)"
-    ratio = events.sum() / exposure.sum()
+        return [(np.nan, np.nan, "none (no exposure)")] * len(events)
+    ratio = events.sum(axis=1) / exposure.sum()
     if n > 20_000:
-        resid = events - ratio * exposure
-        se = np.sqrt(n / (n - 1) * (resid**2).sum()) / exposure.sum()
-        return (
-            float(max(ratio - 1.959964 * se, 0.0)),
-            float(ratio + 1.959964 * se),
-            "cluster-robust normal 95% over patients (n > 20,000)",
-        )
+        resid = events - ratio[:, None] * exposure
+        se = np.sqrt(n / (n - 1) * (resid**2).sum(axis=1)) / exposure.sum()
+        how = "cluster-robust normal 95% over patients (n > 20,000)"
+        return [
+            (float(max(r - 1.959964 * e, 0.0)), float(r + 1.959964 * e), how)
+            for r, e in zip(ratio, se, strict=True)
+        ]
     rng = np.random.default_rng(seed)
-    stats_ = np.empty(samples)
+    stats_ = np.empty((len(events), samples))
     step = max(1, 2_000_000 // n)
     for start in range(0, samples, step):
         stop = min(samples, start + step)
         idx = rng.integers(0, n, size=(stop - start, n))
+        given = exposure[idx].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            stats_[start:stop] = events[idx].sum(axis=1) / exposure[idx].sum(axis=1)
-    low, high = np.nanpercentile(stats_, [2.5, 97.5])
-    return float(low), float(high), f"bootstrap over patients 95% ({samples}, seed {seed})"
+            for k, row in enumerate(events):
+                stats_[k, start:stop] = row[idx].sum(axis=1) / given
+    how = f"bootstrap over patients 95% ({samples}, seed {seed})"
+    return [
+        (float(low), float(high), how)
+        for low, high in np.nanpercentile(stats_, [2.5, 97.5], axis=1).T
+    ]
 
 
 def _incidence(
@@ -530,11 +539,11 @@ def _incidence(
     table["cluster_ci_high"] = np.nan
     table["cluster_interval"] = ""
     samples, seed = int(settings.bootstrap_samples), int(settings.seed)
-    for measure, counts in (
-        ("events per injection", n_events),
-        ("injections followed by an event", n_followed),
+    measures = ("events per injection", "injections followed by an event")
+    counts = np.vstack([n_events.to_numpy(dtype=float), n_followed.to_numpy(dtype=float)])
+    for measure, (low, high, how) in zip(
+        measures, _patient_bootstrap(counts, given, samples, seed), strict=True
     ):
-        low, high, how = _patient_bootstrap(counts.to_numpy(dtype=float), given, samples, seed)
         at = table.index[table["measure"] == measure][0]
         table.loc[at, ["cluster_ci_low", "cluster_ci_high"]] = [low, high]
         table.loc[at, "cluster_interval"] = how
