@@ -537,5 +537,13 @@ def test_report_and_lesson_show_the_expectation_in_words():
     ).read_text()
     # the real natural-history figure (SPEC §13: 773 of 1,463 at 3-monthly virtual
     # injections), described in words, not as a SPEC section number
-    assert "773 of 1,463" in lesson and "no_effect_sentences" in lesson
+    assert "773 of 1,463" in lesson and "NullReading(null)" in lesson
+    # the lesson reads each period with the CLI's and the report's sentence (one place)
+    from msc_notebooks.null_model import no_effect_sentences
+    from msc_notebooks.teaching import null_sentences
+
+    lines, paragraphs = no_effect_sentences(result.null), null_sentences(result.null)
+    assert len(lines) == len(paragraphs) == 5  # the demo's periods, all with evaluable patients
+    for line, paragraph in zip(lines, paragraphs, strict=True):
+        assert line in paragraph
     assert "SPEC §13" not in lesson
