@@ -33,6 +33,8 @@ kernel per repeat. Measured (times on the page's own clock, ``performance.now()`
   title with a drawn ``svg.marks``/``canvas.marks`` under it) and the page has settled:
   the end is the last change to the Wizard (DOM mutation or canvas drawing) before a
   second of quiet with the kernel idle.
+- ``*_kernel_s``: of those times, how long the kernel said it was busy (its status
+  messages as JupyterLab receives them); the rest is the browser (and the wire).
 - ``results_dom_nodes`` / ``results_height_px``: every node (elements, text, comments)
   under the Results step, and its height, after that first change with the figures drawn;
   ``document_dom_nodes`` is CDP's ``Memory.getDOMCounters`` (nodes still alive, detached
@@ -113,10 +115,14 @@ METRICS = [
     ("run_all_to_wizard_s", "Run All → Wizard visible (s)"),
     ("marker_move_s", "arrow key on a marker → interval table updated (s)"),
     ("marker_move_after_commit_s", "  of which after the timeline sent the edit (s)"),
+    ("marker_move_kernel_s", "  of which the kernel was busy (s)"),
     ("results_first_view_s", "first click on Results → counts and figures drawn (s)"),
+    ("results_first_view_kernel_s", "  of which the kernel was busy (s)"),
     ("threshold_counts_s", "threshold 25 → 50 → Results counts shown (s)"),
     ("threshold_figures_s", "threshold 25 → 50 → counts and figures drawn (s)"),
+    ("threshold_kernel_s", "  of which the kernel was busy (s)"),
     ("threshold_later_median_s", "later threshold changes → counts and figures, median (s)"),
+    ("threshold_later_kernel_median_s", "  of which the kernel was busy, median (s)"),
     ("results_dom_nodes", "Results step DOM nodes"),
     ("results_height_px", "Results step height (px)"),
     ("results_figures", "Results figures drawn"),
@@ -263,6 +269,26 @@ def write_notebook(path: Path, data: str) -> Path:
 # ------------------------------------------------------------------ one run in the browser
 
 
+def busy_between(events: list, t0: float, t1: float) -> float:
+    """Time busy within ``[t0, t1]`` from ``[time, status]`` events (busy until not busy).
+
+    Examples
+    --------
+    >>> busy_between([[0, "busy"], [10, "idle"], [20, "busy"], [40, "idle"]], 5, 30)
+    15
+    """
+    total, since = 0, None
+    for t, status in events:
+        if status == "busy" and since is None:
+            since = t
+        elif status != "busy" and since is not None:
+            total += max(0, min(t, t1) - max(since, t0))
+            since = None
+    if since is not None:
+        total += max(0, t1 - max(since, t0))
+    return total
+
+
 class WizardRun:
     """One repeat at one size: a fresh kernel, Run All, then every measurement in turn."""
 
@@ -300,6 +326,19 @@ class WizardRun:
                 return state[1]
             time.sleep(0.2)
         raise Failed(f"the Wizard did not settle within {self.timeout_ms / 1000:.0f} s")
+
+    def watch_kernel(self) -> None:
+        """Record the kernel's status changes (busy/idle) on the page's clock."""
+        self.page.evaluate(
+            """() => { const M = window.__msc; M.kstat = [];
+                 const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                 k.statusChanged.connect((_, s) => { M.kstat.push([performance.now(), s]); }); }"""
+        )
+
+    def kernel_busy_s(self, t0: float, t1: float) -> float:
+        """Seconds the kernel said it was busy between page times ``t0`` and ``t1`` (ms)."""
+        events = self.page.evaluate("() => window.__msc.kstat || []")
+        return round(busy_between(events, t0, t1) / 1000, 3)
 
     def heap_mb(self) -> float:
         """Used JS heap (MB) after two forced garbage collections."""
@@ -360,6 +399,7 @@ class WizardRun:
         self.settled()
         self.phase("run_all")
         self.out["heap_start_mb"] = self.heap_mb()
+        self.watch_kernel()
 
     def marker_move(self) -> None:
         page = self.page
@@ -401,6 +441,7 @@ class WizardRun:
         )
         sent = page.evaluate("() => window.__msc.sentInjections")
         self.out["marker_move_s"] = round((t1 - t0) / 1000, 3)
+        self.out["marker_move_kernel_s"] = self.kernel_busy_s(t0, t1)
         self.out["marker_move_after_commit_s"] = round((t1 - sent) / 1000, 3) if sent > t0 else None
         self.out["intervals"] = {"before": before, "after": expected}
         self.settled()
@@ -433,6 +474,7 @@ class WizardRun:
         t0 = self.page.evaluate("() => window.__msc.lastClick")
         _, t1 = self.wait_results()
         self.out["results_first_view_s"] = round((t1 - t0) / 1000, 3)
+        self.out["results_first_view_kernel_s"] = self.kernel_busy_s(t0, t1)
         self.phase("results_first_view")
 
     def set_threshold(self, value: int) -> dict[str, float]:
@@ -460,15 +502,18 @@ class WizardRun:
         first = self.set_threshold(THRESHOLDS[0])
         self.out["threshold_counts_s"] = round((first["counts"] - first["t0"]) / 1000, 3)
         self.out["threshold_figures_s"] = round((first["figures"] - first["t0"]) / 1000, 3)
+        self.out["threshold_kernel_s"] = self.kernel_busy_s(first["t0"], first["figures"])
         self.phase("first_threshold_change")
         self.results_dom()
         self.out["heap_first_change_mb"] = self.heap_mb()
-        later = []
+        later, busy = [], []
         for value in THRESHOLDS[1 : self.changes]:
             t = self.set_threshold(value)
             later.append(round((t["figures"] - t["t0"]) / 1000, 3))
+            busy.append(self.kernel_busy_s(t["t0"], t["figures"]))
         self.out["threshold_later_s"] = later
         self.out["threshold_later_median_s"] = statistics.median(later) if later else None
+        self.out["threshold_later_kernel_median_s"] = statistics.median(busy) if busy else None
         self.phase("later_threshold_changes")
         self.out["heap_after_changes_mb"] = self.heap_mb()
         self.out["threshold_changes"] = self.changes
