@@ -55,6 +55,7 @@ from .responders import classify
 from .settings import Settings
 from .study import StudyData
 from .summary import period_order
+from .table_format import count_of
 
 __all__ = [
     "MATCHED_COLUMNS",
@@ -746,8 +747,10 @@ class MatchedControls:
         cal = "no caliper" if self.caliper is None else f"caliper {self.caliper:g} SD"
         n_pool = self.anchors["patient_id"].nunique() if len(self.anchors) else 0
         return (
-            f"{n_m} of {n_t} treated patients matched to {len(self.pairs)} controls "
-            f"(k = {self.k}, {cal}) from {n_pool} untreated patients with a candidate anchor "
+            f"{n_m} of {count_of(n_t, 'treated patient')} matched to "
+            f"{count_of(len(self.pairs), 'control')} "
+            f"(k = {self.k}, {cal}) from {count_of(n_pool, 'untreated patient')} with a "
+            "candidate anchor "
             f"(of {self.n_natural_history}); {len(self.unmatched)} unmatched."
         )
 

@@ -42,6 +42,7 @@ from scipy import stats
 from .columns import ADVERSE_EVENTS_COLUMNS
 from .settings import Settings
 from .study import StudyData
+from .table_format import count_of
 
 __all__ = [
     "SafetyResult",
@@ -309,10 +310,6 @@ class SafetyResult:
         }
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
-
 #: Column types of the adverse-event table of a study without one (SPEC §11).
 _NO_EVENTS = {
     "patient_id": "str",
@@ -559,7 +556,7 @@ def _primary(incidence: pd.DataFrame) -> str:
     if row.denominator == 0:
         return ""
     return (
-        f" {int(row.numerator)} of {_plural(int(row.denominator), 'treated patient')} "
+        f" {int(row.numerator)} of {count_of(int(row.denominator), 'treated patient')} "
         f"({100 * row.estimate:.0f} %, exact 95 % CI {100 * row.ci_low:.0f}-"
         f"{100 * row.ci_high:.0f} %) had an adverse event on or after their first injection."
     )
@@ -573,12 +570,12 @@ def _when(event: pd.Series) -> str:
 
 
 def _sentence(events: pd.DataFrame, serious: pd.DataFrame, n_treated: int, n_inj: int) -> str:
-    exposure = f"in {_plural(n_treated, 'treated patient')} over {_plural(n_inj, 'injection')}"
+    exposure = f"in {count_of(n_treated, 'treated patient')} over {count_of(n_inj, 'injection')}"
     if events.empty:
         return f"No adverse events were recorded {exposure}."
     total = (
-        f"{_plural(len(events), 'adverse event')} in "
-        f"{_plural(events['patient_id'].nunique(), 'patient')}"
+        f"{count_of(len(events), 'adverse event')} in "
+        f"{count_of(events['patient_id'].nunique(), 'patient')}"
     )
     n_pre = int(events["attribution"].eq(_PRE).sum())
     pre = f" ({n_pre} before the first injection)" if n_pre else ""
@@ -601,7 +598,7 @@ def _sentence(events: pd.DataFrame, serious: pd.DataFrame, n_treated: int, n_inj
     listed = ", ".join(
         f"{ev['term']} (patient {ev['patient_id']}, {_when(ev)})" for _, ev in serious.iterrows()
     )
-    head = _plural(len(serious), "serious adverse event")
+    head = count_of(len(serious), "serious adverse event")
     return f"{head} {exposure}: {listed}; {total} in all{pre}."
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "format_table",
     "table_html",
     "filter_sort",
+    "count_of",
 ]
 
 #: Text columns cut to one line (full text in the cell's tooltip).
@@ -303,3 +304,27 @@ def filter_sort(
     if sort_by is not None and sort_by in kept.columns:
         kept = kept.sort_values(sort_by, ascending=ascending, kind="stable", na_position="last")
     return kept
+
+
+def count_of(n: int, word: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number, for sentences on every face.
+
+    Parameters
+    ----------
+    n : int
+        The count.
+    word : str
+        The noun for one (``"control"``).
+    plural : str, optional
+        The noun for several when it is not ``word + "s"``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> count_of(1, "control"), count_of(2, "control"), count_of(0, "patient")
+    ('1 control', '2 controls', '0 patients')
+    """
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
