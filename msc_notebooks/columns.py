@@ -491,6 +491,15 @@ def _sorted_runs(values: Any) -> tuple[Any, Any] | None:
     return np.cumsum(np.concatenate([[0], change])), distinct
 
 
+def _same_values(a: Any, b: Any) -> bool:
+    """Whether two arrays of distinct values are the same values, of the same type."""
+    import numpy as np
+
+    if len(a) != len(b) or a.dtype != b.dtype or a.dtype == object:
+        return False  # object: 1 == True == 1.0 would merge values pandas keeps apart
+    return bool(np.asarray(a == b, dtype=bool).all())
+
+
 def shared_codes(*columns: Any) -> tuple[list[Any], Any]:
     """The values of one or more columns (patient ids, period labels) as integer codes, in
     one code space.
@@ -530,8 +539,9 @@ def shared_codes(*columns: Any) -> tuple[list[Any], Any]:
     for column in columns:
         values = values_of(column)
         parts.append(_sorted_runs(values) or pd.factorize(values, sort=True))
-    if len(parts) == 1:
-        return [parts[0][0]], parts[0][1]
+    first = parts[0][1]
+    if all(_same_values(first, distinct) for _, distinct in parts[1:]):
+        return [codes for codes, _ in parts], first  # one code space already (the usual case)
     # one code space: the distinct values of every column, sorted
     every = pd.concat([pd.Series(distinct) for _, distinct in parts], ignore_index=True)
     codes, distinct = pd.factorize(values_of(every), sort=True)

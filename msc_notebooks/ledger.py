@@ -42,18 +42,16 @@ class PatientCodes:
                 clean = pd.Series(raw_uniques, dtype="str")
             per_table[t] = raw_codes
             cleaned.append(clean.reset_index(drop=True))
-        both = pd.concat(cleaned, ignore_index=True) if cleaned else pd.Series([], dtype="str")
-        codes, uniques = pd.factorize(both.astype("str").array, sort=True)
+        if not cleaned:
+            cleaned = [pd.Series([], dtype="str")]
+        codes, uniques = shared_codes(*(clean.astype("str") for clean in cleaned))
         #: the distinct ids in sorted order (``str`` array)
         self.uniques = uniques
         self.codes: dict[str, np.ndarray] = {}
-        offset = 0
-        for t, clean in zip(per_table, cleaned, strict=True):
-            raw_codes = per_table[t]
+        for t, clean_codes in zip(per_table, codes, strict=False):
             # int32: half the memory of int64 for a million rows
-            to_global = np.append(codes[offset : offset + len(clean)], -1).astype(np.int32)
-            self.codes[t] = to_global[raw_codes]  # raw code -1 (missing) -> last entry, -1
-            offset += len(clean)
+            to_global = np.append(clean_codes, -1).astype(np.int32)
+            self.codes[t] = to_global[per_table[t]]  # raw code -1 (missing) -> last entry, -1
 
     def text(self, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
         """The ids of ``codes`` (NA for -1), as a ``str`` array."""
