@@ -181,6 +181,11 @@ class RowLedger:
             values = pd.Series(values)
             if isinstance(values.dtype, pd.StringDtype):
                 shown = values.iloc[idx].to_numpy(dtype=object, na_value=None)
+            elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+                # each distinct date printed once (NaT: code -1 -> the appended None)
+                code, dates = pd.factorize(values.iloc[idx])
+                texts = np.array([*map(scalar_text, dates), None], dtype=object)
+                shown = list(texts[code])
             else:
                 shown = [scalar_text(v) for v in values.iloc[idx]]
         self._parts.append((idx, reason, column, shown))
