@@ -508,7 +508,8 @@ def shared_codes(*columns: Any) -> tuple[list[Any], Any]:
     same as ``pandas.factorize(..., sort=True)`` of all the columns together. A column in
     sorted runs, as the kit's tables are by patient, gets its codes from where the value
     changes, without hashing every row (several times faster on a million text ids);
-    other columns are factorized.
+    other columns are factorized. Columns with the same distinct values (a study's tables
+    usually hold the same patients) are in one code space already: nothing is merged.
 
     Parameters
     ----------

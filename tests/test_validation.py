@@ -571,3 +571,47 @@ def test_unusable_date_format(tmp_path):
     text = "patient_id,date,alsfrs_r_total\n1,05/01/2020,40\n"
     with pytest.raises(InputError, match="not a usable strftime format"):
         read_study(csv(tmp_path, "v.csv", text), date_format="%d/%Q/%Y")
+
+
+# ------------------------------------------------- once per distinct value (#17)
+
+
+def test_patient_codes_one_code_space_with_or_without_a_merge():
+    # shared_codes is pandas.factorize(sort=True) of the columns together, whether the
+    # columns hold the same distinct ids (no merge needed) or not (merged)
+    from msc_notebooks.columns import shared_codes
+
+    same = (pd.Series(["a", "a", "b", "c"], dtype="str"), pd.Series(["c", "a", "b"], dtype="str"))
+    other = (pd.Series(["a", "b", "b"], dtype="str"), pd.Series(["b", "d"], dtype="str"))
+    kinds = (np.array([1, 2, 2]), np.array([1.0, 2.0]))  # equal values, not the same type
+    for columns in (same, other, kinds):
+        codes, ids = shared_codes(*columns)
+        together, expected = pd.factorize(pd.concat(map(pd.Series, columns)), sort=True)
+        assert np.concatenate(codes).tolist() == together.tolist()
+        assert list(ids) == list(expected) and ids.dtype == expected.dtype
+
+
+def test_same_day_visit_dates_shown_as_their_cells():
+    # an excluded same-day duplicate shows its own date cell, printed as the Timestamp
+    visits = pd.DataFrame(
+        {
+            "patient_id": ["a", "a", "a", "b", "b", "b"],
+            "date": pd.to_datetime(
+                ["2021-01-01", "2021-02-01", "2021-02-01", "2021-01-05", "2021-01-05", "2021-03-01"]
+            ),
+            "alsfrs_r_total": [40, 38, 36, 44, 42, 41],
+        }
+    )
+    ex = read_study(visits).exclusions
+    assert ex["value"].tolist() == ["2021-02-01 00:00:00", "2021-01-05 00:00:00"]
+
+
+def test_text_cells_cleaned_alike_however_often_they_repeat():
+    # route " IT " / "it" stripped once per distinct cell; "NA" and "" are missing
+    v = pd.DataFrame({"patient_id": ["a"] * 4, "day": [0, 30, 60, 90], "alsfrs_r_total": 40})
+    inj = pd.DataFrame(
+        {"patient_id": ["a"] * 4, "day": [0, 30, 60, 90], "route": [" IT ", "IT", "NA", ""]},
+        dtype=object,
+    ).astype({"route": "str", "day": float})
+    route = read_study(v, inj).injections["route"].tolist()
+    assert route[:2] == ["IT", "IT"] and pd.isna(route[2]) and pd.isna(route[3])
