@@ -49,6 +49,11 @@ SCENARIOS = {
     "sigmoid decline": ({"sigmoid_months": 6.0}, False),
     "power (constant rate)": ({"effect": 0.5}, False),
     "power (sigmoid decline)": ({"sigmoid_months": 6.0, "effect": 0.5}, False),
+    # visit noise SD 0.2 points, below the rounding SD of whole points (0.29): for a
+    # domain, sigma is then floored at the rounding SD (issue #17's Sheppard floor)
+    "quiet scores": ({"noise_sd": 0.2}, False),
+    "quiet scores + rate changes": ({"noise_sd": 0.2, "rate_change": True}, False),
+    "power (quiet scores)": ({"noise_sd": 0.2, "effect": 0.5}, False),
 }
 
 
@@ -59,9 +64,11 @@ def natural_history_for(kind: str):
     return read_natural_history(visits.drop(columns=["row"], errors="ignore"))
 
 
-def run(cohorts: int, simulations: int, scenarios: list[str]) -> pd.DataFrame:
+def run(
+    cohorts: int, simulations: int, scenarios: list[str], kinds: list[str] | None = None
+) -> pd.DataFrame:
     rows = []
-    for kind in sorted(KINDS):
+    for kind in kinds or sorted(KINDS):
         col = KINDS[kind][0]
         for name in scenarios:
             spec, with_nh = SCENARIOS[name]
@@ -91,6 +98,8 @@ def run(cohorts: int, simulations: int, scenarios: list[str]) -> pd.DataFrame:
                             ),
                             # the before/after test (SPEC §7), for comparison
                             "wilcoxon_p05": bool(r.wilcoxon_p <= 0.05),
+                            # sigma floored at the rounding SD (whole-point scores)
+                            "sigma_floored": "floored" in str(r.sigma_source),
                         }
                     )
     return pd.DataFrame(rows)
@@ -98,11 +107,14 @@ def run(cohorts: int, simulations: int, scenarios: list[str]) -> pd.DataFrame:
 
 def table(raw: pd.DataFrame) -> pd.DataFrame:
     out = coverage_rates(
-        raw, ["outcome_type", "generator", "period"], wilcoxon_p05_pct=("wilcoxon_p05", "mean")
+        raw,
+        ["outcome_type", "generator", "period"],
+        wilcoxon_p05_pct=("wilcoxon_p05", "mean"),
+        sigma_floored_pct=("sigma_floored", "mean"),
     )
-    out["wilcoxon_p05_pct"] *= 100
+    out[["wilcoxon_p05_pct", "sigma_floored_pct"]] *= 100
     pct = ["coverage_pct", "p05_pct", "coverage_constant_pct", "p05_constant_pct"]
-    pct.append("wilcoxon_p05_pct")
+    pct += ["wilcoxon_p05_pct", "sigma_floored_pct"]
     return out.round({c: 1 for c in ["mean_evaluable", "mean_observed", *pct]})
 
 
@@ -117,10 +129,12 @@ def main() -> None:
     ap.add_argument("--cohorts", type=int, default=100)
     ap.add_argument("--simulations", type=int, default=400)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    ap.add_argument("--kinds", default=",".join(sorted(KINDS)), help="comma-separated")
     ap.add_argument("--name", default="outcomes_coverage", help="results/NAME.md")
     args = ap.parse_args()
     t0 = time.time()
-    result = table(run(args.cohorts, args.simulations, args.scenarios.split(",")))
+    raw = run(args.cohorts, args.simulations, args.scenarios.split(","), args.kinds.split(","))
+    result = table(raw)
     out = Path(__file__).resolve().parent / "results" / f"{args.name}.md"
     out.write_text(
         f"{args.cohorts} cohorts x {args.simulations} simulations, "

@@ -36,6 +36,7 @@ def no_effect_cohort(
     rate_change: bool = False,
     sigmoid_months: float = 0.0,
     effect: float = 0.0,
+    noise_sd: float | None = None,
 ) -> StudyData:
     """A cohort with no treatment effect (unless ``effect``), read through ``read_study``.
 
@@ -50,9 +51,13 @@ def no_effect_cohort(
     monthly rate follows a logistic bell of that scale (months) around a midpoint drawn
     uniformly over months 0-16, scaled to mean the patient's rate (slow, fast, slow).
     ``effect``: a known treatment effect for power, the rate from the first injection
-    (month 4) on multiplied by ``1 - effect``.
+    (month 4) on multiplied by ``1 - effect``. ``noise_sd``: the visit-to-visit noise SD
+    instead of the kind's (e.g. 0.2 points: below the rounding SD 1/sqrt(12) of whole
+    points, where the kit floors sigma).
     """
     col, start, mu, tau, sigma, whole, (low, high), change_sd = KINDS[kind]
+    if noise_sd is not None:
+        sigma = float(noise_sd)
     rng = np.random.default_rng(seed)
     months = np.arange(0, 17)
     rows = []
