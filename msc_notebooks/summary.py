@@ -180,6 +180,33 @@ WILCOXON_NORMAL = "normal approximation with tie correction (zero differences dr
 WILCOXON_EXACT_MAX_N = 50
 
 
+def in_rank_order(values: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """``values`` ordered by ``key``, for a scipy rank test that ranks ``key``.
+
+    scipy ranks with a stable sort, which takes linear time on values already sorted
+    (about 4 times less on 85,000 rates than on shuffled ones). The Wilcoxon and Spearman
+    results do not depend on the order of the values or pairs: the rank sums and products
+    are sums of half-integers, exact in floating point, so the result is the same to the
+    last bit.
+
+    Parameters
+    ----------
+    values, key : numpy.ndarray
+        The values to hand over, and what they are ranked by (the same length).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``values[argsort(key)]``.
+
+    Examples
+    --------
+    >>> in_rank_order(np.array([0.5, -0.2, 1.0]), np.abs([0.5, -0.2, 1.0])).tolist()
+    [-0.2, 0.5, 1.0]
+    """
+    return np.asarray(values)[np.argsort(key)]
+
+
 def wilcoxon_test(reference_rate: np.ndarray, rate: np.ndarray) -> dict[str, float | str]:
     """Paired two-sided Wilcoxon signed-rank test of reference vs period rate (SPEC §7).
 
@@ -230,6 +257,7 @@ def wilcoxon_test(reference_rate: np.ndarray, rate: np.ndarray) -> dict[str, flo
     if n < 2:
         return out
     small = n == len(d) and n <= WILCOXON_EXACT_MAX_N  # no zero differences, n <= 50
+    nonzero = in_rank_order(nonzero, np.abs(nonzero))
     if small and len(np.unique(np.abs(nonzero))) == n:  # and no ties
         res = stats.wilcoxon(nonzero, method="exact")
         out["wilcoxon_method"] = WILCOXON_EXACT
@@ -916,10 +944,39 @@ def clinical_summary(clinical: pd.DataFrame) -> pd.DataFrame:
 def _join_intervals(
     periods: pd.DataFrame, left: np.ndarray, intervals: pd.DataFrame
 ) -> pd.DataFrame:
-    """Rows ``left`` of ``periods`` with the length of their interval (inner join, left order).
+    """Rows ``left`` of ``periods`` with the length of their interval: an inner join on
+    (patient_id, period = interval), in the order of ``left``.
 
-    The same as merging on (patient_id, period = interval), on integer keys instead of text.
+    The kit's two tables line up: the period rows between two injections are, in order, the
+    rows of the interval table (both sorted by patient, then injection). When they do
+    (checked on every row), the join is a selection; otherwise the keys are matched.
     """
+    between = np.flatnonzero(periods["period"].isin(intervals["interval"].unique()))
+    if len(between) == len(intervals) and all(
+        np.asarray(periods[a].array.take(between) == intervals[b].array, dtype=bool).all()
+        for a, b in (("period", "interval"), ("patient_id", "patient_id"))
+    ):
+        (patient,), _ = shared_codes(intervals["patient_id"])
+        wanted = np.zeros(len(periods), dtype=bool)
+        wanted[left] = True
+        hit = wanted[between]
+        rows = between[hit]
+        return pd.DataFrame(
+            {
+                "period": periods["period"].array.take(rows),
+                "improvement_pct": periods["improvement_pct"].to_numpy(dtype=float)[rows],
+                "interval_months": intervals["months"].to_numpy(dtype=float)[hit],
+                "patient": patient[hit],
+            },
+            copy=False,
+        )
+    return _match_intervals(periods, left, intervals)
+
+
+def _match_intervals(
+    periods: pd.DataFrame, left: np.ndarray, intervals: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`_join_intervals` of tables that do not line up, on integer keys."""
 
     def codes(lvals: pd.Series, rvals: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
         """Codes of both columns' values in one code space (-1: missing), and how many."""
@@ -965,6 +1022,31 @@ PERMUTATION_MAX_PAIRS = 20_000
 CORRELATION_PERMUTATION = "permutation of whole patients' interval sequences"
 CORRELATION_MEANS = "Spearman, one pair per patient (mean interval, mean improvement)"
 CORRELATION_PER_PERIOD = "Spearman (one pair per patient)"
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """scipy's Spearman rho and two-sided p of paired values (one pair per patient).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        The paired values.
+
+    Returns
+    -------
+    (float, float)
+        ``scipy.stats.spearmanr``'s statistic and p-value.
+
+    Examples
+    --------
+    >>> spearman(np.array([3.0, 4, 6, 5]), np.array([10.0, 20, 40, 30]))
+    (1.0, 0.0)
+    """
+    from scipy import stats
+
+    x, y = in_rank_order(x, y), in_rank_order(y, y)
+    res = stats.spearmanr(x, y)
+    return float(res.statistic), float(res.pvalue)
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -1093,8 +1175,6 @@ def interval_correlation(
     >>> interval_correlation(per, iv)[["scope", "rho", "n"]].values.tolist()
     [['all', 1.0, 4], ['1-2', 1.0, 4]]
     """
-    from scipy import stats
-
     ev = periods["evaluable"].to_numpy(dtype=bool, na_value=False)
     left = np.flatnonzero(ev)
     joined = _join_intervals(periods, left, intervals)
@@ -1114,8 +1194,7 @@ def interval_correlation(
         cnt = np.bincount(inv)
         mx, my = np.bincount(inv, x) / cnt, np.bincount(inv, y) / cnt
         if usable(mx, my):
-            res = stats.spearmanr(mx, my)
-            rho, p = float(res.statistic), float(res.pvalue)
+            rho, p = spearman(mx, my)
     else:
         method = CORRELATION_PERMUTATION + f" ({n_permutations}, seed {seed})"
         if usable(x, y):
@@ -1130,8 +1209,7 @@ def interval_correlation(
             xs, ys = x[sel], y[sel]
             rho = p = np.nan
             if usable(xs, ys):
-                res = stats.spearmanr(xs, ys)
-                rho, p = float(res.statistic), float(res.pvalue)
+                rho, p = spearman(xs, ys)
             rows.append(
                 {
                     "scope": name,

@@ -196,6 +196,35 @@ def test_interval_correlation_and_threshold_change_keeps_rates():
     assert r2.responders("1-2") == "1/4"  # only the 100 % one
 
 
+def test_interval_correlation_does_not_need_tables_that_line_up():
+    """The join of periods and intervals (SPEC §8) gives the same pairs whether the two
+    tables line up row for row (the kit's own) or are shuffled; per period, rho and p are
+    scipy's Spearman of an independent pandas merge."""
+    from scipy import stats
+
+    from msc_notebooks import load_demo
+    from msc_notebooks.summary import interval_correlation
+
+    r = analyze(load_demo())
+    lined_up = interval_correlation(r.periods, r.interval_lengths).set_index("scope")
+    shuffled = interval_correlation(
+        r.periods.sample(frac=1, random_state=1), r.interval_lengths.sample(frac=1, random_state=2)
+    ).set_index("scope")
+    pd.testing.assert_frame_equal(lined_up.drop(columns="p"), shuffled.drop(columns="p"))
+    merged = r.periods[r.periods["evaluable"]].merge(
+        r.interval_lengths.rename(columns={"interval": "period", "months": "interval_months"}),
+        on=["patient_id", "period"],
+    )
+    assert lined_up.loc["all", "n"] == len(merged) > 0
+    assert lined_up.loc["all", "n_patients"] == merged["patient_id"].nunique()
+    for period, pairs in merged.groupby("period"):
+        expected = stats.spearmanr(pairs["interval_months"], pairs["improvement_pct"])
+        assert lined_up.loc[period, "n"] == len(pairs)
+        assert lined_up.loc[period, "rho"] == pytest.approx(expected.statistic, abs=1e-12)
+        assert lined_up.loc[period, "p"] == pytest.approx(expected.pvalue, abs=1e-12)
+        assert shuffled.loc[period, "p"] == pytest.approx(expected.pvalue, abs=1e-12)
+
+
 def test_row_order_does_not_change_results():
     s1 = study(A, A_INJ)
     shuffled = StudyData(
