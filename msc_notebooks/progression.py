@@ -260,9 +260,16 @@ def _nearest_assessments(cohort: Cohort, window_days: float) -> np.ndarray:
     # each patient's assessments are one sorted run of rows: [first, end)
     patient = cohort.injection_patient
     first, end = cohort.visit_bounds[patient], cohort.visit_bounds[patient + 1]
-    before = _search_runs(day, first, end, injection_day, "right") - 1  # last on or before
     after = _search_runs(day, first, end, injection_day, "left")  # first on or after
     last = len(day) - 1
+    # the last on or before: just before ``after``, unless assessments fall on the
+    # injection day (one at most once same-day visits are merged): then the last of them
+    before = after - 1
+    while True:
+        on_day = (before + 1 < end) & (day[np.clip(before + 1, 0, last)] == injection_day)
+        if not on_day.any():
+            break
+        before[on_day] += 1
     with np.errstate(invalid="ignore"):
         gap_before = injection_day - day[np.clip(before, 0, last)]
         gap_after = day[np.clip(after, 0, last)] - injection_day

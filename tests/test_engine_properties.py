@@ -81,3 +81,46 @@ def test_invariants(study, s, rnd):
         time_kind="day",
     )
     pd.testing.assert_frame_equal(analyze(shuffled, s).periods, p)
+
+
+@st.composite
+def visits_and_injections(draw):
+    """Hand-built tables (not validated): days may repeat, half-days included."""
+    n = draw(st.integers(1, 4))
+    day = st.integers(-60, 120).map(lambda d: d / 2)
+    visits = [
+        (f"p{p}", draw(day), float(k))
+        for p in range(n)
+        for k in range(draw(st.integers(0, 8)))
+    ]
+    injections = [(f"p{p}", draw(day)) for p in range(n) for _ in range(draw(st.integers(1, 4)))]
+    return (
+        pd.DataFrame(visits, columns=["patient_id", "day", "alsfrs_r_total"]),
+        pd.DataFrame(injections, columns=["patient_id", "day"]),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(visits_and_injections(), st.sampled_from([0.0, 3.0, 14.0]))
+def test_score_at_injection_is_the_nearest_within_the_window(tables, window):
+    """SPEC §3 read literally, one injection at a time: the nearest assessment of the
+    patient within the window; a tie goes to the one before; among assessments on the
+    same day, the one listed last (the stable sort's last on or before the injection)."""
+    from msc_notebooks.progression import scores_at_injections
+
+    v, i = tables
+    got = scores_at_injections(v, i, window_days=window)
+    for row in got.itertuples():
+        own = v[v["patient_id"] == row.patient_id].sort_values("day", kind="stable")
+        before = own[own["day"] <= row.injection_day]
+        after = own[own["day"] >= row.injection_day]
+        candidates = []
+        if len(before) and row.injection_day - before["day"].iloc[-1] <= window:
+            candidates.append((row.injection_day - before["day"].iloc[-1], 0, before.iloc[-1]))
+        if len(after) and after["day"].iloc[0] - row.injection_day <= window:
+            candidates.append((after["day"].iloc[0] - row.injection_day, 1, after.iloc[0]))
+        if not candidates:
+            assert np.isnan(row.score) and np.isnan(row.score_day)
+            continue
+        _, _, best = min(candidates, key=lambda c: (c[0], c[1]))
+        assert (row.score_day, row.score) == (best["day"], best["alsfrs_r_total"])
