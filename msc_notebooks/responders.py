@@ -116,7 +116,7 @@ def improvement_table(rates: pd.DataFrame) -> pd.DataFrame:
     [['reference', nan, nan], ['1-2', 75.0, 1.5]]
     """
     out = rates.copy(deep=False)  # copy-on-write: the rate columns are shared, not copied
-    is_ref = (out["period"] == "reference").to_numpy(dtype=bool, na_value=False)
+    is_ref = out["period_index"].to_numpy() == 0  # the reference row (SPEC §11)
     rate = out["rate"].to_numpy(dtype=float)
     # reasons as codes into their few distinct texts (missing = no reason); texts are built
     # once per distinct value, never per row

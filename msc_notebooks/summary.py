@@ -21,7 +21,7 @@ from .columns import (
     patient_order,
     shared_codes,
 )
-from .progression import ZERO_RATE
+from .progression import WHOLE_INDEX, ZERO_RATE
 from .responders import SMALL_REFERENCE_RATE
 from .settings import Settings
 
@@ -871,14 +871,14 @@ def clinical_improvement(rates: pd.DataFrame, settings: Settings | None = None) 
     s = settings or Settings()
     # integer patient codes in id order: sorting, numbering and the T1 lookup without text
     codes = shared_codes(rates["patient_id"])[0][0]
-    period = rates["period"]
-    is_ref = (period == "reference").to_numpy(dtype=bool)
+    period_index = rates["period_index"].to_numpy()
+    is_ref = period_index == 0
     end_score = rates["end_score"].to_numpy(dtype=float)
     t1 = np.full(codes.max() + 1 if len(codes) else 0, np.nan)
     known_ref = is_ref & (codes >= 0)
     t1[codes[known_ref]] = end_score[known_ref]
-    rows = np.flatnonzero(~(is_ref | (period == "whole").to_numpy(dtype=bool)))
-    rows = rows[patient_order(codes[rows], rates["period_index"].to_numpy()[rows])]
+    rows = np.flatnonzero(~is_ref & (period_index != WHOLE_INDEX))
+    rows = rows[patient_order(codes[rows], period_index[rows])]
     c = codes[rows]
     cycle = number_in_time_order(c)  # rows sorted by patient and period
     base = np.where(c >= 0, t1[np.maximum(c, 0)], np.nan) if len(t1) else np.full(len(c), np.nan)
