@@ -155,6 +155,9 @@ def _parse_number_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.nd
     return v, missing, bad
 
 
+#: Nanoseconds in a day (a date at midnight is a multiple of it).
+_DAY_NS = 86_400 * 10**9
+
 _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T].*)?$")
 _DMY = r"^(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{4})$"
 
@@ -220,7 +223,9 @@ def parse_dates(
         ser = values
         if getattr(ser.dt, "tz", None) is not None:
             ser = ser.dt.tz_localize(None)  # wall-clock date as written: no shift
-        dates = ser.dt.normalize().to_numpy(dtype="datetime64[ns]")
+        dates = ser.to_numpy(dtype="datetime64[ns]", copy=True)
+        if (dates.view(np.int64) % _DAY_NS).any():  # a time of day (or a missing date)
+            dates = ser.dt.normalize().to_numpy(dtype="datetime64[ns]")  # midnight
         missing = np.isnat(dates)
         return _whole_days(dates), dates, missing, np.zeros(n, bool)
 

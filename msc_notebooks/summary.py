@@ -361,9 +361,13 @@ def not_evaluable_table(periods: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def _reasons_text(table: pd.DataFrame, period: str) -> str:
-    rows = table[table["period"] == period]
-    return ", ".join(f"{int(r.n)} {r.reason}" for r in rows.itertuples())
+def _reasons_texts(table: pd.DataFrame) -> dict[str, str]:
+    """Each period's not-evaluable counts of :func:`not_evaluable_table` as one text,
+    e.g. ``"2 flat or rising reference, 1 no assessment"``."""
+    parts: dict[str, list[str]] = {}
+    for period, reason, n in zip(table["period"], table["reason"], table["n"], strict=True):
+        parts.setdefault(period, []).append(f"{int(n)} {reason}")
+    return {period: ", ".join(texts) for period, texts in parts.items()}
 
 
 def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
@@ -415,6 +419,7 @@ def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -
         not_ev = not_evaluable_table(periods)
     else:
         not_ev = pd.DataFrame(columns=["period", "reason", "n"])
+    reasons_texts = _reasons_texts(not_ev)
     rows = []
     for name in order:
         member = (
@@ -434,7 +439,7 @@ def period_statistics(periods: pd.DataFrame, settings: Settings | None = None) -
                 "n_in_period": n_in,
                 "n_evaluable": len(vals),
                 "n_not_evaluable": n_in - len(vals),
-                "not_evaluable_reasons": _reasons_text(not_ev, name),
+                "not_evaluable_reasons": reasons_texts.get(name, ""),
                 "median_improvement_pct": float(np.median(vals)) if len(vals) else np.nan,
                 "mean_improvement_pct": float(vals.mean()) if len(vals) else np.nan,
                 **improvement_intervals(vals, int(s.bootstrap_samples), int(s.seed)),

@@ -137,6 +137,19 @@ def test_iso_dates_and_no_time_zone_shift():
     assert study.time_kind == "date"
 
 
+def test_datetime_column_at_midnight_and_with_times_before_1970():
+    # dates already at midnight are used as they are; a time of day (before 1970 too)
+    # keeps its calendar date (SPEC §1); the study does not share the caller's column
+    midnight = pd.to_datetime(["1969-12-31", "2020-01-05"]).astype("datetime64[s]")
+    timed = pd.to_datetime(["1969-12-31 23:30", "2020-01-05 00:15"])
+    for stamps in (midnight, timed):
+        visits = pd.DataFrame({"patient_id": ["a", "a"], "date": stamps, "alsfrs_r_total": [40, 39]})
+        study = read_study(visits)
+        assert study.visits.day.tolist() == [-1.0, JAN1_2020 + 4]
+        visits.loc[0, "date"] = pd.Timestamp("2000-01-01")
+        assert study.visits.date.dt.strftime("%Y-%m-%d").tolist() == ["1969-12-31", "2020-01-05"]
+
+
 def test_iso_text_with_time_part_keeps_the_date(tmp_path):
     text = "patient_id,date,alsfrs_r_total\n1,2020-01-05T23:59:00+05:00,40\n"
     study = read_study(csv(tmp_path, "v.csv", text))
