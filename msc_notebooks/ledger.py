@@ -32,11 +32,17 @@ class PatientCodes:
     def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
         per_table = {}
         cleaned = []
+        seen: list[tuple[pd.Index, pd.Series]] = []  # distinct raw ids, cleaned
         for t, df in tables.items():
             col = df["patient_id"]
             if as_text(col) is col:  # text: clean the distinct values only
                 (raw_codes,), raw_uniques = shared_codes(col)
-                clean = clean_text(pd.Series(raw_uniques))
+                raw_uniques = pd.Index(raw_uniques)
+                # the tables of a study usually hold the same ids: cleaned once
+                clean = next((c for raw, c in seen if raw.equals(raw_uniques)), None)
+                if clean is None:
+                    clean = clean_text(pd.Series(raw_uniques))
+                    seen.append((raw_uniques, clean))
             else:  # numbers and mixed cells: 1 and 1.0 are the same key but not the same text
                 raw_codes, raw_uniques = pd.factorize(clean_text(col))
                 clean = pd.Series(raw_uniques, dtype="str")
