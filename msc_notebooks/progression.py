@@ -517,17 +517,32 @@ def _treatment_rows(cohort: Cohort, used: np.ndarray, s: Settings, reasons: _Rea
 
 
 def _assemble(cohort: Cohort, reference: dict, treatment: dict, reasons: _Reasons) -> pd.DataFrame:
-    """The rate table: reference and treatment rows sorted by patient and period, days
-    counted from the patient's first injection, ids and texts put back (SPEC §11)."""
+    """The rate table: each treated patient's rows together in period order, patients in
+    id order, days counted from the patient's first injection, ids and texts put back
+    (SPEC §11).
+
+    A patient with k injections has k + 2 rows: the reference first, then period
+    j-(j+1) at place j, after-last at place k and whole at place k + 1; every row is
+    written straight to its place.
+    """
+    injections = np.bincount(cohort.injection_patient, minlength=len(cohort.ids))
+    n_rows = np.where(injections > 0, injections + 2, 0)
+    start = np.cumsum(n_rows) - n_rows  # the patient's first row
     reference["period_index"] = np.zeros(len(reference["patient"]), dtype=np.int64)
-    patient = np.concatenate([reference["patient"], treatment["patient"]])
-    period_index = np.concatenate([reference["period_index"], treatment["period_index"]])
-    order = np.lexsort((period_index, patient))
+    treated, index = treatment["patient"], treatment["period_index"]
+    place_in_patient = np.where(
+        index == AFTER_LAST_INDEX,
+        injections[treated],
+        np.where(index == WHOLE_INDEX, injections[treated] + 1, index),
+    )
+    places = (start[reference["patient"]], start[treated] + place_in_patient)
 
     def column(name: str) -> np.ndarray:
-        return np.concatenate([reference[name], treatment[name]])[order]
+        out = np.empty(int(n_rows.sum()), np.result_type(reference[name], treatment[name]))
+        out[places[0]], out[places[1]] = reference[name], treatment[name]
+        return out
 
-    patient, period_index = patient[order], period_index[order]
+    patient, period_index = column("patient"), column("period_index")
     first = cohort.injection_number == 1
     first_injection_day = np.full(len(cohort.ids), np.nan)
     first_injection_day[cohort.injection_patient[first]] = cohort.injection_day[first]
