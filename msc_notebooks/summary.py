@@ -345,16 +345,18 @@ def not_evaluable_table(periods: pd.DataFrame) -> pd.DataFrame:
     period, period_names = pd.factorize(periods["period"].take(bad))
     reason, reason_texts = pd.factorize(periods["reason"].take(bad))
     label, labels = pd.factorize(pd.Series([*map(reason_label, [*reason_texts, ""])]))
-    pairs = pd.DataFrame({"period": period, "reason": label[reason]}).value_counts(sort=False)
+    # rows per (period, short reason), counted on one integer key (rows with no period: none)
+    key = (period * len(labels) + label[reason])[period >= 0]
+    n = np.bincount(key, minlength=len(period_names) * len(labels))
+    pairs = np.flatnonzero(n)
     t = pd.DataFrame(
         {
-            "period": np.asarray(period_names, dtype=object)[pairs.index.get_level_values(0)],
-            "reason": np.asarray(labels, dtype=object)[pairs.index.get_level_values(1)],
-            "n": pairs.to_numpy(),
+            "period": np.asarray(period_names, dtype=object)[pairs // len(labels)],
+            "reason": np.asarray(labels, dtype=object)[pairs % len(labels)],
+            "n": n[pairs],
         }
     )
-    names = pd.unique(periods["period"])
-    order = {p: i for i, p in enumerate(["reference", *period_order(pd.Series(names))])}
+    order = {p: i for i, p in enumerate(["reference", *period_order(pd.Series(period_names))])}
     t["_o"] = t["period"].map(order)
     t = t.sort_values(["_o", "n", "reason"], ascending=[True, False, True], kind="stable")
     t = t[cols].reset_index(drop=True).astype({"period": object, "reason": object, "n": "int64"})
