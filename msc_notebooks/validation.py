@@ -294,8 +294,8 @@ def _validate_patients(t: _Table) -> pd.DataFrame:
             )
         out[f"{what}_day"] = days[keep]
         out[f"{what}_date"] = dates[keep]
-    for col in ("sex", "site_of_onset"):
-        out[col] = _text_column(raw, col).to_numpy(dtype=object)[keep]
+    for col in ("sex", "site_of_onset"):  # text when given (``str``), else None (object)
+        out[col] = _text_column(raw, col).array.take(keep)
     if "age" in raw.columns:
         age, _, bad = parse_numbers(raw["age"])
         if (bad & ~rep.out).any():

@@ -628,3 +628,18 @@ def test_text_cells_cleaned_alike_however_often_they_repeat():
     ).astype({"route": "str", "day": float})
     route = read_study(v, inj).injections["route"].tolist()
     assert route[:2] == ["IT", "IT"] and pd.isna(route[2]) and pd.isna(route[3])
+
+
+def test_patients_text_columns_are_text_when_given_and_none_when_absent():
+    # sex and site of onset keep the kit's text type (``str``, cleaned, missing markers
+    # -> NaN) whenever the column is given, even empty; absent columns are None (object)
+    visits = pd.DataFrame(
+        {"patient_id": ["a", "a", "b"], "day": [0, 30, 0], "alsfrs_r_total": [40, 39, 41]}
+    )
+    given = pd.DataFrame({"patient_id": ["b", "a"], "sex": [" F ", "n/a"], "site_of_onset": None})
+    patients = read_study(visits, patients=given).patients.set_index("patient_id")
+    assert patients["sex"].dtype == "str" and patients["site_of_onset"].dtype == "str"
+    assert patients.loc["b", "sex"] == "F" and pd.isna(patients.loc["a", "sex"])
+    assert patients["site_of_onset"].isna().all()
+    absent = read_study(visits, patients=pd.DataFrame({"patient_id": ["a", "b"]})).patients
+    assert absent["sex"].dtype == object and absent["sex"].tolist() == [None, None]
