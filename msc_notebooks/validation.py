@@ -211,9 +211,12 @@ def _order_key(rows: pd.Series) -> np.ndarray:
 
 
 def _text_column(df: pd.DataFrame, col: str) -> pd.Series:
+    """The cleaned text of a column: ``str`` when it holds any text, else object (None
+    where the column is absent, NaN where every cell is empty)."""
     if col not in df.columns:
         return pd.Series([None] * len(df), dtype=object)
-    return clean_text(df[col]).reset_index(drop=True)
+    text = clean_text(df[col]).reset_index(drop=True)
+    return pd.Series(text.to_numpy(dtype=object)) if text.isna().all() else text
 
 
 def _numeric_extras(
@@ -294,7 +297,7 @@ def _validate_patients(t: _Table) -> pd.DataFrame:
             )
         out[f"{what}_day"] = days[keep]
         out[f"{what}_date"] = dates[keep]
-    for col in ("sex", "site_of_onset"):  # text when given (``str``), else None (object)
+    for col in ("sex", "site_of_onset"):
         out[col] = _text_column(raw, col).array.take(keep)
     if "age" in raw.columns:
         age, _, bad = parse_numbers(raw["age"])
@@ -713,10 +716,7 @@ def _validate_injections(t: _Table) -> pd.DataFrame:
                 "so that injections are numbered by date",
             )
     if "route" in raw.columns:
-        route = _text_column(raw, "route")
-        if route.isna().all():  # no text at all: as built from an object array before
-            route = pd.Series(route.to_numpy(dtype=object))
-        route = route.take(sel).reset_index(drop=True)
+        route = _text_column(raw, "route").take(sel).reset_index(drop=True)
     else:
         route = pd.Series([None] * len(sel), dtype=object)
     columns = {

@@ -632,13 +632,13 @@ def test_text_cells_cleaned_alike_however_often_they_repeat():
 
 def test_patients_text_columns_are_text_when_given_and_none_when_absent():
     # sex and site of onset keep the kit's text type (``str``, cleaned, missing markers
-    # -> NaN) whenever the column is given, even empty; absent columns are None (object)
+    # -> NaN) when the column holds text; a column without any text is object (as route)
     visits = pd.DataFrame(
         {"patient_id": ["a", "a", "b"], "day": [0, 30, 0], "alsfrs_r_total": [40, 39, 41]}
     )
     given = pd.DataFrame({"patient_id": ["b", "a"], "sex": [" F ", "n/a"], "site_of_onset": None})
     patients = read_study(visits, patients=given).patients.set_index("patient_id")
-    assert patients["sex"].dtype == "str" and patients["site_of_onset"].dtype == "str"
+    assert patients["sex"].dtype == "str" and patients["site_of_onset"].dtype == object
     assert patients.loc["b", "sex"] == "F" and pd.isna(patients.loc["a", "sex"])
     assert patients["site_of_onset"].isna().all()
     absent = read_study(visits, patients=pd.DataFrame({"patient_id": ["a", "b"]})).patients
