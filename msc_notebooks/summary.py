@@ -1051,8 +1051,8 @@ def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """
     from scipy import stats
 
-    x, y = in_rank_order(x, y), in_rank_order(y, y)
-    res = stats.spearmanr(x, y)
+    order = np.argsort(y)  # the pairs in the order of y (see in_rank_order)
+    res = stats.spearmanr(np.asarray(x)[order], np.asarray(y)[order])
     return float(res.statistic), float(res.pvalue)
 
 
