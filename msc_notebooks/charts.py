@@ -1375,6 +1375,9 @@ def interval_vs_improvement(
     if stats is not None and "method" in stats.columns and (stats["scope"] == "all").any():
         how = stats[stats["scope"] == "all"].iloc[0]["method"]
         subtitle.append(f"p: {how}; a patient's pairs are not independent (SPEC §8).")
+        subtitle.append(
+            "p tests whether improvement is unrelated to the interval, not the treatment."
+        )
     return _titled(alt.layer(marks, rule), title, subtitle)
 
 

@@ -92,7 +92,7 @@ def html_report(
     True
     """
     from .demo import DEMO_LABEL, is_demo
-    from .summary import display_summary, period_lines
+    from .summary import INTERVAL_P_TESTS, display_summary, period_lines
 
     s = result.settings
     demo = is_demo(result.study)
@@ -166,7 +166,11 @@ def html_report(
         ]
     parts += ["<h2>Clinically improved after each cycle</h2>", table_html(result.clinical)]
     parts += _stages_and_strata(result)
-    parts += ["<h2>Interval length and response (Spearman)</h2>", table_html(result.intervals)]
+    parts += [
+        "<h2>Interval length and response (Spearman)</h2>",
+        table_html(result.intervals),
+        f"<p class='note'>{html.escape(INTERVAL_P_TESTS)}</p>",
+    ]
     if result.safety is not None:
         parts += [
             "<h2>Safety</h2>",

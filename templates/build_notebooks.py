@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from msc_notebooks.summary import INTERVAL_P_TESTS
+
 HERE = Path(__file__).resolve().parent
 STUDY = HERE / "msc-study" / "{{cookiecutter._folder_name}}"
 TEACHING = HERE / "msc-teaching" / "{{cookiecutter._folder_name}}"
@@ -240,7 +242,10 @@ from msc_notebooks.schedule import interval_table
 interval_table(study.injections, settings.month_days)
 """
         ),
-        md("## Interval length against improvement (Spearman, methods §8)"),
+        md(
+            "## Interval length against improvement (Spearman, methods §8)\n\n"
+            + INTERVAL_P_TESTS
+        ),
         ANALYZE,
         code("result.intervals"),
         code("charts.interval_vs_improvement(result)"),

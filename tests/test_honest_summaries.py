@@ -7,6 +7,7 @@ computed by an independent implementation written in this file.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -430,3 +431,41 @@ def test_summary_csv_carries_the_no_effect_expectation_beside_wilcoxon_p(tmp_pat
         # p = (b + 1) / (m + 1) with m = 200 simulations: never below 1/201 (SPEC §13)
         assert row.no_effect_p_value >= 1 / 201
         assert row.wilcoxon_note == WILCOXON_CAVEAT
+
+
+def test_every_face_says_what_the_interval_p_tests(tmp_path):
+    """The interval correlation's p is shown with what it tests and its measured false
+    positive rate (VALIDATION.md) in the report, the Results step, the figure and the
+    study template, never alone."""
+    import json
+
+    import ipywidgets
+
+    from msc_notebooks import analyze, charts, load_demo
+    from msc_notebooks.report import html_report
+    from msc_notebooks.summary import INTERVAL_P_TESTS
+    from msc_notebooks.widgets import ResultsStep, WizardState
+
+    assert "8.5 %" in INTERVAL_P_TESTS and "not a test of the treatment" in INTERVAL_P_TESTS
+    result = analyze(load_demo())
+    report = html_report(result, figures=False)
+    assert report.index("Interval length and response") < report.index("not a test of the")
+
+    state = WizardState()
+    results = ResultsStep(state, figures=False)
+    state.study = load_demo()
+
+    def texts(box):
+        for child in getattr(box, "children", ()):
+            yield from texts(child)
+        if isinstance(box, ipywidgets.HTML):
+            yield box.value
+
+    assert any(INTERVAL_P_TESTS in t for t in texts(results))
+
+    spec = charts.interval_vs_improvement(result).to_dict()
+    assert "not the treatment" in json.dumps(spec["title"]["subtitle"])
+
+    notebook = Path(__file__).parents[1] / "templates" / "msc-study"
+    cells = json.loads(next(notebook.glob("*/02_injections.ipynb")).read_text())["cells"]
+    assert any(INTERVAL_P_TESTS in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")

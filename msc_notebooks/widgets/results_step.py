@@ -11,7 +11,7 @@ import ipywidgets as w
 from ..analysis import OUTCOME_NOTE, outcome_summaries
 from ..report import outcomes_html
 from ..strata import stage_and_strata_tables
-from ..summary import display_summary
+from ..summary import INTERVAL_P_TESTS, display_summary
 from ..table_format import filter_sort
 from .common import PagedTable, Step, note, show_figures, table_html
 from .matched_panel import MatchedPanel
@@ -195,6 +195,7 @@ class ResultsStep(Step):
             self.clinical_table,
             w.HTML("<b>Interval length and improvement</b>"),
             self.intervals_table,
+            w.HTML(note(INTERVAL_P_TESTS)),
             w.HTML("<b>Model-based slopes from every visit (broken-stick mixed model)</b>"),
             w.HTML(
                 note(
