@@ -14,7 +14,8 @@ to the study folder; missing files mean the demo cohort), ``patients``,
 ``YYYY-MM-DD``, or day numbers for day-based data), ``settings`` (any
 :class:`~msc_notebooks.settings.Settings` field), and ``threshold_pct``, ``reference``,
 ``method`` (``study.yaml``'s own settings; they win over ``settings``), ``natural_history``
-(an untreated cohort for the matched controls, :func:`matched_controls_for`).
+(an untreated cohort for the matched controls, :func:`matched_controls_for`), with
+``match_k`` and ``caliper``.
 """
 
 from __future__ import annotations
@@ -453,6 +454,32 @@ def _natural_history_paths(value: Any, base: Path) -> list[Path]:
     return paths
 
 
+def _matching_options(state: dict[str, Any]) -> tuple[int, float | None]:
+    """``match_k`` and ``caliper`` of ``study.yaml`` for :func:`match_controls` (defaults 5
+    and 0.5; a caliper of 0 means none), checked in ``study.yaml``'s words."""
+    from .matched_controls import DEFAULT_CALIPER, DEFAULT_K
+
+    k = state.get("match_k", DEFAULT_K)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(
+            f"match_k must be a whole number of controls, at least 1, not {k!r}",
+            source=CONFIG_FILE,
+            column="match_k",
+            fix="e.g. match_k: 5 in study.yaml",
+        )
+    caliper = state.get("caliper", DEFAULT_CALIPER)
+    if caliper is None or caliper == 0:
+        return k, None
+    if isinstance(caliper, bool) or not isinstance(caliper, (int, float)) or not caliper > 0:
+        raise InputError(
+            f"caliper must be a positive number of standard deviations, not {caliper!r}",
+            source=CONFIG_FILE,
+            column="caliper",
+            fix="e.g. caliper: 0.5 in study.yaml (0: no caliper)",
+        )
+    return k, float(caliper)
+
+
 def matched_controls_for(
     result: Any, state: dict[str, Any], base_dir: str | os.PathLike[str] | None = None
 ) -> Any:
@@ -476,8 +503,9 @@ def matched_controls_for(
     Returns
     -------
     MatchedControls or None
-        :func:`msc_notebooks.matched_controls.match_controls` with k = 5 and caliper 0.5
-        SD; None when ``natural_history`` is empty.
+        :func:`msc_notebooks.matched_controls.match_controls` with ``match_k`` controls
+        per treated patient and ``caliper`` (``study.yaml``; defaults 5 and 0.5 SD, 0 = no
+        caliper); None when ``natural_history`` is empty.
 
     Raises
     ------
@@ -506,10 +534,11 @@ def matched_controls_for(
     if value in (None, "", []):
         print(NO_NATURAL_HISTORY)
         return None
+    k, caliper = _matching_options(state)
     paths = _natural_history_paths(value, Path(base_dir) if base_dir is not None else Path())
     try:
         cohort = read_natural_history(paths[0] if len(paths) == 1 else paths)
-        matched = match_controls(result, cohort)
+        matched = match_controls(result, cohort, k=k, caliper=caliper)
     except MscError as err:
         # the file's own problem, without its fix (a column_map would not apply here)
         where = (

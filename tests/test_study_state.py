@@ -200,3 +200,36 @@ def test_natural_history_in_study_yaml_words(tmp_path, capsys):
     text = problem("data/nh.csv")
     assert "could not be used (nh.csv, column 'patient_id': missing required" in text, text
     assert "column_map" not in text  # the trial's column map does not apply here
+
+
+def test_match_k_and_caliper_in_study_yaml_words(tmp_path, capsys):
+    """``match_k`` and ``caliper`` of study.yaml reach the matching (SPEC §15): the same
+    comparison as match_controls called with them (caliper 0 = none); a wrong value is an
+    InputError naming study.yaml and the key."""
+    from msc_notebooks import analyze, load_demo, natural_history_cohort
+    from msc_notebooks.errors import InputError
+    from msc_notebooks.matched_controls import match_controls
+    from msc_notebooks.natural_history import read_natural_history
+    from msc_notebooks.study_state import matched_controls_for
+
+    folder = new_project(tmp_path / "s", context={"demo": True})
+    assert (read_state(folder)["match_k"], read_state(folder)["caliper"]) == (5, 0.5)
+    natural_history_cohort(120, seed=3).visits.drop(columns=["row"], errors="ignore").to_csv(
+        folder / "data" / "nh.csv", index=False
+    )
+    result = analyze(load_demo())
+    state = {"natural_history": "data/nh.csv", "match_k": 2, "caliper": 0}
+    matched = matched_controls_for(result, state, folder)
+    by_hand = match_controls(result, read_natural_history(folder / "data" / "nh.csv"), k=2, caliper=None)
+    pd.testing.assert_frame_equal(matched.summary, by_hand.summary)
+    assert "k = 2" in capsys.readouterr().out
+    for key, value, words in (
+        ("match_k", 0, "match_k must be a whole number of controls, at least 1, not 0"),
+        ("match_k", 2.5, "not 2.5"),
+        ("caliper", -1, "caliper must be a positive number of standard deviations, not -1"),
+        ("caliper", "wide", "not 'wide'"),
+    ):
+        with pytest.raises(InputError) as err:
+            matched_controls_for(result, {**state, key: value}, folder)
+        text = err.value.render("yaml")
+        assert text.startswith(f"study.yaml, column '{key}': ") and words in text, text
