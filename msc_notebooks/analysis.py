@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_OUTCOMES",
     "NO_EFFECT_RENAMES",
     "outcome_line",
+    "outcome_lines",
     "outcome_view",
     "OUTCOME_VIEW_COLUMNS",
     "OUTCOME_NOTE",
@@ -737,7 +738,7 @@ def outcome_view(table: pd.DataFrame) -> pd.DataFrame:
     return rows[[c for c in OUTCOME_VIEW_COLUMNS if c in rows]].reset_index(drop=True)
 
 
-def outcome_line(row: Any) -> str:
+def outcome_line(row: Any, *, with_note: bool = True) -> str:
     """One line per outcome and period: its responders with the patients left out (SPEC §7)
     beside the count expected with no treatment effect (SPEC §13), as the faces print it.
 
@@ -745,6 +746,9 @@ def outcome_line(row: Any) -> str:
     ----------
     row : mapping or named tuple
         A row of :func:`outcome_summaries` (with or without the simulation columns).
+    with_note : bool, default True
+        End with the row's ``no_effect_note`` (:func:`outcome_lines` says it once per
+        outcome instead).
 
     Returns
     -------
@@ -773,7 +777,7 @@ def outcome_line(row: Any) -> str:
     head = f"{OUTCOME_LABELS.get(outcome, outcome)}, {get('period')}: {responder_sentence(row)}"
     low = get("expected_low")
     note = get("no_effect_note")
-    note = note if isinstance(note, str) else ""
+    note = note if isinstance(note, str) and with_note else ""
     if low is None or pd.isna(low):
         return head + (f"; no no-effect expectation: {note}" if note else "")
     simulated = get("mean_simulated_evaluable")
@@ -788,6 +792,43 @@ def outcome_line(row: Any) -> str:
         f"{int(get('expected_low_constant'))}–{int(get('expected_high_constant'))})"
         + (f"; note: {note}" if note else "")
     )
+
+
+def outcome_lines(table: pd.DataFrame) -> list[str]:
+    """:func:`outcome_line` of every row, each outcome's ``no_effect_note`` said once, on a
+    line of its own after its periods (the faces print these lines).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`outcome_summaries` or :func:`outcome_view` rows.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"outcome": ["bulbar", "bulbar"], "period": ["1-2", "2-3"],
+    ...     "n_responders": [3, 1], "n_evaluable": [4, 2], "n_in_period": [4, 2],
+    ...     "n_not_evaluable": [0, 0], "not_evaluable_reasons": ["", ""],
+    ...     "no_effect_note": ["sigma floored", "sigma floored"]})
+    >>> for line in outcome_lines(rows):
+    ...     print(line)  # doctest: +NORMALIZE_WHITESPACE
+    ALSFRS-R bulbar domain (points, 0–12), 1-2: 3/4 evaluable responders; all 4 treated evaluable
+    ALSFRS-R bulbar domain (points, 0–12), 2-3: 1/2 evaluable responders; all 2 treated evaluable
+    ALSFRS-R bulbar domain (points, 0–12), note on the no-effect expectation: sigma floored
+    """
+    lines = []
+    rows = list(table.itertuples(index=False))
+    for i, row in enumerate(rows):
+        lines.append(outcome_line(row, with_note=False))
+        last_of_outcome = i + 1 == len(rows) or rows[i + 1].outcome != row.outcome
+        note = getattr(row, "no_effect_note", None)
+        if last_of_outcome and isinstance(note, str) and note:
+            label = OUTCOME_LABELS.get(str(row.outcome), str(row.outcome))
+            lines.append(f"{label}, note on the no-effect expectation: {note}")
+    return lines
 
 
 def _outcome_no_effect(

@@ -181,13 +181,13 @@ def _analyze(args: argparse.Namespace) -> int:
                     f"{row.n_matched} controls evaluable)"
                 )
         if result.outcomes is not None:
-            from .analysis import outcome_line, outcome_view
+            from .analysis import outcome_lines, outcome_view
 
             view = outcome_view(result.outcomes)
             if result.null is not None:  # the primary outcome is printed above
                 view = view[view["outcome"] != result.settings.outcome]
-            for row in view.itertuples():
-                print(outcome_line(row))
+            for line in outcome_lines(view):
+                print(line)
         if result.fitted_slopes is not None:
             print(result.fitted_slopes.sentence)
         if result.safety is not None:

@@ -172,7 +172,10 @@ def test_faces_show_each_outcome_beside_its_expectation(tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     lines = [x for x in printed.splitlines() if x.startswith("ALSFRS-R bulbar domain")]
+    notes = [x for x in lines if "note on the no-effect expectation" in x]
+    lines = [x for x in lines if x not in notes]
     assert len(lines) == 5  # 1-2, 2-3, 3-4, after-last, whole
+    assert len(notes) == 1 and "sigma floored at the rounding SD" in notes[0]  # said once
     assert all("evaluable responders" in x and "with no treatment effect" in x for x in lines)
     assert any("not evaluable (" in x for x in lines)  # the patients left out, and why
     t = pd.read_csv(out / "outcomes_summary.csv")
@@ -198,3 +201,24 @@ def test_wizard_results_step_summarises_every_outcome():
     assert "msc-table" in value
     state.settings = state.settings.replace(threshold_pct=50)  # a new result: computed again
     assert "Not computed yet" in step.outcomes_table.value
+
+
+def test_each_outcome_note_is_said_once_after_its_periods():
+    """The CLI and the report print an outcome's note on the no-effect expectation (e.g.
+    the sigma floor) once, after its periods, not on every period's line."""
+    from msc_notebooks.analysis import outcome_lines, outcome_view
+
+    view = outcome_view(outcome_summaries(load_demo(), n_simulations=50, seed=1))
+    lines = outcome_lines(view)
+    noted = view.loc[view["no_effect_note"].fillna("") != "", "outcome"].unique()
+    assert len(noted) >= 1
+    assert sum("note on the no-effect expectation" in line for line in lines) == len(noted)
+    assert len(lines) == len(view) + len(noted)
+    assert not any("; note:" in line for line in lines)
+    for outcome in noted:  # the note follows the outcome's last period
+        from msc_notebooks.analysis import OUTCOME_LABELS
+
+        label = OUTCOME_LABELS.get(outcome, outcome)
+        at = [i for i, line in enumerate(lines) if line.startswith(label)]
+        assert "note on the no-effect expectation" in lines[at[-1]]
+        assert lines[at[-2]].startswith(f"{label}, whole:")
