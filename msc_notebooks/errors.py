@@ -214,7 +214,24 @@ def check_names(
 
 
 class MscError(ValueError):
-    """Base class of every error msc-notebooks raises for bad input or settings."""
+    """Base class of every error msc-notebooks raises for bad input or settings.
+
+    In IPython and Jupyter it shows as its message alone (:meth:`_render_traceback_`): the
+    message names the file, column, rows and the fix, and a traceback of the kit's code
+    above it would hide it from people who do not code. Other errors keep their traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """The lines IPython shows for this error instead of a traceback (IPython's hook
+        for exception classes; Jupyter and papermill get it as the cell's error output).
+
+        Examples
+        --------
+        >>> lines = InputError("no visits", source="visits.csv")._render_traceback_()
+        >>> len(lines), lines[0].endswith("InputError\x1b[0m: visits.csv: no visits")
+        (1, True)
+        """
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
     def render(self, face: str = "python") -> str:
         """Return the message as one face writes it (``python``, ``cli`` or ``yaml``).

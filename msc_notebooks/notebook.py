@@ -99,30 +99,6 @@ def setup_notebook(
     else:
         alt.renderers.enable(renderer)
     alt.data_transformers.enable(transformer)
-    _errors_in_words()
-
-
-def _kit_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
-    """IPython handler: an error of the kit shows as its message (file, column, rows, fix)."""
-    return [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
-
-
-def _errors_in_words() -> None:
-    """In IPython, show the kit's own errors (``MscError``) without a traceback.
-
-    The message already names the file, column, rows and the fix; a 60-line traceback
-    above it hides it from people who do not code. Other errors keep their traceback.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is always there with Jupyter
-        return
-    shell = get_ipython()
-    if shell is None or not hasattr(shell, "set_custom_exc"):
-        return
-    from .errors import MscError
-
-    shell.set_custom_exc((MscError,), _kit_error)
 
 
 #: URL prefix of the data the VegaFusion transformer keeps in the kernel (Altair's own).

@@ -304,3 +304,34 @@ def test_load_ext_charts_render_offline_in_jupyterlab(tmp_path):
     assert "aligned on the first injection" in text
     assert "per patient over calendar time" in text
     assert external == []
+
+
+def test_kit_errors_show_as_their_message_in_a_kernel(tmp_path):
+    """A kit error raised in a notebook cell is the cell's error output as its class and
+    message (file, column, fix), with no traceback of the kit's code, in any kernel; `msc-
+    notebooks run` reports that message. Other errors keep their traceback. (IPython does
+    not show what a set_custom_exc handler returns: the message used to vanish.)"""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from msc_notebooks.errors import MscError
+    from msc_notebooks.notebook_runs import run_notebook
+
+    raising = new_code_cell(
+        "from msc_notebooks.errors import InputError\n"
+        "raise InputError('match_k must be at least 1', source='study.yaml', column='match_k',"
+        " fix='e.g. match_k: 5')"
+    )
+    nb = new_notebook(cells=[raising, new_code_cell("undefined_name")])
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    (kit,) = nb.cells[0].outputs
+    assert kit.output_type == "error" and kit.ename == "InputError"
+    assert kit.evalue == "study.yaml, column 'match_k': match_k must be at least 1. Fix: e.g. match_k: 5"
+    assert len(kit.traceback) == 1 and kit.evalue in kit.traceback[0]
+    (other,) = nb.cells[1].outputs
+    assert other.ename == "NameError" and len(other.traceback) > 1  # a traceback, as usual
+
+    path = tmp_path / "n.ipynb"
+    nbformat.write(new_notebook(cells=[raising]), path)
+    with pytest.raises(MscError) as err:
+        run_notebook(path)
+    assert "InputError: study.yaml, column 'match_k': match_k must be at least 1" in str(err.value)
