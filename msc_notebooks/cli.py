@@ -154,6 +154,14 @@ def _analyze(args: argparse.Namespace) -> int:
         for table, names in result.study.recognised.items():
             pairs = ", ".join(f"{old!r} -> {new}" for old, new in names.items())
             print(f"{table}: columns recognised and renamed: {pairs}")
+        from .ledger import ledger_lines
+
+        study = result.study
+        if study.exclusions is not None and len(study.exclusions):  # every row used: silent
+            for line in ledger_lines(study.ledger, study.exclusions, study.sources):
+                print(line)
+        for text in study.warnings or []:
+            print(f"Warning: {text}")
         from .demo import DEMO_LABEL, is_demo
         from .summary import period_lines
 

@@ -17,7 +17,7 @@ import pandas as pd
 from .cells import as_text, clean_text, scalar_text
 from .columns import EXCLUSIONS_COLUMNS, shared_codes
 
-__all__ = ["PatientCodes", "RowLedger"]
+__all__ = ["PatientCodes", "RowLedger", "ledger_lines"]
 
 
 class PatientCodes:
@@ -238,3 +238,67 @@ class RowLedger:
         k = int(self.out.sum())
         return {"table": self.table, "rows_read": self.n, "rows_used": self.n - k,
                 "rows_excluded": k}  # fmt: skip
+
+
+def ledger_lines(
+    ledger: pd.DataFrame | None,
+    exclusions: pd.DataFrame | None,
+    sources: Mapping[str, str] | None = None,
+    examples: int = 3,
+) -> list[str]:
+    """The rows read, used and excluded of every table in words, one line a table, with the
+    first excluded rows and why (SPEC §10): what a face prints beside the results.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame or None
+        ``StudyData.ledger`` (:data:`~msc_notebooks.columns.LEDGER_COLUMNS`).
+    exclusions : pandas.DataFrame or None
+        ``StudyData.exclusions`` (:data:`~msc_notebooks.columns.EXCLUSIONS_COLUMNS`).
+    sources : mapping, optional
+        ``StudyData.sources``: where each table came from (a file name is shown).
+    examples : int, default 3
+        Excluded rows quoted per table (the exclusions table lists them all).
+
+    Returns
+    -------
+    list of str
+        Nothing when there is no ledger (a study built by hand).
+
+    Examples
+    --------
+    >>> ledger = pd.DataFrame({"table": ["visits", "injections"], "rows_read": [356, 60],
+    ...     "rows_used": [355, 60], "rows_excluded": [1, 0]})
+    >>> exc = pd.DataFrame({"table": ["visits"], "source": ["visits.csv"], "row": [7],
+    ...     "patient_id": ["001"], "column": ["alsfrs_r_total"], "value": ["4O"],
+    ...     "reason": ["alsfrs_r_total is not a number"]})
+    >>> for line in ledger_lines(ledger, exc, {"visits": "visits.csv", "injections": "inj.csv"}):
+    ...     print(line)
+    visits (visits.csv): 356 rows read, 355 used, 1 excluded (row 7: alsfrs_r_total is not a number)
+    injections (inj.csv): 60 rows read, all used
+    """
+    if ledger is None:
+        return []
+    lines = []
+    for t in ledger.itertuples(index=False):
+        excluded = (
+            exclusions[exclusions["table"] == t.table]
+            if exclusions is not None and len(exclusions)
+            else pd.DataFrame(columns=["source", "row", "reason"])
+        )
+        source = (sources or {}).get(t.table)
+        name = f"{t.table} ({source})" if source else str(t.table)
+        if not t.rows_excluded:
+            lines.append(f"{name}: {t.rows_read:,} rows read, all used")
+            continue
+        shown = "; ".join(
+            f"row {r.row}: {r.reason}" for r in excluded.head(examples).itertuples(index=False)
+        )
+        more = t.rows_excluded - min(examples, len(excluded))
+        if more > 0:
+            shown += f"; {more:,} more in the exclusions table"
+        lines.append(
+            f"{name}: {t.rows_read:,} rows read, {t.rows_used:,} used, "
+            f"{t.rows_excluded:,} excluded ({shown})"
+        )
+    return lines

@@ -355,3 +355,35 @@ def test_recognised_columns_are_reported_on_the_command_line(tmp_path, capsys):
     assert "visits: columns recognised and renamed: 'Subject' -> patient_id" in printed
     saved = json.loads((out / "settings.json").read_text())["columns_recognised"]
     assert saved["injections"] == {"Patient ID": "patient_id", "Injection Date": "date"}
+
+
+def test_analyze_says_which_rows_were_left_out_and_the_warnings(tmp_path, capsys):
+    """A CRF-like export (semicolons, day/month dates, clinic column names, one typo): the
+    command line says how many rows were read, used and excluded, quotes the excluded row
+    and why, and prints the warnings (SPEC §10); a clean export prints no such line."""
+    visits = tmp_path / "visits.csv"
+    rows = ["Subject ID;Visit Date;ALSFRS-R Total;Comment"]
+    for pid, start in (("001", 1), ("002", 2), ("003", 3)):
+        for k, (month, score) in enumerate(zip((1, 2, 4, 7, 10), (44, 42, 40, 38, 36))):
+            rows.append(f"{pid};{start + 14}/{month:02d}/2020;{score};note {k}")
+    rows[8] = rows[8].replace(";40;", ";4O;")  # the typo: a letter O, file row 9
+    assert ";4O;" in rows[8]
+    visits.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    injections = tmp_path / "injections.csv"
+    injections.write_text(
+        "Subject ID;Injection Date\n"
+        + "".join(f"{p};{d}/04/2020\n{p};{d}/07/2020\n" for p, d in (("001", 15), ("002", 16), ("003", 17))),
+        encoding="utf-8",
+    )
+    assert main(["analyze", "--visits", str(visits), "--injections", str(injections)]) == 0
+    out = capsys.readouterr().out
+    assert "visits (visits.csv): 15 rows read, 14 used, 1 excluded (row 9: " in out, out
+    assert "alsfrs_r_total is not a number" in out
+    assert "injections (injections.csv): 6 rows read, all used" in out
+    assert "Warning: " in out and "'Comment'" in out  # the text column not used
+
+    rows[8] = rows[8].replace(";4O;", ";40;")
+    visits.write_text("\n".join(r.rsplit(";", 1)[0] for r in rows) + "\n", encoding="utf-8")
+    assert main(["analyze", "--visits", str(visits), "--injections", str(injections)]) == 0
+    out = capsys.readouterr().out
+    assert "rows read" not in out and "Warning" not in out
