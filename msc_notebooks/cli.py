@@ -25,8 +25,16 @@ from .settings import SETTING_CHOICES, SETTING_HELP, Settings
 
 __all__ = ["main", "build_parser", "settings_from_args", "parse_map", "EXIT_CODES"]
 
-#: Exit status of each outcome: success, bad input or settings, internal error, Ctrl-C.
-EXIT_CODES = {"ok": 0, "internal error": 1, "bad input": 2, "interrupted": 130}
+#: Exit status of each outcome: success, bad input or settings, internal error, Ctrl-C, and
+#: the output closed by its reader (``msc-notebooks analyze ... | head``; 128 + SIGPIPE, as
+#: other command-line tools).
+EXIT_CODES = {
+    "ok": 0,
+    "internal error": 1,
+    "bad input": 2,
+    "interrupted": 130,
+    "output closed": 141,
+}
 
 
 def parse_map(pairs: Sequence[str] | None) -> dict[str, str]:
@@ -511,7 +519,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (see :data:`EXIT_CODES`).
 
     0 on success; 2 for bad input or settings (the message, with the fix written as
-    command-line options, on stderr); 1 for an internal error; 130 for Ctrl-C.
+    command-line options, on stderr); 1 for an internal error; 130 for Ctrl-C; 141 when
+    the output was closed by its reader (``| head``), silently.
 
     Examples
     --------
@@ -532,6 +541,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CODES["bad input"]
     except KeyboardInterrupt:
         return EXIT_CODES["interrupted"]
+    except BrokenPipeError:  # the reader stopped reading (`| head`): stop without a word
+        try:  # and without another BrokenPipeError when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # no real stdout (e.g. captured in a test)
+            pass
+        return EXIT_CODES["output closed"]
     except Exception as err:  # noqa: BLE001 - last line of defence: no traceback for users
         if os.environ.get("MSC_DEBUG"):
             raise

@@ -387,3 +387,22 @@ def test_analyze_says_which_rows_were_left_out_and_the_warnings(tmp_path, capsys
     assert main(["analyze", "--visits", str(visits), "--injections", str(injections)]) == 0
     out = capsys.readouterr().out
     assert "rows read" not in out and "Warning" not in out
+
+
+def test_output_closed_by_its_reader_stops_silently():
+    """`msc-notebooks analyze ... | head -1`: the first line, then a quiet stop with 141
+    (128 + SIGPIPE, as other tools), not "internal error: BrokenPipeError"."""
+    import shutil
+
+    from msc_notebooks.cli import EXIT_CODES
+
+    exe = shutil.which("msc-notebooks")
+    if exe is None:
+        pytest.skip("msc-notebooks is not installed on PATH")
+    done = subprocess.run(
+        ["bash", "-c", f'set -o pipefail; "{exe}" analyze --demo | head -1; exit ${{PIPESTATUS[0]}}'],
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.strip() == "Computed from synthetic demo data (not a real study)."
+    assert done.stderr == "" and done.returncode == EXIT_CODES["output closed"] == 141
