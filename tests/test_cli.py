@@ -364,7 +364,9 @@ def test_analyze_says_which_rows_were_left_out_and_the_warnings(tmp_path, capsys
     visits = tmp_path / "visits.csv"
     rows = ["Subject ID;Visit Date;ALSFRS-R Total;Comment"]
     for pid, start in (("001", 1), ("002", 2), ("003", 3)):
-        for k, (month, score) in enumerate(zip((1, 2, 4, 7, 10), (44, 42, 40, 38, 36))):
+        for k, (month, score) in enumerate(
+            zip((1, 2, 4, 7, 10), (44, 42, 40, 38, 36), strict=True)
+        ):
             rows.append(f"{pid};{start + 14}/{month:02d}/2020;{score};note {k}")
     rows[8] = rows[8].replace(";40;", ";4O;")  # the typo: a letter O, file row 9
     assert ";4O;" in rows[8]
@@ -372,7 +374,10 @@ def test_analyze_says_which_rows_were_left_out_and_the_warnings(tmp_path, capsys
     injections = tmp_path / "injections.csv"
     injections.write_text(
         "Subject ID;Injection Date\n"
-        + "".join(f"{p};{d}/04/2020\n{p};{d}/07/2020\n" for p, d in (("001", 15), ("002", 16), ("003", 17))),
+        + "".join(
+            f"{p};{d}/04/2020\n{p};{d}/07/2020\n"
+            for p, d in (("001", 15), ("002", 16), ("003", 17))
+        ),
         encoding="utf-8",
     )
     assert main(["analyze", "--visits", str(visits), "--injections", str(injections)]) == 0
@@ -400,7 +405,11 @@ def test_output_closed_by_its_reader_stops_silently():
     if exe is None:
         pytest.skip("msc-notebooks is not installed on PATH")
     done = subprocess.run(
-        ["bash", "-c", f'set -o pipefail; "{exe}" analyze --demo | head -1; exit ${{PIPESTATUS[0]}}'],
+        [
+            "bash",
+            "-c",
+            f'set -o pipefail; "{exe}" analyze --demo | head -1; exit ${{PIPESTATUS[0]}}',
+        ],
         capture_output=True,
         text=True,
     )

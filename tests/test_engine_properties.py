@@ -89,9 +89,7 @@ def visits_and_injections(draw):
     n = draw(st.integers(1, 4))
     day = st.integers(-60, 120).map(lambda d: d / 2)
     visits = [
-        (f"p{p}", draw(day), float(k))
-        for p in range(n)
-        for k in range(draw(st.integers(0, 8)))
+        (f"p{p}", draw(day), float(k)) for p in range(n) for k in range(draw(st.integers(0, 8)))
     ]
     injections = [(f"p{p}", draw(day)) for p in range(n) for _ in range(draw(st.integers(1, 4)))]
     return (

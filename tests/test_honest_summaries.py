@@ -468,4 +468,6 @@ def test_every_face_says_what_the_interval_p_tests(tmp_path):
 
     notebook = Path(__file__).parents[1] / "templates" / "msc-study"
     cells = json.loads(next(notebook.glob("*/02_injections.ipynb")).read_text())["cells"]
-    assert any(INTERVAL_P_TESTS in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert any(
+        INTERVAL_P_TESTS in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+    )

@@ -325,7 +325,10 @@ def test_kit_errors_show_as_their_message_in_a_kernel(tmp_path):
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
     (kit,) = nb.cells[0].outputs
     assert kit.output_type == "error" and kit.ename == "InputError"
-    assert kit.evalue == "study.yaml, column 'match_k': match_k must be at least 1. Fix: e.g. match_k: 5"
+    assert (
+        kit.evalue
+        == "study.yaml, column 'match_k': match_k must be at least 1. Fix: e.g. match_k: 5"
+    )
     assert len(kit.traceback) == 1 and kit.evalue in kit.traceback[0]
     (other,) = nb.cells[1].outputs
     assert other.ename == "NameError" and len(other.traceback) > 1  # a traceback, as usual

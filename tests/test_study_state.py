@@ -220,7 +220,9 @@ def test_match_k_and_caliper_in_study_yaml_words(tmp_path, capsys):
     result = analyze(load_demo())
     state = {"natural_history": "data/nh.csv", "match_k": 2, "caliper": 0}
     matched = matched_controls_for(result, state, folder)
-    by_hand = match_controls(result, read_natural_history(folder / "data" / "nh.csv"), k=2, caliper=None)
+    by_hand = match_controls(
+        result, read_natural_history(folder / "data" / "nh.csv"), k=2, caliper=None
+    )
     pd.testing.assert_frame_equal(matched.summary, by_hand.summary)
     assert "k = 2" in capsys.readouterr().out
     for key, value, words in (

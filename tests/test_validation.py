@@ -143,7 +143,9 @@ def test_datetime_column_at_midnight_and_with_times_before_1970():
     midnight = pd.to_datetime(["1969-12-31", "2020-01-05"]).astype("datetime64[s]")
     timed = pd.to_datetime(["1969-12-31 23:30", "2020-01-05 00:15"])
     for stamps in (midnight, timed):
-        visits = pd.DataFrame({"patient_id": ["a", "a"], "date": stamps, "alsfrs_r_total": [40, 39]})
+        visits = pd.DataFrame(
+            {"patient_id": ["a", "a"], "date": stamps, "alsfrs_r_total": [40, 39]}
+        )
         study = read_study(visits)
         assert study.visits.day.tolist() == [-1.0, JAN1_2020 + 4]
         visits.loc[0, "date"] = pd.Timestamp("2000-01-01")
