@@ -368,20 +368,21 @@ def test_the_schedule_table_is_paged(step):
     assert PAGE_ROWS == 50
     ids = sorted(set(step.state.study.patients.patient_id))
     assert _rows(step.injection_table.value) == ids[:50]
-    assert step.page_label.value == "rows 1–50 of 120 (page 1 of 3)"
-    assert step.previous_page.disabled and not step.next_page.disabled
-    step.next_page.click()
-    assert _rows(step.injection_table.value) == ids[50:100]
-    assert step.page_label.value == "rows 51–100 of 120 (page 2 of 3)"
-    step.page.value = 3
-    assert _rows(step.injection_table.value) == ids[100:]
-    assert step.page_label.value == "rows 101–120 of 120 (page 3 of 3)" and step.next_page.disabled
+    pager = step.injection_table  # the one pager of the Wizard (widgets.common.PagedTable)
+    assert "(rows 1-50 of 120, page 1 of 3)" in pager.value
+    assert pager.previous.disabled and not pager.next.disabled
+    pager.next.click()
+    assert _rows(pager.value) == ids[50:100]
+    assert "(rows 51-100 of 120, page 2 of 3)" in pager.value
+    pager.page_number.value = 3
+    assert _rows(pager.value) == ids[100:]
+    assert "(rows 101-120 of 120, page 3 of 3)" in pager.value and pager.next.disabled
 
 
 def test_an_edit_redraws_only_the_page_that_shows_it(step):
     drawn = []
-    step.injection_table.observe(lambda ch: drawn.append(ch["new"]), names="value")
-    step.page.value = 3
+    step.injection_table.table.observe(lambda ch: drawn.append(ch["new"]), names="value")
+    step.injection_table.page_number.value = 3
     assert len(drawn) == 1
     # patient 002 is on page 1: the page shown (101-120) is not redrawn
     step.patient.value = "002"
@@ -396,7 +397,7 @@ def test_an_edit_redraws_only_the_page_that_shows_it(step):
     row = drawn[-1].split("<td>110</td>")[1].split("</tr>")[0]
     assert "<td>3</td>" in row and "1-2: 3.00, 2-3: 3.57" in row and "yes" in row
     # page 1 shows 002's edit when opened
-    step.page.value = 1
+    step.injection_table.page_number.value = 1
     row = step.injection_table.value.split("<td>002</td>")[1].split("</tr>")[0]
     assert "1-2: 3.29" in row and "yes" in row
     inj = step.state.study.injections

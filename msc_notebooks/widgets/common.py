@@ -251,9 +251,11 @@ class PagedTable(w.VBox):
     """A long table shown one page at a time: only that page's rows are in the page.
 
     A page of a few dozen rows is what a person reads; thousands of rows in the browser
-    cost seconds and memory at every redraw. Arrows move between pages; the note under
-    the table says which rows are shown and that the others are on other pages (every
-    row is in the exported files).
+    cost seconds and memory at every redraw. Arrows and a page number move between pages;
+    the note under the table says which rows are shown and that the others are on other
+    pages (every row is in the exported files). The rows come from a table
+    (:meth:`show`) or, when building every row would cost too much, from a function that
+    builds only the rows of the page shown (:meth:`show_rows`).
 
     Parameters
     ----------
@@ -267,8 +269,12 @@ class PagedTable(w.VBox):
     table : ipywidgets.HTML
         The current page (:func:`table_html`); ``value`` is its HTML.
     previous, next : ipywidgets.Button
+    page_number : ipywidgets.BoundedIntText
+        The page shown, 1 = first (typed or moved by the arrows).
     page : int
-        The page shown (0 = first).
+        The page shown, 0 = first.
+    frame : pandas.DataFrame or None
+        The table given to :meth:`show` (None with :meth:`show_rows`).
 
     Examples
     --------
@@ -279,18 +285,30 @@ class PagedTable(w.VBox):
     (3, True)
     >>> t.next.click(); t.next.click(); t.value.count("<tr>"), "page 3 of 3" in t.value
     (2, True)
+    >>> t.show_rows(4, lambda start, stop: pd.DataFrame({"x": range(start, stop)}))
+    >>> t.page_number.value = 2; t.rows_shown(), "rows 3-4 of 4" in t.value
+    (range(2, 4), True)
     """
 
     def __init__(self, page_size: int = 100, css_class: str | None = None, **kwargs: Any):
         self.page_size = int(page_size)
         self.page = 0
         self.frame: pd.DataFrame | None = None
+        self._count = 0
+        self._rows_of: Callable[[int, int], pd.DataFrame] | None = None
         self.table = w.HTML("")
         self.previous = w.Button(description="< rows", layout=w.Layout(width="90px"))
         self.next = w.Button(description="rows >", layout=w.Layout(width="90px"))
+        self.page_number = w.BoundedIntText(
+            value=1, min=1, max=1, description="page", layout=w.Layout(width="170px")
+        )
         self.previous.on_click(lambda _: self._turn(-1))
         self.next.on_click(lambda _: self._turn(1))
-        self.arrows = w.HBox([self.previous, self.next])
+        self._numbering = False  # True while the page number follows the page shown
+        self.page_number.observe(
+            lambda c: None if self._numbering else self._go(int(c.new) - 1), names="value"
+        )
+        self.arrows = w.HBox([self.previous, self.page_number, self.next])
         self.arrows.layout.display = "none"
         super().__init__([self.table, self.arrows], **kwargs)
         if css_class:
@@ -304,35 +322,65 @@ class PagedTable(w.VBox):
     @property
     def pages(self) -> int:
         """Number of pages (at least 1)."""
-        n = 0 if self.frame is None else len(self.frame)
-        return max(1, -(-n // self.page_size))
+        return max(1, -(-self._count // self.page_size))
+
+    def rows_shown(self) -> range:
+        """Positions of the rows on the page shown."""
+        start = self.page * self.page_size
+        return range(start, min(start + self.page_size, self._count))
 
     def show(self, frame: pd.DataFrame | None, *, keep_page: bool = False) -> None:
         """Show ``frame`` from its first page (or the same page, if it still exists)."""
         self.frame = frame
+        rows_of = None if frame is None else (lambda start, stop: frame.iloc[start:stop])
+        self._show(0 if frame is None else len(frame), rows_of, keep_page)
+
+    def show_rows(
+        self, count: int, rows_of: Callable[[int, int], pd.DataFrame], *, keep_page: bool = False
+    ) -> None:
+        """Show ``count`` rows of which only the page's are built: ``rows_of(start, stop)``
+        returns rows ``start`` to ``stop - 1`` as a table."""
+        self.frame = None
+        self._show(int(count), rows_of, keep_page)
+
+    def redraw(self) -> None:
+        """Build the page shown again (its rows changed)."""
+        self._draw()
+
+    def _show(self, count: int, rows_of: Any, keep_page: bool) -> None:
+        self._count, self._rows_of = count, rows_of
         self.page = min(self.page, self.pages - 1) if keep_page else 0
         self._draw()
 
     def _turn(self, step: int) -> None:
-        self.page = max(0, min(self.pages - 1, self.page + step))
-        self._draw()
+        self._go(self.page + step)
+
+    def _go(self, page: int) -> None:
+        page = max(0, min(self.pages - 1, page))
+        if page != self.page:
+            self.page = page
+            self._draw()
 
     def _draw(self) -> None:
-        frame = self.frame
-        if frame is None:
+        self._numbering = True
+        try:
+            self.page_number.max = self.pages
+            self.page_number.value = self.page + 1
+        finally:
+            self._numbering = False
+        if self._rows_of is None:
             self.table.value = ""
             self.arrows.layout.display = "none"
             return
-        start = self.page * self.page_size
-        rows = frame.iloc[start : start + self.page_size]
+        shown = self.rows_shown()
+        rows = self._rows_of(shown.start, shown.stop)
         text = table_html(rows, max_rows=None)
         if self.pages > 1:
-            end = start + len(rows)
             text += note(
-                f"... {len(frame) - len(rows):,} more rows not shown on this page (rows "
-                f"{start + 1:,}-{end:,} of {len(frame):,}, page {self.page + 1} of "
-                f"{self.pages}): use the arrows, or filter and sort; every row is in the "
-                "exported files."
+                f"... {self._count - len(shown):,} more rows not shown on this page (rows "
+                f"{shown.start + 1:,}-{shown.stop:,} of {self._count:,}, page {self.page + 1} "
+                f"of {self.pages}): use the arrows or the page number, or filter and sort; "
+                "every row is in the exported files."
             )
         self.table.value = text
         self.arrows.layout.display = "flex" if self.pages > 1 else "none"

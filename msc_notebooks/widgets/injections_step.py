@@ -21,7 +21,7 @@ import pandas as pd
 from ..charts import outcome_label
 from ..columns import date_to_day, day_text
 from ..errors import InputError, ScheduleError
-from .common import Step, note, table_html
+from .common import PagedTable, Step, note, table_html
 from .state import WizardState
 from .timeline import InjectionTimeline
 
@@ -247,12 +247,11 @@ class InjectionsStep(Step):
     protocol_first, protocol_interval, protocol_count, protocol_patients, apply_protocol
         The protocol generator (first date or day, interval in months, count) for the
         selected patients (none selected: every patient not withdrawn).
-    injection_table, interval_table : ipywidgets.HTML
-        The schedule of every patient, :data:`PAGE_ROWS` rows a page; the selected
-        patient's interval lengths.
-    page, previous_page, next_page, page_label
-        The page of the schedule table shown (1 = first), its arrows, and which rows it
-        holds ("rows 1–50 of 10,000").
+    injection_table : PagedTable
+        The schedule of every patient, :data:`PAGE_ROWS` rows a page (only the page's rows
+        are built).
+    interval_table : ipywidgets.HTML
+        The selected patient's interval lengths.
     schedules : PatientSchedules or None
         The study's schedules grouped by patient (None before data are loaded).
     """
@@ -273,14 +272,7 @@ class InjectionsStep(Step):
         self.apply_days = w.Button(description="Apply to this patient")
         self.interval_table = w.HTML("")
         self.interval_table.add_class("msc-interval-table")
-        self.injection_table = w.HTML("")
-        self.injection_table.add_class("msc-injection-table")
-        self.page = w.BoundedIntText(value=1, min=1, max=1, description="page")
-        self.page.layout.width = "170px"
-        self.previous_page = w.Button(description="< rows", layout=w.Layout(width="90px"))
-        self.next_page = w.Button(description="rows >", layout=w.Layout(width="90px"))
-        self.page_label = w.HTML("")
-        self.page_label.add_class("msc-page-label")
+        self.injection_table = PagedTable(PAGE_ROWS, css_class="msc-injection-table")
 
         self.protocol_first = w.Text(description="first", placeholder="date or day of injection 1")
         self.protocol_interval = w.BoundedFloatText(
@@ -311,9 +303,6 @@ class InjectionsStep(Step):
         self.timeline.observe(self.guarded(self._on_timeline), names="injections")
         self.apply_days.on_click(self.guarded(lambda _: self.set_patient_days_from_text()))
         self.apply_protocol.on_click(self.guarded(lambda _: self.run_protocol()))
-        self.page.observe(self.guarded(lambda _: self._show_page()), names="value")
-        self.previous_page.on_click(self.guarded(lambda _: self._turn(-1)))
-        self.next_page.on_click(self.guarded(lambda _: self._turn(1)))
         self.state.observe(self.guarded(self._on_study), names="study")
         self.state.observe(self.guarded(self._on_settings), names="settings")
 
@@ -329,7 +318,6 @@ class InjectionsStep(Step):
             protocol_box,
             w.HTML("<b>All patients</b>"),
             self.injection_table,
-            w.HBox([self.previous_page, self.page, self.next_page, self.page_label]),
         ]
         self.refresh()
 
@@ -345,9 +333,9 @@ class InjectionsStep(Step):
         if study is None:
             self.schedules = None
             self.patient.options = []
-            self.injection_table.value = note("Load data first (step 1).")
+            self.injection_table.show(None)
+            self.injection_table.table.value = note("Load data first (step 1).")
             self.interval_table.value = ""
-            self.page_label.value = ""
             return
         self.schedules = PatientSchedules(study)
         self._show_patients()
@@ -370,7 +358,7 @@ class InjectionsStep(Step):
             return
         self._fill_protocol_first()
         if self._on_page(changed):
-            self._show_page()
+            self.injection_table.redraw()
         if self.patient.value in changed:
             self._show_patient()
 
@@ -380,7 +368,7 @@ class InjectionsStep(Step):
             old.month_days == new.month_days and old.outcome == new.outcome
         ):
             return
-        self._show_page()
+        self.injection_table.redraw()
         self._show_patient()
 
     def _show_patients(self) -> None:
@@ -397,9 +385,7 @@ class InjectionsStep(Step):
             self.protocol_patients.options = ids
         self.protocol_patients.value = tuple(selected)
         self._fill_protocol_first()
-        pages = max(1, -(-len(ids) // PAGE_ROWS))
-        self.page.max = pages
-        self._show_page()
+        self.injection_table.show_rows(len(ids), self._schedule_rows, keep_page=True)
         self._show_patient()
 
     def _fill_protocol_first(self) -> None:
@@ -413,16 +399,11 @@ class InjectionsStep(Step):
             self.protocol_first.value = first
             self._first_filled = first
 
-    def _page_ids(self) -> list[str]:
-        start = (self.page.value - 1) * PAGE_ROWS
-        return self.schedules.ids[start : start + PAGE_ROWS] if self.schedules else []
-
     def _on_page(self, patient_ids: Iterable[str]) -> bool:
-        shown = set(self._page_ids())
-        return any(str(p) in shown for p in patient_ids)
-
-    def _turn(self, step: int) -> None:
-        self.page.value = max(1, min(self.page.max, self.page.value + step))
+        """Whether one of these patients is on the page of the schedule table shown."""
+        rows = self.injection_table.rows_shown()
+        shown = self.schedules.ids[rows.start : rows.stop]
+        return not set(shown).isdisjoint(str(p) for p in patient_ids)
 
     def _intervals(self, patient_ids: list[str]) -> pd.DataFrame:
         """The interval table (:func:`msc_notebooks.schedule.interval_table`) of a few patients."""
@@ -438,12 +419,9 @@ class InjectionsStep(Step):
         )
         return interval_table(inj, month_days=self.state.settings.month_days)
 
-    def _show_page(self) -> None:
-        """Draw the page of the all-patients table shown (:data:`PAGE_ROWS` patients)."""
-        if self.schedules is None:
-            return
-        ids = self._page_ids()
-        n = len(self.schedules.ids)
+    def _schedule_rows(self, start: int, stop: int) -> pd.DataFrame:
+        """Rows ``start`` to ``stop - 1`` of the all-patients schedule table."""
+        ids = self.schedules.ids[start:stop]
         intervals = self._intervals(ids)
         by_patient: dict[str, list[str]] = {}
         for pid, name, months in zip(
@@ -451,28 +429,21 @@ class InjectionsStep(Step):
         ):
             by_patient.setdefault(str(pid), []).append(f"{name}: {months:.2f}")
         edits = self.state.injection_edits
-        rows = [
-            {
-                "patient_id": pid,
-                "injections": len(self.schedules.days.get(pid, ())),
-                "times": ", ".join(
-                    format_day(d, self.time_kind) for d in self.schedules.days.get(pid, ())
-                ),
-                "intervals (months)": ", ".join(by_patient.get(pid, ())),
-                "edited": "yes" if pid in edits else "",
-            }
-            for pid in ids
-        ]
-        self.injection_table.value = table_html(pd.DataFrame(rows), max_rows=PAGE_ROWS)
-        start = (self.page.value - 1) * PAGE_ROWS
-        self.page_label.value = (
-            f"rows {start + 1:,}–{start + len(ids):,} of {n:,} (page {self.page.value} of "
-            f"{self.page.max})"
-            if ids
-            else "no patients"
+        return pd.DataFrame(
+            [
+                {
+                    "patient_id": pid,
+                    "injections": len(self.schedules.days.get(pid, ())),
+                    "times": ", ".join(
+                        format_day(d, self.time_kind) for d in self.schedules.days.get(pid, ())
+                    ),
+                    "intervals (months)": ", ".join(by_patient.get(pid, ())),
+                    "edited": "yes" if pid in edits else "",
+                }
+                for pid in ids
+            ],
+            columns=["patient_id", "injections", "times", "intervals (months)", "edited"],
         )
-        self.previous_page.disabled = self.page.value <= 1
-        self.next_page.disabled = self.page.value >= self.page.max
 
     def _patient_days(self, patient_id: str) -> list[float]:
         return list(self.schedules.days.get(str(patient_id), [])) if self.schedules else []
@@ -559,7 +530,7 @@ class InjectionsStep(Step):
             self.days_text.value = ", ".join(format_day(d, self.time_kind) for d in days)
             self._show_intervals(pid)
         if self._on_page([pid]):
-            self._show_page()
+            self.injection_table.redraw()
         text = "; ".join(warnings)
         self.timeline.error = text
         self.timeline_message.value = note(text, "error") if text else ""
