@@ -201,9 +201,10 @@ class Cohort:
 
 
 def _search_runs(
-    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray, side: str
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray
 ) -> np.ndarray:
-    """``lo + np.searchsorted(values[lo:hi], target, side)`` for every row at once.
+    """``lo + np.searchsorted(values[lo:hi], target)`` (the first value on or after the
+    target) for every row at once.
 
     Each run ``values[lo:hi]`` is sorted (one patient's assessment days, missing days
     last). One binary search over all rows together: each loop halves every run still
@@ -217,8 +218,7 @@ def _search_runs(
             return lo
         mid = (lo + hi) // 2
         value = values[np.minimum(mid, last)]
-        go_right = (value < targets) if side == "left" else (value <= targets)
-        go_right &= open_
+        go_right = (value < targets) & open_
         lo = np.where(go_right, mid + 1, lo)
         hi = np.where(open_ & ~go_right, mid, hi)
 
@@ -260,7 +260,7 @@ def _nearest_assessments(cohort: Cohort, window_days: float) -> np.ndarray:
     # each patient's assessments are one sorted run of rows: [first, end)
     patient = cohort.injection_patient
     first, end = cohort.visit_bounds[patient], cohort.visit_bounds[patient + 1]
-    after = _search_runs(day, first, end, injection_day, "left")  # first on or after
+    after = _search_runs(day, first, end, injection_day)  # first on or after
     last = len(day) - 1
     # the last on or before: just before ``after``, unless assessments fall on the
     # injection day (one at most once same-day visits are merged): then the last of them

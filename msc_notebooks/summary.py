@@ -984,14 +984,9 @@ def _match_intervals(
     periods: pd.DataFrame, left: np.ndarray, intervals: pd.DataFrame
 ) -> pd.DataFrame:
     """:func:`_join_intervals` of tables that do not line up, on integer keys."""
-
-    def codes(lvals: pd.Series, rvals: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-        """Codes of both columns' values in one code space (-1: missing), and how many."""
-        both, uniques = pd.factorize(pd.concat([lvals, rvals], ignore_index=True))
-        return both[: len(lvals)], both[len(lvals) :], len(uniques)
-
     (lp, rp), _ = shared_codes(periods["patient_id"].take(left), intervals["patient_id"])
-    lk, rk, n_k = codes(periods["period"].take(left), intervals["interval"])
+    (lk, rk), labels = shared_codes(periods["period"].take(left), intervals["interval"])
+    n_k = len(labels)
     lkey = np.where((lp >= 0) & (lk >= 0), lp.astype(np.int64) * n_k + lk, -1)
     rkey = np.where((rp >= 0) & (rk >= 0), rp.astype(np.int64) * n_k + rk, -2)
     valid = np.flatnonzero(rkey >= 0)  # intervals of patients and periods on the left
